@@ -1,0 +1,33 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	# gdal-utils is pure Python; only its GeoPackage validator is used, which needs no GDAL bindings
+	$(BIN)/pip install --quiet --no-deps 'gdal-utils>=3.8,<4'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hazardledger demo demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test: $(STAMP) lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/import_bench.py
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache

@@ -1,0 +1,228 @@
+"""The ``hazardledger`` command.
+
+Exit codes: 0 success, 2 bad input or usage (one line per problem on stderr),
+1 internal fault.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .catalog.loader import CatalogError
+from .domain.problems import InputRejected
+from .domain.schema import LAYERS
+from .ledger import Ledger, default_actor, default_location
+from .store.base import StoreError
+
+app = typer.Typer(help="Hazard Ledger: mine action records, residual hazard and priorities. "
+                  "The model never releases land.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Item types and their sourced parameters.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(catalog_app, name="catalog")
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+DbOption = Annotated[str | None, typer.Option("--db", envvar="HAZARDLEDGER_DB",
+                                              help="Ledger: a .gpkg path (default ./ledger.gpkg)")]
+LayerOption = Annotated[str, typer.Option("--layer", "-l", help=f"One of: {', '.join(LAYERS)}")]
+
+
+def fail(lines: list[str], code: int = 2) -> None:
+    for line in lines:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def reports_bad_input(func: F) -> F:
+    """Turn the project's input and store errors into exit code 2 with their messages."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputRejected as exc:
+            fail(exc.lines())
+        except (StoreError, CatalogError, ValueError) as exc:
+            fail([str(exc)])
+    return wrapper  # type: ignore[return-value]
+
+
+def _ledger(db: str | None) -> Ledger:
+    return Ledger(db or default_location())
+
+
+def _parse_map(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--map {pair}: expected SOURCE=FIELD (or SOURCE= to drop it)")
+        src, dst = pair.split("=", 1)
+        mapping[src.strip()] = dst.strip()
+    return mapping
+
+
+@app.command()
+@reports_bad_input
+def init(db: DbOption = None,
+         extent: Annotated[str | None, typer.Option(
+             help="Programme extent lon_min,lat_min,lon_max,lat_max (spots swapped coordinates)"
+         )] = None) -> None:
+    """Create an empty ledger."""
+    ledger = _ledger(db)
+    existed = ledger.exists
+    ledger.init()
+    if extent:
+        values = tuple(float(v) for v in extent.split(","))
+        if len(values) != 4:
+            raise ValueError("--extent: expected four numbers lon_min,lat_min,lon_max,lat_max")
+        ledger.set_extent(values)  # type: ignore[arg-type]
+    out.print(f"{'Opened existing' if existed else 'Created'} ledger {ledger.location}")
+
+
+@app.command("import")
+@reports_bad_input
+def import_(
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, CSV, Shapefile or KML")],
+    layer: LayerOption,
+    db: DbOption = None,
+    map_: Annotated[list[str], typer.Option("--map", help="Rename SOURCE=FIELD; SOURCE= drops")] = [],  # noqa: B006
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing")] = False,
+    update: Annotated[bool, typer.Option("--update", help="Ids already in the ledger are "
+                                         "corrections (the audit trail keeps the old values)")
+                      ] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Fix invalid polygons with make_valid, "
+                                         "and say which")] = False,
+    crs: Annotated[str | None, typer.Option(help="CRS of a file that does not declare one")] = None,
+    source_layer: Annotated[str | None, typer.Option(help="Layer inside a multi-layer file")] = None,
+    actor: Annotated[str | None, typer.Option(envvar="HAZARDLEDGER_ACTOR")] = None,
+) -> None:
+    """Import features into a layer: all of them after validation, or none."""
+    ledger = _ledger(db)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        progress.add_task(f"importing {file.name} into {layer}", total=None)
+        report = ledger.import_file(layer, file, mapping=_parse_map(map_), crs=crs,
+                                    source_layer=source_layer, dry_run=dry_run, update=update,
+                                    repair=repair, actor=actor or default_actor())
+    for n in report.repaired:
+        out.print(f"{file.name}:feature {n}: geometry: repaired with make_valid")
+    if report.dry_run:
+        out.print(f"{file.name}: {report.features} features valid for {layer}; nothing written "
+                  "(--dry-run)")
+    elif report.written:
+        w = report.written
+        out.print(f"{file.name}: {w.inserted} added, {w.updated} corrected in {layer} of "
+                  f"{ledger.location} (audit entries {w.first_seq}–{w.last_seq})")
+
+
+@app.command()
+@reports_bad_input
+def export(
+    layer: LayerOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help=".gpkg, .geojson, .csv, .shp, "
+                                         ".kml")],
+    db: DbOption = None,
+    include_personal: Annotated[bool, typer.Option(help="Keep victims' personal fields")] = False,
+) -> None:
+    """Export a layer; victims' personal fields are redacted unless asked for."""
+    path = _ledger(db).export(layer, output, include_personal=include_personal)
+    out.print(f"wrote {path}")
+
+
+@app.command()
+@reports_bad_input
+def layers(db: DbOption = None) -> None:
+    """The ledger's layers and how many features each holds."""
+    ledger = _ledger(db)
+    table = Table("layer", "features", "description", title=ledger.location)
+    for name, schema in LAYERS.items():
+        table.add_row(name, str(ledger.store.count(name)), schema.description)
+    out.print(table)
+
+
+@audit_app.command("verify")
+@reports_bad_input
+def audit_verify(db: DbOption = None) -> None:
+    """Check the hash chain: any edited, deleted or reordered entry is reported (exit 2)."""
+    ledger = _ledger(db)
+    problems = ledger.verify_audit()
+    if problems:
+        fail([f"{ledger.location}: audit: {p}" for p in problems])
+    n = len(ledger.audit_log())
+    out.print(f"{ledger.location}: audit trail intact ({n} entries)")
+
+
+@audit_app.command("log")
+@reports_bad_input
+def audit_log(db: DbOption = None,
+              id_: Annotated[str | None, typer.Option("--id", help="History of one feature")] = None,
+              limit: Annotated[int, typer.Option(help="Show the last N entries")] = 50) -> None:
+    """Show the audit trail, or one feature's full history."""
+    log = _ledger(db).audit_log(id_)
+    if id_ is not None and log.empty:
+        raise ValueError(f"no audit entries for id '{id_}'")
+    log = log if id_ is not None else log.tail(limit)
+    table = Table("seq", "at", "actor", "action", "layer", "id", "before", "after")
+    for row in log.itertuples():
+        table.add_row(str(row.seq), row.at, row.actor, row.action, row.layer,
+                      row.feature_id or "", row.before or "", row.after or "")
+    out.print(table)
+
+
+@catalog_app.command("list")
+@reports_bad_input
+def catalog_list(db: DbOption = None) -> None:
+    """Every item type: shipped, and added to this ledger."""
+    from .catalog.loader import catalog_table
+    out.print(catalog_table(_ledger(db).catalog))
+
+
+@catalog_app.command("show")
+@reports_bad_input
+def catalog_show(code: str, db: DbOption = None) -> None:
+    """One item type's parameters per scenario, with intervals and sources."""
+    from .catalog.loader import item_type_detail
+    out.print(item_type_detail(_ledger(db).catalog, code))
+
+
+@catalog_app.command("add")
+@reports_bad_input
+def catalog_add(file: Path, db: DbOption = None,
+                actor: Annotated[str | None, typer.Option(envvar="HAZARDLEDGER_ACTOR")] = None
+                ) -> None:
+    """Add item types from a TOML file (same format as the shipped catalog) to this ledger."""
+    codes = _ledger(db).add_item_types(file, actor=actor)
+    out.print(f"added item types: {', '.join(codes)}")
+
+
+@app.command()
+@reports_bad_input
+def demo(directory: Annotated[Path, typer.Argument(help="Where to build the demo ledger")] = Path(
+        "demo")) -> None:
+    """Build the SYNTHETIC demo ledger (one oblast, a few hundred hazard areas)."""
+    from .demo.build import build_demo
+    build_demo(directory, console=out)
+
+
+def main() -> None:
+    """Entry point: usage errors exit 2 (click's convention), faults 1."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

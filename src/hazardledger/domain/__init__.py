@@ -1,0 +1,1 @@
+"""Pure domain: vocabularies, entities, layer schemas and validation. No I/O."""

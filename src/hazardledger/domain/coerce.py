@@ -1,0 +1,141 @@
+"""Column-wise conversion of raw input values to a field's kind.
+
+Input arrives from CSV (all text), GeoJSON (JSON types), GeoPackage and
+Shapefile (typed columns). Each converter works on a whole column at once and
+returns the typed column plus the row positions that failed and why.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .schema import FieldSpec
+
+Failures = list[tuple[int, str]]
+
+
+def missing_mask(raw: pd.Series) -> np.ndarray:
+    """True where a value is absent: null, NaN, NaT or blank text."""
+    mask = raw.isna().to_numpy(dtype=bool).copy()
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
+        text = raw.astype("string").str.strip()
+        mask |= (text == "").fillna(True).to_numpy(dtype=bool)
+    return mask
+
+
+def _show(value: object) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _bad(raw: pd.Series, positions: np.ndarray, reason: str) -> Failures:
+    return [(int(i), reason.format(value=_show(raw.iloc[i]))) for i in positions]
+
+
+def coerce(spec: FieldSpec, raw: pd.Series) -> tuple[pd.Series, Failures]:
+    """Convert ``raw`` to ``spec.kind``; missing values stay missing (None/NaN/NaT)."""
+    absent = missing_mask(raw)
+    converter = _CONVERTERS[spec.kind]
+    return converter(spec, raw.reset_index(drop=True), absent)
+
+
+def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+    values = raw.astype(object)
+    # Whole numbers read from JSON as floats (7.0) are identifiers "7", not "7.0".
+    is_float = values.map(lambda v: isinstance(v, float)).to_numpy(dtype=bool) & ~absent
+    if is_float.any():
+        values[is_float] = values[is_float].map(
+            lambda f: str(int(f)) if float(f).is_integer() else str(f))
+    out = values.astype(str).str.strip().astype(object)
+    out[absent] = None
+    return out, []
+
+
+def _enum(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+    text, _ = _text(spec, raw, absent)
+    lookup = {c.lower(): c for c in spec.choices}
+    out = text.str.lower().map(lookup).astype(object)
+    bad = np.flatnonzero(out.isna().to_numpy() & ~absent)
+    expected = ", ".join(spec.choices)
+    failures = _bad(text, bad, f"unknown value {{value}} (expected one of: {expected})")
+    out[absent] = None
+    return out, failures
+
+
+def _number(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
+            whole: bool) -> tuple[pd.Series, Failures]:
+    if raw.dtype == bool:
+        values = pd.Series(np.nan, index=raw.index)
+        unparsed = ~absent
+    else:
+        values = pd.to_numeric(raw.where(~pd.Series(absent)), errors="coerce").astype(float)
+        unparsed = values.isna().to_numpy() & ~absent
+    expected = "a whole number" if whole else "a number"
+    failures = _bad(raw, np.flatnonzero(unparsed), f"wrong type: expected {expected}, got {{value}}")
+    arr = values.to_numpy(dtype=float)
+    ok = ~np.isnan(arr)
+    infinite = ok & ~np.isfinite(arr)
+    failures += _bad(raw, np.flatnonzero(infinite), "must be a finite number, got {value}")
+    ok &= ~infinite
+    if whole:
+        fractional = ok & (arr != np.floor(np.where(ok, arr, 0)))
+        failures += _bad(raw, np.flatnonzero(fractional), "must be a whole number, got {value}")
+        ok &= ~fractional
+    if spec.minimum is not None:
+        low = ok & (arr < spec.minimum)
+        reason = "must not be negative, got {value}" if spec.minimum == 0 else (
+            f"must be at least {spec.minimum:g}, got {{value}}")
+        failures += _bad(raw, np.flatnonzero(low), reason)
+    if whole:
+        return pd.Series(pd.array(np.where(ok, arr, np.nan), dtype="Float64")
+                         .astype("Int64")), failures
+    return pd.Series(np.where(ok, arr, np.nan)), failures
+
+
+def _int(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+    return _number(spec, raw, absent, whole=True)
+
+
+def _float(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+    return _number(spec, raw, absent, whole=False)
+
+
+def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
+                dates_only: bool) -> tuple[pd.Series, Failures]:
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        parsed = pd.Series(raw)
+        if parsed.dt.tz is None:
+            # Naive times in files are taken as UTC, the ledger's only time zone.
+            parsed = parsed.dt.tz_localize("UTC")
+        parsed = parsed.dt.tz_convert("UTC")
+    else:
+        text = raw.astype(object).where(~pd.Series(absent), None).map(
+            lambda v: v if v is None else str(v).strip())
+        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    parsed = parsed.astype("datetime64[us, UTC]")
+    unparsed = parsed.isna().to_numpy() & ~absent
+    what = "an ISO 8601 date (YYYY-MM-DD)" if dates_only else (
+        "an ISO 8601 date and time (YYYY-MM-DDTHH:MM:SSZ)")
+    failures = _bad(raw, np.flatnonzero(unparsed), f"wrong type: expected {what}, got {{value}}")
+    if dates_only:
+        parsed = parsed.dt.floor("D")
+    return parsed, failures
+
+
+def _date(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+    return _timestamps(spec, raw, absent, dates_only=True)
+
+
+def _datetime(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+    return _timestamps(spec, raw, absent, dates_only=False)
+
+
+_CONVERTERS = {
+    "text": _text,
+    "enum": _enum,
+    "int": _int,
+    "float": _float,
+    "date": _date,
+    "datetime": _datetime,
+}

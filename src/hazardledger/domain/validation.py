@@ -1,0 +1,198 @@
+"""Validation of a whole batch of features for one layer, before anything is written.
+
+Pure: everything known about the ledger arrives in :class:`LedgerFacts`, which the
+caller fetches first (see :func:`lookups_needed`). The same code serves the
+importer, the command line and the HTTP write API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .coerce import coerce
+from .geometry_checks import Extent, check_geometries
+from .problems import Problem
+from .rules import LAYER_RULES, format_time
+from .schema import LayerSchema
+from .vocab import PersistenceClass
+
+SINGULAR = {
+    "hazard_areas": "hazard area",
+    "records": "record",
+    "findings": "finding",
+    "incidents": "incident",
+    "victims": "victim",
+    "activities": "activity",
+    "places": "place",
+}
+
+
+@dataclass(frozen=True)
+class LedgerFacts:
+    """What validation needs to know about the ledger and the world."""
+
+    now: pd.Timestamp
+    item_types: Mapping[str, PersistenceClass]
+    # layer -> the ids among those asked for (see lookups_needed) that the ledger holds
+    existing: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # record id -> laid_from, for records referenced by findings
+    record_laid_from: Mapping[str, pd.Timestamp] = field(default_factory=dict)
+    extent: Extent | None = None
+
+
+@dataclass
+class Validated:
+    frame: gpd.GeoDataFrame | pd.DataFrame
+    problems: list[Problem]
+    repaired: list[int]
+
+
+def lookups_needed(schema: LayerSchema, frame: pd.DataFrame) -> dict[str, set[str]]:
+    """The ids per layer whose presence in the ledger validation must know."""
+    wanted: dict[str, set[str]] = {}
+
+    def ids(column: str) -> set[str]:
+        if column not in frame.columns:
+            return set()
+        values = frame[column].dropna()
+        return {str(v).strip() for v in values if str(v).strip()}
+
+    wanted.setdefault(schema.name, set()).update(ids("id"))
+    for spec in schema.fields:
+        if spec.ref:
+            wanted.setdefault(spec.ref, set()).update(ids(spec.name))
+    return wanted
+
+
+def validate(schema: LayerSchema, frame: pd.DataFrame, facts: LedgerFacts, *,
+             update: bool = False, repair: bool = False) -> Validated:
+    """Check and type a batch of features; problems are collected, never raised.
+
+    ``update`` allows ids the ledger already holds (a correction); otherwise they
+    are duplicates. ``repair`` fixes invalid polygons with ``make_valid`` and
+    reports which.
+    """
+    n = len(frame)
+    problems: list[Problem] = []
+    raw = frame.reset_index(drop=True)
+    known = set(schema.field_names) | {"geometry"}
+    for column in raw.columns:
+        if column not in known:
+            problems.append(Problem(None, str(column), (
+                f"not a field of {schema.name}; rename it with --map {column}=FIELD or drop "
+                f"it with --map {column}=")))
+
+    typed = {}
+    for spec in schema.fields:
+        if spec.name not in raw.columns:
+            if spec.required:
+                problems.append(Problem(None, spec.name, "required field is missing from the input"))
+            column = pd.Series([spec.default] * n, dtype=object)
+            typed[spec.name], _ = coerce(spec, column)
+            continue
+        values, failures = coerce(spec, raw[spec.name])
+        problems += [Problem(i + 1, spec.name, reason) for i, reason in failures]
+        failed = np.zeros(n, bool)
+        failed[[i for i, _ in failures]] = True
+        absent = values.isna().to_numpy() & ~failed
+        if spec.required:
+            problems += [Problem(int(i) + 1, spec.name, "required value is missing")
+                         for i in np.flatnonzero(absent)]
+        elif spec.default is not None and absent.any():
+            values = values.where(~absent, spec.default)
+        typed[spec.name] = values
+    out = pd.DataFrame(typed)
+
+    problems += _check_ids(schema, out, facts, update)
+    problems += _check_references(schema, out, facts)
+    problems += _check_future(schema, out, facts.now)
+    problems += LAYER_RULES.get(schema.name, _no_rules)(out, raw, facts)
+
+    repaired: list[int] = []
+    if schema.spatial:
+        geometry = raw["geometry"].to_numpy() if "geometry" in raw.columns else np.full(n, None)
+        result = check_geometries(schema, geometry, extent=facts.extent, repair=repair)
+        problems += result.problems
+        repaired = result.repaired
+        out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(result.geometries), crs="EPSG:4326")
+        problems += _check_density_geometry(schema, out)
+    return Validated(out, sorted(problems, key=_order(schema)), repaired)
+
+
+def _no_rules(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list[Problem]:
+    return []
+
+
+def _order(schema: LayerSchema):  # type: ignore[no-untyped-def]
+    rank = {name: i for i, name in enumerate(schema.field_names)}
+    rank["geometry"] = len(rank)
+
+    def key(p: Problem) -> tuple[int, int, str]:
+        return (-1 if p.feature is None else p.feature, rank.get(p.field, -1), p.reason)
+
+    return key
+
+
+def _check_ids(schema: LayerSchema, out: pd.DataFrame, facts: LedgerFacts,
+               update: bool) -> list[Problem]:
+    ids = out["id"]
+    problems = []
+    dup = ids.duplicated(keep="first") & ids.notna()
+    if dup.any():
+        first = {v: i for i, v in reversed(list(enumerate(ids))) if v is not None}
+        for i in np.flatnonzero(dup.to_numpy()):
+            problems.append(Problem(int(i) + 1, "id", (
+                f"duplicate id '{ids.iloc[i]}' (also feature {first[ids.iloc[i]] + 1})")))
+    if not update:
+        held = facts.existing.get(schema.name, frozenset())
+        clash = ids.isin(held).to_numpy()
+        for i in np.flatnonzero(clash):
+            problems.append(Problem(int(i) + 1, "id", (
+                f"id '{ids.iloc[i]}' is already in the ledger; to correct it import with "
+                "--update")))
+    return problems
+
+
+def _check_references(schema: LayerSchema, out: pd.DataFrame,
+                      facts: LedgerFacts) -> list[Problem]:
+    problems = []
+    for spec in schema.fields:
+        if not spec.ref:
+            continue
+        values = out[spec.name]
+        held = facts.existing.get(spec.ref, frozenset())
+        dangling = values.notna() & ~values.isin(held)
+        for i in np.flatnonzero(dangling.to_numpy()):
+            problems.append(Problem(int(i) + 1, spec.name, (
+                f"no {SINGULAR[spec.ref]} '{values.iloc[i]}' in the ledger")))
+    return problems
+
+
+def _check_future(schema: LayerSchema, out: pd.DataFrame, now: pd.Timestamp) -> list[Problem]:
+    problems = []
+    for spec in schema.fields:
+        if spec.kind not in ("date", "datetime"):
+            continue
+        limit = now.floor("D") if spec.kind == "date" else now
+        values = out[spec.name]
+        future = (values > limit).fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero(future):
+            problems.append(Problem(int(i) + 1, spec.name, (
+                f"date in the future: {format_time(values.iloc[i], spec.kind)} is after "
+                f"{format_time(limit, spec.kind)}")))
+    return problems
+
+
+def _check_density_geometry(schema: LayerSchema, out: gpd.GeoDataFrame) -> list[Problem]:
+    if "density_per_m2" not in out.columns:
+        return []
+    polygonal = out.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    bad = out["density_per_m2"].notna().to_numpy() & ~polygonal & out.geometry.notna().to_numpy()
+    return [Problem(int(i) + 1, "density_per_m2",
+                    "an unknown count given as a density needs a polygon geometry")
+            for i in np.flatnonzero(bad)]

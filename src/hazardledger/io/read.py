@@ -1,0 +1,108 @@
+"""Reading features from GeoJSON, GeoPackage, CSV, Shapefile and KML through pyogrio.
+
+Everything that can be wrong with a file as a whole (missing, empty, corrupt,
+not UTF-8, no CRS) is raised as :class:`InputRejected`; the features themselves
+are checked by the domain's validation afterwards.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from ..domain.problems import InputRejected, Problem
+
+SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV",
+            ".shp": "ESRI Shapefile", ".kml": "KML", ".zip": "ESRI Shapefile"}
+# CSV has no CRS of its own; by field convention coordinates in CSV are WGS 84 lon/lat.
+_CSV_OPTIONS = {"X_POSSIBLE_NAMES": "lon,longitude,x", "Y_POSSIBLE_NAMES": "lat,latitude,y",
+                "GEOM_POSSIBLE_NAMES": "wkt,geometry", "KEEP_GEOM_COLUMNS": "NO"}
+
+
+def _reject(path: Path, field: str, reason: str) -> InputRejected:
+    return InputRejected(path.name, [Problem(None, field, reason)])
+
+
+def read_features(path: str | Path, *, source_layer: str | None = None,
+                  crs: str | None = None) -> gpd.GeoDataFrame:
+    """The features of one file in WGS 84 (EPSG:4326), columns as the file has them."""
+    path = Path(path)
+    if not path.exists():
+        raise _reject(path, "file", "no such file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise _reject(path, "file", "the file is empty")
+    driver = SUFFIXES.get(path.suffix.lower())
+    if driver is None:
+        raise _reject(path, "file", f"unsupported file type '{path.suffix}' (supported: "
+                      f"{', '.join(sorted(SUFFIXES))})")
+    options = dict(_CSV_OPTIONS) if driver == "CSV" else {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pyogrio.read_dataframe(path, layer=source_layer, **options)
+    except UnicodeDecodeError:
+        raise InputRejected(path.name, _locate_bad_text(path, source_layer, options)) from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.FieldError, pyogrio.errors.GeometryError, OSError, ValueError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        detail = detail.replace(str(path), path.name)
+        raise _reject(path, "file", f"cannot be read as {driver} (corrupt or truncated?): "
+                      f"{detail}") from None
+    if len(frame) == 0:
+        raise _reject(path, "file", "the file holds no features")
+    if not isinstance(frame, gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
+    return _to_wgs84(path, frame, driver, crs)
+
+
+def _to_wgs84(path: Path, frame: gpd.GeoDataFrame, driver: str,
+              crs: str | None) -> gpd.GeoDataFrame:
+    if crs is not None:
+        try:
+            declared = CRS.from_user_input(crs)
+        except CRSError:
+            raise _reject(path, "crs", f"unknown CRS '{crs}'") from None
+        frame = frame.set_crs(declared, allow_override=True)
+    elif frame.crs is None:
+        if driver == "CSV" or frame.geometry.isna().all():
+            frame = frame.set_crs(4326, allow_override=True)
+        else:
+            raise _reject(path, "crs", "the file has no coordinate reference system; give it with "
+                          "--crs (e.g. --crs EPSG:4326 for longitude/latitude)")
+    if frame.crs.to_epsg() != 4326:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            frame = frame.to_crs(4326)
+    return frame
+
+
+def _locate_bad_text(path: Path, source_layer: str | None,
+                     options: dict[str, str]) -> list[Problem]:
+    """Which features and fields hold text that is not UTF-8.
+
+    The file is read again as Latin-1, which never fails; a value that round-trips
+    through Latin-1 bytes but does not decode as UTF-8 is one that was never UTF-8.
+    """
+    frame = pyogrio.read_dataframe(path, layer=source_layer, encoding="latin-1",
+                                   read_geometry=False, **options)
+    problems = []
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        for i, value in values.items():
+            if not isinstance(value, str):
+                continue
+            try:
+                value.encode("latin-1").decode("utf-8")
+            except UnicodeDecodeError:
+                problems.append(Problem(int(i) + 1, str(column),  # type: ignore[call-overload]
+                                        "text is not valid UTF-8; save the file as UTF-8"))
+    return problems or [Problem(None, "file", "text is not valid UTF-8; save the file as UTF-8")]

@@ -1,0 +1,44 @@
+"""Writing a layer to GeoPackage, GeoJSON, CSV, Shapefile or KML through pyogrio."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from ..domain.problems import InputRejected, Problem
+
+EXPORT_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV",
+                  ".shp": "ESRI Shapefile", ".kml": "KML"}
+
+
+def export_frame(frame: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, layer: str) -> Path:
+    """Write one layer to a file whose suffix picks the format; returns the path."""
+    path = Path(path)
+    driver = EXPORT_DRIVERS.get(path.suffix.lower())
+    if driver is None:
+        raise InputRejected(path.name, [Problem(None, "file", (
+            f"unsupported export format '{path.suffix}' (supported: "
+            f"{', '.join(sorted(EXPORT_DRIVERS))})"))])
+    out = frame.copy()
+    for column in out.columns:
+        # Datetimes go out as ISO 8601 text so every format keeps the time zone (UTC).
+        if pd.api.types.is_datetime64_any_dtype(out[column].dtype):
+            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object)
+    options: dict[str, str] = {}
+    if driver == "CSV" and isinstance(out, gpd.GeoDataFrame):
+        options["GEOMETRY"] = "AS_WKT"
+    if path.exists():
+        path.unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if isinstance(out, gpd.GeoDataFrame):
+            pyogrio.write_dataframe(out, path, layer=layer, driver=driver, **options)
+        elif driver == "CSV":
+            out.to_csv(path, index=False)
+        else:
+            pyogrio.write_dataframe(out, path, layer=layer, driver=driver)
+    return path

@@ -1,0 +1,214 @@
+"""The Python API: a ledger opened by path or URL, with import, export, reading,
+the audit trail and the catalog. The CLI and the HTTP API are thin layers over this.
+
+    >>> from hazardledger import Ledger
+    >>> ledger = Ledger("ledger.gpkg")
+    >>> areas = ledger.read("hazard_areas")      # a GeoDataFrame
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .catalog.loader import Catalog
+from .domain.geometry_checks import Extent
+from .domain.problems import InputRejected, Problem
+from .domain.schema import LayerSchema, layer
+from .domain.validation import LedgerFacts, lookups_needed, validate
+from .io.read import read_features
+from .io.write import export_frame
+from .store.base import Store, StoreError, WriteSummary
+from .store.gpkg import open_store
+
+DEFAULT_DB = "ledger.gpkg"
+REDACTED = "[redacted]"
+
+
+def default_location() -> str:
+    """``HAZARDLEDGER_DB`` or ``./ledger.gpkg``."""
+    return os.environ.get("HAZARDLEDGER_DB") or DEFAULT_DB
+
+
+def default_actor() -> str:
+    """Who is writing: ``HAZARDLEDGER_ACTOR`` or the login name."""
+    return os.environ.get("HAZARDLEDGER_ACTOR") or getpass.getuser()
+
+
+@dataclass
+class ImportReport:
+    layer: str
+    source: str
+    features: int
+    dry_run: bool
+    repaired: list[int] = field(default_factory=list)
+    written: WriteSummary | None = None
+
+
+def apply_mapping(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> pd.DataFrame:
+    """Rename columns ``src -> dst``; an empty ``dst`` drops the column."""
+    missing = [src for src in mapping if src not in frame.columns]
+    if missing:
+        raise InputRejected(source, [Problem(None, src, "--map names a field the input does not "
+                                             "have") for src in missing])
+    drop = [src for src, dst in mapping.items() if not dst]
+    renamed = frame.drop(columns=drop).rename(columns={s: d for s, d in mapping.items() if d})
+    return renamed
+
+
+class Ledger:
+    """One ledger: a GeoPackage file (embedded default) or, later, a PostGIS database."""
+
+    def __init__(self, location: str | os.PathLike[str] | None = None):
+        self.location = str(location) if location is not None else default_location()
+        self._store: Store | None = None
+
+    # -- the store, opened on first use; created only by a write ---------------------------
+
+    @property
+    def exists(self) -> bool:
+        return self._store is not None or self.location.startswith("postgres") or Path(
+            self.location).exists()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.location)
+        return self._store
+
+    def _store_for_write(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.location, create=True)
+        return self._store
+
+    def init(self) -> Store:
+        """Create the ledger if it does not exist yet."""
+        return self._store_for_write()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- catalog -------------------------------------------------------------------------
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The shipped catalog plus item types added to this ledger."""
+        catalog = Catalog.packaged()
+        if self.exists:
+            texts = dict.fromkeys(text for _, text in self.store.item_type_definitions())
+            for text in texts:
+                catalog = catalog.with_text(text, origin=self.location)
+        return catalog
+
+    def add_item_types(self, path: str | Path, *, actor: str | None = None) -> list[str]:
+        """Validate a TOML file of item types against the catalog and store it in the ledger."""
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        added = self.catalog.with_file(path)  # raises CatalogError on any problem
+        codes = [c for c in added.codes() if c not in self.catalog.codes()]
+        # Each code keeps the whole file's text, which also holds the sources it cites.
+        self._store_for_write().add_item_types([(c, text) for c in codes],
+                                               actor=actor or default_actor())
+        self.__dict__.pop("catalog", None)
+        return codes
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read(self, layer_name: str) -> gpd.GeoDataFrame | pd.DataFrame:
+        """A layer as a (Geo)DataFrame, typed, geometry in WGS 84."""
+        return self.store.read_layer(layer(layer_name).name)
+
+    def extent(self) -> Extent | None:
+        """The programme's extent (lon/lat bounds), used to spot swapped coordinates."""
+        if not self.exists:
+            return None
+        text = self.store.get_meta("extent")
+        if not text:
+            return None
+        x0, y0, x1, y1 = (float(v) for v in text.split(","))
+        return (x0, y0, x1, y1)
+
+    def set_extent(self, extent: Extent, *, actor: str | None = None) -> None:
+        self._store_for_write().set_meta("extent", ",".join(f"{v:g}" for v in extent),
+                                         actor=actor or default_actor())
+
+    # -- import --------------------------------------------------------------------------
+
+    def facts_for(self, schema: LayerSchema, frame: pd.DataFrame,
+                  now: pd.Timestamp | None = None) -> LedgerFacts:
+        """What validation must know about this ledger for this batch."""
+        now = now if now is not None else pd.Timestamp.now(tz="UTC")
+        types = {code: self.catalog.get(code).persistence for code in self.catalog.codes()}
+        if not self.exists:
+            return LedgerFacts(now=now, item_types=types)
+        wanted = lookups_needed(schema, frame)
+        existing = {name: self.store.existing_ids(name, ids) for name, ids in wanted.items()}
+        laid = self.store.laid_from(wanted.get("records", set())) if "record_id" in frame else {}
+        return LedgerFacts(now=now, item_types=types, existing=existing, record_laid_from=laid,
+                           extent=self.extent())
+
+    def import_frame(self, layer_name: str, frame: pd.DataFrame, *, source: str,
+                     dry_run: bool = False, update: bool = False, repair: bool = False,
+                     actor: str | None = None, now: pd.Timestamp | None = None) -> ImportReport:
+        """Validate a whole batch and write it in one transaction, or raise
+        :class:`InputRejected` listing every problem and write nothing."""
+        schema = layer(layer_name)
+        facts = self.facts_for(schema, frame, now)
+        result = validate(schema, frame, facts, update=update, repair=repair)
+        if result.problems:
+            raise InputRejected(source, result.problems)
+        report = ImportReport(schema.name, source, len(result.frame), dry_run, result.repaired)
+        if not dry_run:
+            action = "import (geometry repaired)" if result.repaired else "import"
+            report.written = self._store_for_write().write(
+                schema.name, result.frame, actor=actor or default_actor(), action=action,
+                update=update)
+        return report
+
+    def import_file(self, layer_name: str, path: str | Path, *,
+                    mapping: Mapping[str, str] | None = None, crs: str | None = None,
+                    source_layer: str | None = None, **options: object) -> ImportReport:
+        """Read a file (GeoJSON, GeoPackage, CSV, Shapefile, KML), validate, write."""
+        schema = layer(layer_name)
+        path = Path(path)
+        frame = read_features(path, source_layer=source_layer, crs=crs)
+        if not schema.spatial:
+            frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        if mapping:
+            frame = apply_mapping(frame, mapping, path.name)
+        return self.import_frame(schema.name, frame, source=path.name, **options)  # type: ignore[arg-type]
+
+    # -- export, audit -------------------------------------------------------------------
+
+    def export(self, layer_name: str, path: str | Path, *, include_personal: bool = False) -> Path:
+        """Write a layer to a file; victims' personal fields are redacted unless asked for."""
+        schema = layer(layer_name)
+        frame = self.store.read_layer(schema.name)
+        if not include_personal:
+            for name in schema.personal_fields:
+                frame[name] = frame[name].astype(object).where(frame[name].isna(), REDACTED)
+        return export_frame(frame, path, schema.name)
+
+    def audit_log(self, feature_id: str | None = None) -> pd.DataFrame:
+        return self.store.audit_log(feature_id)
+
+    def verify_audit(self) -> list[str]:
+        return self.store.verify_audit()
+
+
+__all__ = ["ImportReport", "InputRejected", "Ledger", "StoreError", "default_location"]

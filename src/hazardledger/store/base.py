@@ -1,0 +1,99 @@
+"""The store interface: one ledger, whatever the backend.
+
+The GeoPackage file is the embedded default; a PostGIS backend implements the
+same interface. Everything above ``store/`` talks to a :class:`Store`, never to
+SQL.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection
+from dataclasses import dataclass
+from types import TracebackType
+
+import geopandas as gpd
+import pandas as pd
+
+
+class StoreError(Exception):
+    """A ledger that cannot be opened or used as asked (reported with exit code 2)."""
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    layer: str
+    inserted: int
+    updated: int
+    deleted: int
+    first_seq: int | None
+    last_seq: int | None
+
+
+class Store(ABC):
+    """A ledger: the layers, the item types added by users, and the audit trail."""
+
+    location: str
+
+    @abstractmethod
+    def read_layer(self, layer: str, ids: Collection[str] | None = None
+                   ) -> gpd.GeoDataFrame | pd.DataFrame:
+        """The layer's features (all, or those with the given ids) as a typed frame."""
+
+    @abstractmethod
+    def count(self, layer: str) -> int:
+        """How many features the layer holds."""
+
+    @abstractmethod
+    def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
+        """Those of ``ids`` that the layer holds."""
+
+    @abstractmethod
+    def laid_from(self, record_ids: Collection[str]) -> dict[str, pd.Timestamp]:
+        """The laying start of each given record that exists."""
+
+    @abstractmethod
+    def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
+              action: str = "import", update: bool = False) -> WriteSummary:
+        """Insert (or with ``update``, insert-or-correct) validated features in one
+        transaction with one audit entry per feature."""
+
+    @abstractmethod
+    def delete(self, layer: str, ids: Collection[str], *, actor: str,
+               action: str = "delete") -> WriteSummary:
+        """Remove features in one transaction; the audit trail keeps what they were."""
+
+    @abstractmethod
+    def audit_log(self, feature_id: str | None = None, layer: str | None = None) -> pd.DataFrame:
+        """Audit entries in order, optionally for one feature."""
+
+    @abstractmethod
+    def verify_audit(self) -> list[str]:
+        """Problems with the audit chain; an empty list when it is intact."""
+
+    @abstractmethod
+    def item_type_definitions(self) -> list[tuple[str, str]]:
+        """(code, TOML text) of item types users added to this ledger."""
+
+    @abstractmethod
+    def add_item_types(self, definitions: list[tuple[str, str]], *, actor: str) -> WriteSummary:
+        """Store user item-type definitions (validated by the catalog first)."""
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None:
+        """A ledger setting (e.g. ``extent``)."""
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str, *, actor: str) -> None:
+        """Change a ledger setting, audited."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

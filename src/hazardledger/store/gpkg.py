@@ -1,0 +1,338 @@
+"""The embedded ledger: one GeoPackage file, opened with Python's sqlite3.
+
+Writes go through SQLite transactions (rollback journal, synchronous=FULL), so
+a crash at any moment leaves the file as it was before the write or after it.
+The R-tree triggers of the GeoPackage spatial index call ST_* functions that
+GDAL and QGIS provide; here they are registered on the connection from the
+blobs' envelopes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..domain.schema import LAYERS, LayerSchema
+from ..domain.schema import layer as layer_schema
+from . import audit
+from .base import Store, StoreError, WriteSummary
+from .gpkg_geometry import decode, encode, envelope, is_empty, promote_to_multi
+from .gpkg_schema import APPLICATION_ID, GEOM, SCHEMA_VERSION, USER_VERSION, migrate
+from .values import storage_columns, typed_frame
+
+_CHUNK = 500  # ids per IN (...) query, under SQLite's parameter limit
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
+def _register_functions(conn: sqlite3.Connection) -> None:
+    def bound(i: int):  # type: ignore[no-untyped-def]
+        def f(blob: bytes | None) -> float | None:
+            env = envelope(blob)
+            return None if env is None else env[i]
+        return f
+
+    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+        conn.create_function(name, 1, bound(i), deterministic=True)
+    conn.create_function("ST_IsEmpty", 1, is_empty, deterministic=True)
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class GeoPackageStore(Store):
+    """A ledger in one GeoPackage file that QGIS and GDAL open as it is."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False):
+        self.path = Path(path)
+        self.location = str(self.path)
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no ledger at {self.path}; create one with "
+                                 "'hazardledger init' or import into it")
+            self._create_file()
+        self._conn = self._connect()
+        version = self._schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: ledger schema version {version} is newer than this "
+                             f"hazardledger supports ({SCHEMA_VERSION}); upgrade hazardledger")
+        if version < SCHEMA_VERSION:
+            with self._transaction():
+                migrate(self._conn, version)
+
+    # -- opening -----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
+            conn.execute("PRAGMA synchronous=FULL")
+            _register_functions(conn)
+            return conn
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open as a GeoPackage: {exc}") from exc
+
+    def _create_file(self) -> None:
+        # Built beside the target and renamed into place, so that no reader ever sees
+        # a half-made ledger, even after a crash.
+        tmp = self.path.with_name(self.path.name + ".creating")
+        tmp.unlink(missing_ok=True)
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            _register_functions(conn)
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version={USER_VERSION}")
+            conn.execute("BEGIN")
+            migrate(conn, 0)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        os.replace(tmp, self.path)
+
+    def _schema_version(self) -> int:
+        try:
+            app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
+            has_meta = self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name='hl_meta'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a readable GeoPackage: {exc}") from exc
+        if app_id != APPLICATION_ID or not has_meta:
+            raise StoreError(f"{self.path}: not a Hazard Ledger GeoPackage")
+        row = self._conn.execute("SELECT value FROM hl_meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def count(self, layer: str) -> int:
+        schema = layer_schema(layer)
+        return int(self._conn.execute(f'SELECT count(*) FROM "{schema.name}"').fetchone()[0])
+
+    def read_layer(self, layer: str, ids: Collection[str] | None = None
+                   ) -> gpd.GeoDataFrame | pd.DataFrame:
+        schema = layer_schema(layer)
+        names = list(schema.field_names)
+        select = ", ".join(f'"{n}"' for n in names)
+        if schema.spatial:
+            select += f', "{GEOM}"'
+        base = f'SELECT {select} FROM "{schema.name}"'
+        if ids is None:
+            rows = self._conn.execute(base + " ORDER BY fid").fetchall()
+        else:
+            rows = []
+            for chunk in _chunks(sorted(set(ids))):
+                marks = ",".join("?" * len(chunk))
+                rows += self._conn.execute(base + f" WHERE id IN ({marks}) ORDER BY fid",
+                                           list(chunk)).fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(len(names) + 1)]
+        frame = typed_frame(schema, {n: list(columns[i]) for i, n in enumerate(names)})
+        if not schema.spatial:
+            return frame
+        geoms = decode(list(columns[len(names)])) if rows else np.array([], dtype=object)
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
+
+    def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
+        schema = layer_schema(layer)
+        wanted = sorted(set(ids))
+        if not wanted:
+            return frozenset()
+        if len(wanted) > 20 * _CHUNK:
+            every = {r[0] for r in self._conn.execute(f'SELECT id FROM "{schema.name}"')}
+            return frozenset(every.intersection(wanted))
+        found: set[str] = set()
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._conn.execute(
+                f'SELECT id FROM "{schema.name}" WHERE id IN ({marks})', list(chunk)))
+        return frozenset(found)
+
+    def laid_from(self, record_ids: Collection[str]) -> dict[str, pd.Timestamp]:
+        out: dict[str, pd.Timestamp] = {}
+        for chunk in _chunks(sorted(set(record_ids))):
+            marks = ",".join("?" * len(chunk))
+            for rid, text in self._conn.execute(
+                    f"SELECT id, laid_from FROM records WHERE id IN ({marks})", list(chunk)):
+                out[rid] = pd.Timestamp(text).tz_convert("UTC")
+        return out
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _feature_json(self, schema: LayerSchema, ids: Sequence[str]) -> dict[str, str]:
+        """Stored state of features as audit JSON, keyed by id."""
+        if not ids:
+            return {}
+        frame = self.read_layer(schema.name, ids)
+        return dict(zip(frame["id"], _audit_json(schema, frame), strict=True))
+
+    def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
+              action: str = "import", update: bool = False) -> WriteSummary:
+        schema = layer_schema(layer)
+        if not actor:
+            raise StoreError("an actor is required for every write")
+        frame = frame.reset_index(drop=True)
+        ids: list[str] = frame["id"].tolist()
+        after = _audit_json(schema, frame)
+        values = storage_columns(schema, frame)
+        names = list(schema.field_names)
+        if schema.spatial:
+            geoms = promote_to_multi(frame.geometry.to_numpy(), schema.gpkg_geometry or "")
+            values[GEOM] = encode(geoms)  # type: ignore[assignment]
+            names.append(GEOM)
+        rows = list(zip(*(values[n] for n in names), strict=True))
+        quoted = ", ".join(f'"{n}"' for n in names)
+        with self._transaction() as conn:
+            before = self._feature_json(schema, ids) if update else {}
+            is_new = np.array([i not in before for i in ids], dtype=bool)
+            new_rows = [r for r, new in zip(rows, is_new, strict=True) if new]
+            old_rows = [r for r, new in zip(rows, is_new, strict=True) if not new]
+            if new_rows:
+                conn.executemany(f'INSERT INTO "{schema.name}" ({quoted}) VALUES '
+                                 f'({",".join("?" * len(names))})', new_rows)
+            if old_rows:
+                sets = ", ".join(f'"{n}" = ?' for n in names[1:])
+                conn.executemany(f'UPDATE "{schema.name}" SET {sets} WHERE id = ?',
+                                 [(*r[1:], r[0]) for r in old_rows])
+            first, last = self._append_audit(
+                conn, actor, action, schema.name, ids, [before.get(i) for i in ids], after)
+            self._touch_contents(conn, schema)
+        n_new = int(is_new.sum())
+        return WriteSummary(schema.name, n_new, len(ids) - n_new, 0, first, last)
+
+    def delete(self, layer: str, ids: Collection[str], *, actor: str,
+               action: str = "delete") -> WriteSummary:
+        schema = layer_schema(layer)
+        wanted = sorted(set(ids))
+        with self._transaction() as conn:
+            before = self._feature_json(schema, wanted)
+            missing = [i for i in wanted if i not in before]
+            if missing:
+                raise StoreError(f"{schema.name}: no feature with id {', '.join(missing)}")
+            for chunk in _chunks(wanted):
+                conn.execute(f'DELETE FROM "{schema.name}" WHERE id IN '
+                             f'({",".join("?" * len(chunk))})', list(chunk))
+            first, last = self._append_audit(conn, actor, action, schema.name, wanted,
+                                             [before[i] for i in wanted], [None] * len(wanted))
+            self._touch_contents(conn, schema)
+        return WriteSummary(schema.name, 0, 0, len(wanted), first, last)
+
+    def _append_audit(self, conn: sqlite3.Connection, actor: str, action: str, layer: str,
+                      ids: Sequence[str | None], before: Sequence[str | None],
+                      after: Sequence[str | None]) -> tuple[int | None, int | None]:
+        head = conn.execute("SELECT value FROM hl_meta WHERE key='audit_head'").fetchone()
+        seq, prev = (0, audit.GENESIS) if not head else head[0].split(":")
+        entries = list(audit.chain(int(seq) + 1, prev, _utc_now(), actor, action, layer,
+                                   ids, before, after))
+        if not entries:
+            return None, None
+        conn.executemany(f"INSERT INTO audit_log ({', '.join(audit.AUDIT_COLUMNS)}) VALUES "
+                         f"({','.join('?' * len(audit.AUDIT_COLUMNS))})",
+                         [tuple(e.__dict__.values()) for e in entries])
+        conn.execute("INSERT OR REPLACE INTO hl_meta (key, value) VALUES ('audit_head', ?)",
+                     (f"{entries[-1].seq}:{entries[-1].hash}",))
+        return entries[0].seq, entries[-1].seq
+
+    def _touch_contents(self, conn: sqlite3.Connection, schema: LayerSchema) -> None:
+        extent: tuple[float | None, ...] = (None, None, None, None)
+        if schema.spatial:
+            extent = conn.execute(
+                f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{schema.name}_'
+                f'{GEOM}"').fetchone()
+        conn.execute("UPDATE gpkg_contents SET last_change=?, min_x=?, min_y=?, max_x=?, max_y=? "
+                     "WHERE table_name=?", (_utc_now()[:23] + "Z", *extent, schema.name))
+
+    # -- audit, item types, settings ---------------------------------------------------
+
+    def audit_log(self, feature_id: str | None = None, layer: str | None = None) -> pd.DataFrame:
+        sql = f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log"
+        where, args = [], []
+        if feature_id is not None:
+            where.append("feature_id = ?")
+            args.append(feature_id)
+        if layer is not None:
+            where.append("layer = ?")
+            args.append(layer)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
+        return pd.DataFrame(rows, columns=list(audit.AUDIT_COLUMNS))
+
+    def verify_audit(self) -> list[str]:
+        cursor = self._conn.execute(
+            f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log ORDER BY seq")
+        return audit.verify(cursor, self.get_meta("audit_head"))
+
+    def item_type_definitions(self) -> list[tuple[str, str]]:
+        return list(self._conn.execute("SELECT code, definition FROM item_types ORDER BY fid"))
+
+    def add_item_types(self, definitions: list[tuple[str, str]], *, actor: str) -> WriteSummary:
+        codes = [c for c, _ in definitions]
+        with self._transaction() as conn:
+            conn.executemany("INSERT INTO item_types (code, definition) VALUES (?, ?)",
+                             definitions)
+            first, last = self._append_audit(conn, actor, "add item type", "item_types", codes,
+                                             [None] * len(codes),
+                                             [json.dumps({"definition": d}) for _, d in
+                                              definitions])
+        return WriteSummary("item_types", len(codes), 0, 0, first, last)
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM hl_meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str, *, actor: str) -> None:
+        with self._transaction() as conn:
+            before = self.get_meta(key)
+            conn.execute("INSERT OR REPLACE INTO hl_meta (key, value) VALUES (?, ?)", (key, value))
+            self._append_audit(conn, actor, "set", "hl_meta", [key],
+                               [None if before is None else json.dumps({key: before})],
+                               [json.dumps({key: value})])
+
+
+def _audit_json(schema: LayerSchema, frame: pd.DataFrame) -> list[str]:
+    """Each feature as the JSON the audit trail keeps: stored values, geometry as full-precision
+    WKT, so a later correction never loses what was there."""
+    values = storage_columns(schema, frame)
+    names = list(schema.field_names)
+    columns = [values[n] for n in names]
+    if schema.spatial:
+        wkt = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=-1)
+        names.append("geometry")
+        columns.append(list(wkt))
+    return [json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False)
+            for row in zip(*columns, strict=True)]
+
+
+def open_store(location: str | os.PathLike[str], *, create: bool = False) -> Store:
+    """The store for a GeoPackage path or, once the server backend exists, a postgresql:// URL."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        raise StoreError("the PostGIS backend is not part of this version; use a .gpkg path")
+    return GeoPackageStore(text, create=create)
+
+
+__all__ = ["LAYERS", "GeoPackageStore", "open_store"]

@@ -1,0 +1,173 @@
+"""GeoPackage 1.4 structure of a ledger: core tables, layer tables, R-tree
+spatial indexes, the audit trail, and schema migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ..domain.schema import GPKG_TYPES, LAYERS, LayerSchema
+
+APPLICATION_ID = 0x47504B47  # "GPKG"
+USER_VERSION = 10400  # GeoPackage 1.4.0
+SCHEMA_VERSION = 1
+GEOM = "geom"
+
+_CORE = """
+CREATE TABLE gpkg_spatial_ref_sys (
+  srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+  organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+CREATE TABLE gpkg_contents (
+  table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+  description TEXT DEFAULT '',
+  last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+CREATE TABLE gpkg_geometry_columns (
+  table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+  srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+  CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+CREATE TABLE gpkg_extensions (
+  table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+"""
+
+_WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
+    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
+    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
+    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
+)
+_SRS = [
+    ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian coordinate"),
+    ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate"),
+    ("WGS 84 geodetic", 4326, "EPSG", 4326, _WGS84_WKT, "longitude/latitude on WGS 84"),
+]
+
+_RTREE_TRIGGERS = """
+CREATE TRIGGER "rtree_{t}_{c}_insert" AFTER INSERT ON "{t}"
+WHEN (new."{c}" NOT NULL AND NOT ST_IsEmpty(NEW."{c}"))
+BEGIN
+  INSERT OR REPLACE INTO "rtree_{t}_{c}" VALUES (NEW.fid,
+    ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
+END;
+CREATE TRIGGER "rtree_{t}_{c}_update2" AFTER UPDATE OF "{c}" ON "{t}"
+WHEN OLD.fid = NEW.fid AND (NEW."{c}" IS NULL OR ST_IsEmpty(NEW."{c}"))
+BEGIN
+  DELETE FROM "rtree_{t}_{c}" WHERE id = OLD.fid;
+END;
+CREATE TRIGGER "rtree_{t}_{c}_update4" AFTER UPDATE ON "{t}"
+WHEN OLD.fid != NEW.fid AND (NEW."{c}" IS NULL OR ST_IsEmpty(NEW."{c}"))
+BEGIN
+  DELETE FROM "rtree_{t}_{c}" WHERE id IN (OLD.fid, NEW.fid);
+END;
+CREATE TRIGGER "rtree_{t}_{c}_update5" AFTER UPDATE ON "{t}"
+WHEN OLD.fid != NEW.fid AND (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
+BEGIN
+  DELETE FROM "rtree_{t}_{c}" WHERE id = OLD.fid;
+  INSERT OR REPLACE INTO "rtree_{t}_{c}" VALUES (NEW.fid,
+    ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
+END;
+CREATE TRIGGER "rtree_{t}_{c}_update6" AFTER UPDATE OF "{c}" ON "{t}"
+WHEN OLD.fid = NEW.fid AND (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
+  AND (OLD."{c}" NOTNULL AND NOT ST_IsEmpty(OLD."{c}"))
+BEGIN
+  UPDATE "rtree_{t}_{c}" SET minx = ST_MinX(NEW."{c}"), maxx = ST_MaxX(NEW."{c}"),
+    miny = ST_MinY(NEW."{c}"), maxy = ST_MaxY(NEW."{c}") WHERE id = NEW.fid;
+END;
+CREATE TRIGGER "rtree_{t}_{c}_update7" AFTER UPDATE OF "{c}" ON "{t}"
+WHEN OLD.fid = NEW.fid AND (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
+  AND (OLD."{c}" ISNULL OR ST_IsEmpty(OLD."{c}"))
+BEGIN
+  INSERT INTO "rtree_{t}_{c}" VALUES (NEW.fid,
+    ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
+END;
+CREATE TRIGGER "rtree_{t}_{c}_delete" AFTER DELETE ON "{t}"
+WHEN old."{c}" NOT NULL
+BEGIN
+  DELETE FROM "rtree_{t}_{c}" WHERE id = OLD.fid;
+END;
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _create_layer(conn: sqlite3.Connection, schema: LayerSchema) -> None:
+    cols = ["fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"]
+    if schema.spatial:
+        cols.append(f'"{GEOM}" {schema.gpkg_geometry}')
+    for spec in schema.fields:
+        unique = " NOT NULL UNIQUE" if spec.name == "id" else ""
+        cols.append(f'"{spec.name}" {GPKG_TYPES[spec.kind]}{unique}')
+    conn.execute(f'CREATE TABLE "{schema.name}" ({", ".join(cols)})')
+    data_type = "features" if schema.spatial else "attributes"
+    conn.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, "
+        "srs_id) VALUES (?, ?, ?, ?, ?, ?)",
+        (schema.name, data_type, schema.name, schema.description, _now(),
+         4326 if schema.spatial else None))
+    for spec in schema.fields:
+        if spec.ref:
+            conn.execute(f'CREATE INDEX "{schema.name}_{spec.name}_idx" '
+                         f'ON "{schema.name}" ("{spec.name}")')
+    if not schema.spatial:
+        return
+    conn.execute("INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, 4326, 0, 0)",
+                 (schema.name, GEOM, schema.gpkg_geometry))
+    conn.execute(f'CREATE VIRTUAL TABLE "rtree_{schema.name}_{GEOM}" '
+                 "USING rtree(id, minx, maxx, miny, maxy)")
+    triggers = _RTREE_TRIGGERS.format(t=schema.name, c=GEOM).split("CREATE TRIGGER")
+    for body in filter(str.strip, triggers):
+        conn.execute("CREATE TRIGGER" + body)
+    conn.execute(
+        "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
+        "'http://www.geopackage.org/spec/#extension_rtree', 'write-only')",
+        (schema.name, GEOM))
+
+
+def _create_v1(conn: sqlite3.Connection) -> None:
+    for statement in _CORE.strip().split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", _SRS)
+    for schema in LAYERS.values():
+        _create_layer(conn, schema)
+    conn.execute(
+        "CREATE TABLE audit_log (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+        "seq INTEGER NOT NULL UNIQUE, at DATETIME NOT NULL, actor TEXT NOT NULL, "
+        "action TEXT NOT NULL, layer TEXT NOT NULL, feature_id TEXT, before TEXT, after TEXT, "
+        "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
+    conn.execute("CREATE INDEX audit_log_feature_idx ON audit_log (feature_id)")
+    conn.execute(
+        "CREATE TABLE item_types (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+        "code TEXT NOT NULL UNIQUE, definition TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE hl_meta (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+        "key TEXT NOT NULL UNIQUE, value TEXT)")
+    for name, description in (("audit_log", "Hash-chained audit trail of every change"),
+                              ("item_types", "Item types added to this ledger's catalog"),
+                              ("hl_meta", "Hazard Ledger settings and schema version")):
+        conn.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+            "last_change) VALUES (?, 'attributes', ?, ?, ?)", (name, name, description, _now()))
+
+
+# Migration n takes a ledger at schema version n-1 to version n, inside one transaction.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1}
+
+
+def migrate(conn: sqlite3.Connection, current: int) -> int:
+    """Apply every migration after ``current``; returns the new version."""
+    for version in sorted(v for v in MIGRATIONS if v > current):
+        MIGRATIONS[version](conn)
+        conn.execute("INSERT OR REPLACE INTO hl_meta (key, value) VALUES ('schema_version', ?)",
+                     (str(version),))
+        current = version
+    return current
