@@ -31,8 +31,8 @@ catalog_app = typer.Typer(help="Item types and their sourced parameters.", no_ar
 app.add_typer(audit_app, name="audit")
 app.add_typer(catalog_app, name="catalog")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DbOption = Annotated[str | None, typer.Option("--db", envvar="HAZARDLEDGER_DB",
@@ -87,7 +87,7 @@ def init(db: DbOption = None,
         values = tuple(float(v) for v in extent.split(","))
         if len(values) != 4:
             raise ValueError("--extent: expected four numbers lon_min,lat_min,lon_max,lat_max")
-        ledger.set_extent(values)  # type: ignore[arg-type]
+        ledger.set_extent((values[0], values[1], values[2], values[3]))
     out.print(f"{'Opened existing' if existed else 'Created'} ledger {ledger.location}")
 
 
@@ -97,15 +97,18 @@ def import_(
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, CSV, Shapefile or KML")],
     layer: LayerOption,
     db: DbOption = None,
-    map_: Annotated[list[str], typer.Option("--map", help="Rename SOURCE=FIELD; SOURCE= drops")] = [],  # noqa: B006
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing")] = False,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="Rename SOURCE=FIELD; SOURCE= drops")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing")
+                       ] = False,
     update: Annotated[bool, typer.Option("--update", help="Ids already in the ledger are "
                                          "corrections (the audit trail keeps the old values)")
                       ] = False,
     repair: Annotated[bool, typer.Option("--repair", help="Fix invalid polygons with make_valid, "
                                          "and say which")] = False,
     crs: Annotated[str | None, typer.Option(help="CRS of a file that does not declare one")] = None,
-    source_layer: Annotated[str | None, typer.Option(help="Layer inside a multi-layer file")] = None,
+    source_layer: Annotated[str | None, typer.Option(
+        help="Layer inside a multi-layer file")] = None,
     actor: Annotated[str | None, typer.Option(envvar="HAZARDLEDGER_ACTOR")] = None,
 ) -> None:
     """Import features into a layer: all of them after validation, or none."""
@@ -113,7 +116,7 @@ def import_(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, transient=True) as progress:
         progress.add_task(f"importing {file.name} into {layer}", total=None)
-        report = ledger.import_file(layer, file, mapping=_parse_map(map_), crs=crs,
+        report = ledger.import_file(layer, file, mapping=_parse_map(map_ or []), crs=crs,
                                     source_layer=source_layer, dry_run=dry_run, update=update,
                                     repair=repair, actor=actor or default_actor())
     for n in report.repaired:
@@ -167,7 +170,8 @@ def audit_verify(db: DbOption = None) -> None:
 @audit_app.command("log")
 @reports_bad_input
 def audit_log(db: DbOption = None,
-              id_: Annotated[str | None, typer.Option("--id", help="History of one feature")] = None,
+              id_: Annotated[str | None, typer.Option("--id", help="History of one feature")
+                             ] = None,
               limit: Annotated[int, typer.Option(help="Show the last N entries")] = 50) -> None:
     """Show the audit trail, or one feature's full history."""
     log = _ledger(db).audit_log(id_)
@@ -175,9 +179,9 @@ def audit_log(db: DbOption = None,
         raise ValueError(f"no audit entries for id '{id_}'")
     log = log if id_ is not None else log.tail(limit)
     table = Table("seq", "at", "actor", "action", "layer", "id", "before", "after")
-    for row in log.itertuples():
-        table.add_row(str(row.seq), row.at, row.actor, row.action, row.layer,
-                      row.feature_id or "", row.before or "", row.after or "")
+    for row in log.to_dict("records"):
+        table.add_row(*(str(row[c]) if row[c] is not None else "" for c in
+                        ("seq", "at", "actor", "action", "layer", "feature_id", "before", "after")))
     out.print(table)
 
 
@@ -185,7 +189,7 @@ def audit_log(db: DbOption = None,
 @reports_bad_input
 def catalog_list(db: DbOption = None) -> None:
     """Every item type: shipped, and added to this ledger."""
-    from .catalog.loader import catalog_table
+    from .catalog.present import catalog_table
     out.print(catalog_table(_ledger(db).catalog))
 
 
@@ -193,7 +197,7 @@ def catalog_list(db: DbOption = None) -> None:
 @reports_bad_input
 def catalog_show(code: str, db: DbOption = None) -> None:
     """One item type's parameters per scenario, with intervals and sources."""
-    from .catalog.loader import item_type_detail
+    from .catalog.present import item_type_detail
     out.print(item_type_detail(_ledger(db).catalog, code))
 
 

@@ -72,7 +72,8 @@ def _number(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
         values = pd.to_numeric(raw.where(~pd.Series(absent)), errors="coerce").astype(float)
         unparsed = values.isna().to_numpy() & ~absent
     expected = "a whole number" if whole else "a number"
-    failures = _bad(raw, np.flatnonzero(unparsed), f"wrong type: expected {expected}, got {{value}}")
+    failures = _bad(raw, np.flatnonzero(unparsed),
+                    f"wrong type: expected {expected}, got {{value}}")
     arr = values.to_numpy(dtype=float)
     ok = ~np.isnan(arr)
     infinite = ok & ~np.isfinite(arr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,11 +27,12 @@ class GeometryResult:
 
 
 def _first_bad_coordinate(geoms: np.ndarray, rows: np.ndarray,
-                          bad_xy: np.ndarray) -> dict[int, tuple[float, float]]:
+                          bad_xy: Callable[[np.ndarray], np.ndarray]
+                          ) -> dict[int, tuple[float, float]]:
     """For each row with a bad vertex, the first such vertex."""
     coords, index = shapely.get_coordinates(geoms[rows], return_index=True)
     mask = bad_xy(coords)
-    first = {}
+    first: dict[int, tuple[float, float]] = {}
     if mask.any():
         uniq, pos = np.unique(index[mask], return_index=True)
         picked = coords[mask][pos]
@@ -55,7 +57,7 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
     for f in feature[missing]:
         problems.append(Problem(int(f), "geometry", "missing geometry"))
     present = ~missing
-    empty = present & shapely.is_empty(np.where(present, geoms, None))
+    empty = present & np.asarray(shapely.is_empty(geoms), dtype=bool)
     for f in feature[empty]:
         problems.append(Problem(int(f), "geometry", "empty geometry"))
     usable = present & ~empty
@@ -70,13 +72,13 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
 
     rows = np.flatnonzero(usable)
     bounds = shapely.bounds(geoms[rows]) if rows.size else np.empty((0, 4))
-    finite = np.isfinite(bounds).all(axis=1)
+    finite = np.asarray(np.isfinite(bounds).all(axis=1), dtype=bool)
     in_range = finite & (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180) & (
         bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)
     bad_rows = rows[~in_range]
     first_bad = _first_bad_coordinate(geoms, bad_rows, _out_of_range) if bad_rows.size else {}
-    swapped_ok = (np.abs(bounds[:, 1]) <= 180) & (np.abs(bounds[:, 3]) <= 180) & (
-        np.abs(bounds[:, 0]) <= 90) & (np.abs(bounds[:, 2]) <= 90) & finite
+    swapped_ok = np.asarray((np.abs(bounds[:, 1]) <= 180) & (np.abs(bounds[:, 3]) <= 180) & (
+        np.abs(bounds[:, 0]) <= 90) & (np.abs(bounds[:, 2]) <= 90) & finite, dtype=bool)
     for r, ok_swapped, fin in zip(bad_rows, swapped_ok[~in_range], finite[~in_range], strict=True):
         x, y = first_bad.get(int(r), (float("nan"), float("nan")))
         if not fin:

@@ -7,7 +7,7 @@ importer, the command line and the HTTP write API.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -91,9 +91,10 @@ def validate(schema: LayerSchema, frame: pd.DataFrame, facts: LedgerFacts, *,
     for spec in schema.fields:
         if spec.name not in raw.columns:
             if spec.required:
-                problems.append(Problem(None, spec.name, "required field is missing from the input"))
-            column = pd.Series([spec.default] * n, dtype=object)
-            typed[spec.name], _ = coerce(spec, column)
+                problems.append(Problem(None, spec.name,
+                                        "required field is missing from the input"))
+            defaults = pd.Series([spec.default] * n, dtype=object)
+            typed[spec.name], _ = coerce(spec, defaults)
             continue
         values, failures = coerce(spec, raw[spec.name])
         problems += [Problem(i + 1, spec.name, reason) for i, reason in failures]
@@ -128,7 +129,7 @@ def _no_rules(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list[
     return []
 
 
-def _order(schema: LayerSchema):  # type: ignore[no-untyped-def]
+def _order(schema: LayerSchema) -> Callable[[Problem], tuple[int, int, str]]:
     rank = {name: i for i, name in enumerate(schema.field_names)}
     rank["geometry"] = len(rank)
 

@@ -103,6 +103,6 @@ def _locate_bad_text(path: Path, source_layer: str | None,
             try:
                 value.encode("latin-1").decode("utf-8")
             except UnicodeDecodeError:
-                problems.append(Problem(int(i) + 1, str(column),  # type: ignore[call-overload]
+                problems.append(Problem(int(str(i)) + 1, str(column),
                                         "text is not valid UTF-8; save the file as UTF-8"))
     return problems or [Problem(None, "file", "text is not valid UTF-8; save the file as UTF-8")]

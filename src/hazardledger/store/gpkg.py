@@ -10,15 +10,15 @@ blobs' envelopes.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import shapely
 
@@ -31,6 +31,7 @@ from .gpkg_schema import APPLICATION_ID, GEOM, SCHEMA_VERSION, USER_VERSION, mig
 from .values import storage_columns, typed_frame
 
 _CHUNK = 500  # ids per IN (...) query, under SQLite's parameter limit
+_BULK_RTREE = 1000  # from this many new features on, the spatial index is filled in bulk
 
 
 def _utc_now() -> str:
@@ -38,7 +39,7 @@ def _utc_now() -> str:
 
 
 def _register_functions(conn: sqlite3.Connection) -> None:
-    def bound(i: int):  # type: ignore[no-untyped-def]
+    def bound(i: int) -> Callable[[bytes | None], float | None]:
         def f(blob: bytes | None) -> float | None:
             env = envelope(blob)
             return None if env is None else env[i]
@@ -80,6 +81,7 @@ class GeoPackageStore(Store):
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
             conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA cache_size=-262144")
             _register_functions(conn)
             return conn
         except sqlite3.DatabaseError as exc:
@@ -149,11 +151,14 @@ class GeoPackageStore(Store):
                 marks = ",".join("?" * len(chunk))
                 rows += self._conn.execute(base + f" WHERE id IN ({marks}) ORDER BY fid",
                                            list(chunk)).fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(len(names) + 1)]
+        width = len(names) + int(schema.spatial)
+        columns: list[Sequence[object]] = (list(zip(*rows, strict=True)) if rows
+                                           else [() for _ in range(width)])
         frame = typed_frame(schema, {n: list(columns[i]) for i, n in enumerate(names)})
         if not schema.spatial:
             return frame
-        geoms = decode(list(columns[len(names)])) if rows else np.array([], dtype=object)
+        blobs = [b if isinstance(b, bytes) else None for b in columns[len(names)]]
+        geoms = decode(blobs) if rows else np.array([], dtype=object)
         return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
 
     def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
@@ -196,32 +201,67 @@ class GeoPackageStore(Store):
             raise StoreError("an actor is required for every write")
         frame = frame.reset_index(drop=True)
         ids: list[str] = frame["id"].tolist()
-        after = _audit_json(schema, frame)
         values = storage_columns(schema, frame)
         names = list(schema.field_names)
+        geoms = None
         if schema.spatial:
             geoms = promote_to_multi(frame.geometry.to_numpy(), schema.gpkg_geometry or "")
+        after = _audit_json(schema, frame, values)
+        if geoms is not None:
             values[GEOM] = encode(geoms)  # type: ignore[assignment]
             names.append(GEOM)
         rows = list(zip(*(values[n] for n in names), strict=True))
-        quoted = ", ".join(f'"{n}"' for n in names)
         with self._transaction() as conn:
             before = self._feature_json(schema, ids) if update else {}
             is_new = np.array([i not in before for i in ids], dtype=bool)
-            new_rows = [r for r, new in zip(rows, is_new, strict=True) if new]
-            old_rows = [r for r, new in zip(rows, is_new, strict=True) if not new]
-            if new_rows:
-                conn.executemany(f'INSERT INTO "{schema.name}" ({quoted}) VALUES '
-                                 f'({",".join("?" * len(names))})', new_rows)
-            if old_rows:
+            if is_new.any():
+                self._insert(conn, schema, names, rows, is_new, geoms)
+            if not is_new.all():
                 sets = ", ".join(f'"{n}" = ?' for n in names[1:])
                 conn.executemany(f'UPDATE "{schema.name}" SET {sets} WHERE id = ?',
-                                 [(*r[1:], r[0]) for r in old_rows])
+                                 [(*r[1:], r[0]) for r, new in zip(rows, is_new, strict=True)
+                                  if not new])
             first, last = self._append_audit(
                 conn, actor, action, schema.name, ids, [before.get(i) for i in ids], after)
             self._touch_contents(conn, schema)
         n_new = int(is_new.sum())
         return WriteSummary(schema.name, n_new, len(ids) - n_new, 0, first, last)
+
+    def _insert(self, conn: sqlite3.Connection, schema: LayerSchema, names: list[str],
+                rows: list[tuple[object, ...]], is_new: np.ndarray,
+                geoms: np.ndarray | None) -> None:
+        """Insert new features with explicit fids; large batches fill the R-tree in bulk.
+
+        The R-tree insert trigger calls back into Python for every row; for a large
+        batch it is dropped and recreated around a bulk fill of the index inside the
+        same transaction (as GDAL does), so a crash still leaves trigger and index whole.
+        """
+        table = schema.name
+        top = conn.execute(f'SELECT max(coalesce(max(fid), 0), coalesce((SELECT seq FROM '
+                           f"sqlite_sequence WHERE name = '{table}'), 0)) FROM \"{table}\""
+                           ).fetchone()[0]
+        new_index = np.flatnonzero(is_new)
+        fids = np.arange(top + 1, top + 1 + new_index.size)
+        new_rows = [(int(f), *rows[i]) for f, i in zip(fids, new_index, strict=True)]
+        columns = ", ".join(f'"{n}"' for n in ["fid", *names])
+        insert = f'INSERT INTO "{table}" ({columns}) VALUES ({",".join("?" * (len(names) + 1))})'
+        bulk = geoms is not None and new_index.size >= _BULK_RTREE
+        if not bulk:
+            conn.executemany(insert, new_rows)
+            return
+        assert geoms is not None
+        trigger = f"rtree_{table}_{GEOM}_insert"
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                           (trigger,)).fetchone()[0]
+        conn.execute(f'DROP TRIGGER "{trigger}"')
+        conn.executemany(insert, new_rows)
+        g = geoms[new_index]
+        keep = ~(shapely.is_missing(g) | shapely.is_empty(g))
+        b = shapely.bounds(g[keep])
+        conn.executemany(f'INSERT INTO "rtree_{table}_{GEOM}" VALUES (?, ?, ?, ?, ?)',
+                         zip(fids[keep].tolist(), b[:, 0].tolist(), b[:, 2].tolist(),
+                             b[:, 1].tolist(), b[:, 3].tolist(), strict=True))
+        conn.execute(sql)
 
     def delete(self, layer: str, ids: Collection[str], *, actor: str,
                action: str = "delete") -> WriteSummary:
@@ -241,7 +281,7 @@ class GeoPackageStore(Store):
         return WriteSummary(schema.name, 0, 0, len(wanted), first, last)
 
     def _append_audit(self, conn: sqlite3.Connection, actor: str, action: str, layer: str,
-                      ids: Sequence[str | None], before: Sequence[str | None],
+                      ids: Sequence[str], before: Sequence[str | None],
                       after: Sequence[str | None]) -> tuple[int | None, int | None]:
         head = conn.execute("SELECT value FROM hl_meta WHERE key='audit_head'").fetchone()
         seq, prev = (0, audit.GENESIS) if not head else head[0].split(":")
@@ -279,7 +319,9 @@ class GeoPackageStore(Store):
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
-        return pd.DataFrame(rows, columns=list(audit.AUDIT_COLUMNS))
+        # object columns keep None as None (no NaN standing in for "no value before")
+        frame = pd.DataFrame(rows, columns=list(audit.AUDIT_COLUMNS), dtype=object)
+        return frame.astype({"seq": "int64"})
 
     def verify_audit(self) -> list[str]:
         cursor = self._conn.execute(
@@ -296,7 +338,7 @@ class GeoPackageStore(Store):
                              definitions)
             first, last = self._append_audit(conn, actor, "add item type", "item_types", codes,
                                              [None] * len(codes),
-                                             [json.dumps({"definition": d}) for _, d in
+                                             [_json({"definition": d}) for _, d in
                                               definitions])
         return WriteSummary("item_types", len(codes), 0, 0, first, last)
 
@@ -309,21 +351,22 @@ class GeoPackageStore(Store):
             before = self.get_meta(key)
             conn.execute("INSERT OR REPLACE INTO hl_meta (key, value) VALUES (?, ?)", (key, value))
             self._append_audit(conn, actor, "set", "hl_meta", [key],
-                               [None if before is None else json.dumps({key: before})],
-                               [json.dumps({key: value})])
+                               [None if before is None else _json({key: before})],
+                               [_json({key: value})])
 
 
-def _audit_json(schema: LayerSchema, frame: pd.DataFrame) -> list[str]:
+def _audit_json(schema: LayerSchema, frame: pd.DataFrame,
+                values: dict[str, list[object]] | None = None) -> list[str]:
     """Each feature as the JSON the audit trail keeps: stored values, geometry as full-precision
     WKT, so a later correction never loses what was there."""
-    values = storage_columns(schema, frame)
+    values = values if values is not None else storage_columns(schema, frame)
     names = list(schema.field_names)
     columns = [values[n] for n in names]
     if schema.spatial:
         wkt = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=-1)
         names.append("geometry")
         columns.append(list(wkt))
-    return [json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False)
+    return [orjson.dumps(dict(zip(names, row, strict=True))).decode()
             for row in zip(*columns, strict=True)]
 
 
@@ -336,3 +379,7 @@ def open_store(location: str | os.PathLike[str], *, create: bool = False) -> Sto
 
 
 __all__ = ["LAYERS", "GeoPackageStore", "open_store"]
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..domain.schema import GPKG_TYPES, LAYERS, LayerSchema
+from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10400  # GeoPackage 1.4.0
@@ -140,8 +141,9 @@ def _create_v1(conn: sqlite3.Connection) -> None:
     for schema in LAYERS.values():
         _create_layer(conn, schema)
     conn.execute(
-        "CREATE TABLE audit_log (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
-        "seq INTEGER NOT NULL UNIQUE, at DATETIME NOT NULL, actor TEXT NOT NULL, "
+        # seq is the primary key: GDAL takes it as the FID, and no second index is needed.
+        "CREATE TABLE audit_log (seq INTEGER PRIMARY KEY NOT NULL, "
+        "at DATETIME NOT NULL, actor TEXT NOT NULL, "
         "action TEXT NOT NULL, layer TEXT NOT NULL, feature_id TEXT, before TEXT, after TEXT, "
         "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
     conn.execute("CREATE INDEX audit_log_feature_idx ON audit_log (feature_id)")
@@ -151,12 +153,32 @@ def _create_v1(conn: sqlite3.Connection) -> None:
     conn.execute(
         "CREATE TABLE hl_meta (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
         "key TEXT NOT NULL UNIQUE, value TEXT)")
+    _create_layer_styles(conn)
     for name, description in (("audit_log", "Hash-chained audit trail of every change"),
                               ("item_types", "Item types added to this ledger's catalog"),
                               ("hl_meta", "Hazard Ledger settings and schema version")):
         conn.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
             "last_change) VALUES (?, 'attributes', ?, ?, ?)", (name, name, description, _now()))
+
+
+def _create_layer_styles(conn: sqlite3.Connection) -> None:
+    """QGIS's own table of default styles (the layout QGIS creates when saving a style)."""
+    conn.execute(
+        "CREATE TABLE layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT, "
+        "f_table_schema TEXT, f_table_name TEXT, f_geometry_column TEXT, styleName TEXT, "
+        "styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT, "
+        "ui TEXT, update_time DATETIME)")
+    conn.executemany(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+        "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
+        "update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, 'Hazard Ledger default', "
+        "'hazardledger', ?)",
+        [(name, GEOM, f"{name} (Hazard Ledger)", qml(name), _now()) for name in CATEGORIES])
+    conn.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+        "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS default styles', ?)",
+        (_now(),))
 
 
 # Migration n takes a ledger at schema version n-1 to version n, inside one transaction.

@@ -25,11 +25,11 @@ def storage_columns(schema: LayerSchema, frame: pd.DataFrame) -> dict[str, list[
             text = col.dt.strftime("%Y-%m-%d")
             out[spec.name] = text.astype(object).where(col.notna(), None).tolist()
         elif spec.kind == "int":
-            arr = col.astype("Int64")
-            out[spec.name] = [None if v is pd.NA else int(v) for v in arr.tolist()]
+            ints = col.astype("Int64")
+            out[spec.name] = [None if v is pd.NA else int(v) for v in ints.tolist()]
         elif spec.kind == "float":
-            arr = col.astype(float).to_numpy()
-            out[spec.name] = np.where(np.isnan(arr), None, arr).tolist()
+            floats = col.astype(float).to_numpy()
+            out[spec.name] = [None if np.isnan(v) else float(v) for v in floats]
         else:
             out[spec.name] = col.astype(object).where(col.notna(), None).tolist()
     return out
@@ -37,7 +37,7 @@ def storage_columns(schema: LayerSchema, frame: pd.DataFrame) -> dict[str, list[
 
 def typed_frame(schema: LayerSchema, columns: dict[str, list[object]]) -> pd.DataFrame:
     """The typed frame for stored values (the inverse of :func:`storage_columns`)."""
-    data = {}
+    data: dict[str, pd.Series] = {}
     for spec in schema.fields:
         values = columns[spec.name]
         if spec.kind in ("date", "datetime"):

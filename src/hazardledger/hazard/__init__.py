@@ -1,0 +1,1 @@
+"""Residual hazard: survival of the "can function" state, aggregation and uncertainty."""

@@ -1,0 +1,59 @@
+"""Shared fixtures: small valid layers in Ukraine and a GeoPackage validator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import shapely
+
+from hazardledger.ledger import Ledger
+
+NOW = pd.Timestamp("2026-11-01T00:00:00Z")
+UKRAINE = (22.1, 44.3, 40.3, 52.4)
+
+
+def gpkg_errors(path: Path) -> list:
+    """GDAL's own GeoPackage validator (osgeo_utils, from gdal-utils)."""
+    from osgeo_utils.samples import validate_gpkg
+
+    return validate_gpkg.check(str(path), abort_at_first_error=False, warning_msg=False)
+
+
+def areas_frame(n: int = 3) -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": [f"HA-{i}" for i in range(1, n + 1)],
+        "name": [f"Field {i}" for i in range(1, n + 1)],
+        "classification": ["CHA"] * n,
+        "status": ["open"] * n,
+        "info_date": ["2024-05-01"] * n,
+        "region": ["Kharkivska"] * n,
+        "land_use": ["agricultural"] * n,
+        "geometry": [shapely.box(36 + i / 10, 49, 36.05 + i / 10, 49.05) for i in range(n)],
+    })
+
+
+def records_frame(n: int = 3, area: str = "HA-1") -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": [f"R-{i}" for i in range(1, n + 1)],
+        "area_id": [area] * n,
+        "item_type": ["ap-persistent"] * n,
+        "count": [10 + i for i in range(n)],
+        "laid_from": ["2024-03-01T06:00:00Z"] * n,
+        "laid_to": ["2024-03-02T18:00:00Z"] * n,
+        "source": ["minefield_record"] * n,
+        "info_reliability": ["high"] * n,
+        "geometry": [shapely.Point(36.01 + i / 1000, 49.01) for i in range(n)],
+    })
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    """A ledger holding three hazard areas and three records."""
+    led = Ledger(tmp_path / "ledger.gpkg")
+    led.init()
+    led.set_extent(UKRAINE, actor="test")
+    led.import_frame("hazard_areas", areas_frame(), source="areas", actor="test", now=NOW)
+    led.import_frame("records", records_frame(), source="records", actor="test", now=NOW)
+    return led
