@@ -1,0 +1,76 @@
+"""The demo ledger: synthetic and labelled so, valid, audited, and true to its parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+from rich.console import Console
+
+from hazardledger.demo.build import build_demo, ukraine_places
+from hazardledger.demo.scenario import TRUE_PARAMETERS
+from hazardledger.domain.schema import LAYERS
+from hazardledger.ledger import Ledger
+
+from .conftest import gpkg_errors
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    console = Console(record=True, width=200)
+    path = build_demo(tmp_path_factory.mktemp("demo"), console=console)
+    return path, console.export_text()
+
+
+def test_demo_prints_what_it_built(demo: tuple[Path, str]) -> None:
+    path, text = demo
+    assert "SYNTHETIC" in text and "CC BY 4.0" in text and str(path.resolve()) in text
+    assert "hazard_areas" in text and "300" in text
+
+
+def test_demo_layers_and_labels(demo: tuple[Path, str]) -> None:
+    led = Ledger(demo[0])
+    areas = led.read("hazard_areas")
+    assert 200 <= len(areas) <= 500
+    assert areas["name"].str.startswith("SYNTHETIC").all()
+    assert (areas["source"] == "SYNTHETIC demo scenario").all()
+    assert 1.5 * len(areas) <= len(led.read("records")) <= 3 * len(areas)
+    assert len(led.read("findings")) >= 1000
+    assert 10 <= len(led.read("incidents")) <= 100
+    assert led.read("victims")["name"].str.startswith("Synthetic Person").all()
+    assert led.read("activities")["organisation"].str.startswith("SYNTHETIC").all()
+    places = led.read("places")
+    assert len(places) == len(ukraine_places())
+    assert (places["population"] >= 500).all() and (places["country"] == "UA").all()
+
+
+def test_demo_is_valid_and_audited(demo: tuple[Path, str]) -> None:
+    path = demo[0]
+    assert gpkg_errors(path) == []
+    listed = {name for name, _ in pyogrio.list_layers(path)}
+    assert set(LAYERS) <= listed
+    led = Ledger(path)
+    assert led.verify_audit() == []
+    assert (led.audit_log()["actor"] == "hazardledger-demo").all()
+
+
+def test_findings_follow_the_true_parameters(demo: tuple[Path, str]) -> None:
+    """Among old findings of a battery-only type, the inert share estimates rho_sda."""
+    led = Ledger(demo[0])
+    findings = led.read("findings")
+    records = led.read("records").set_index("id")
+    laid_to = records["laid_to"].reindex(findings["record_id"]).reset_index(drop=True)
+    age_h = (findings["found_at"] - laid_to).dt.total_seconds() / 3600
+    for code in ("ap-nonpersistent-48h", "ap-nonpersistent-15d"):
+        truth = TRUE_PARAMETERS[code]
+        old = (findings["item_type"] == code) & (age_h > 10 * truth["life_eta_h"]) & (
+            findings["state"] != "unknown")
+        n = int(old.sum())
+        inert = float((findings.loc[old, "state"] == "inert").mean())
+        se = np.sqrt(truth["rho_sda"] * (1 - truth["rho_sda"]) / n)
+        assert n > 50
+        assert abs(inert - truth["rho_sda"]) < 4 * se + 0.01, (code, inert, n)
+    persistent = findings[findings["item_type"] == "ap-persistent"]
+    assert set(persistent["state"]) <= {"functional", "unknown"}
