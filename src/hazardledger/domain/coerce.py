@@ -40,14 +40,20 @@ def coerce(spec: FieldSpec, raw: pd.Series) -> tuple[pd.Series, Failures]:
     return converter(spec, raw.reset_index(drop=True), absent)
 
 
+def _whole_numbers_as_text(values: pd.Series) -> pd.Series:
+    """Whole numbers read from JSON as floats (7.0) are identifiers "7", not "7.0"."""
+    return values.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
+                      else v)
+
+
 def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
-    values = raw.astype(object)
-    # Whole numbers read from JSON as floats (7.0) are identifiers "7", not "7.0".
-    is_float = values.map(lambda v: isinstance(v, float)).to_numpy(dtype=bool) & ~absent
-    if is_float.any():
-        values[is_float] = values[is_float].map(
-            lambda f: str(int(f)) if float(f).is_integer() else str(f))
-    out = values.astype(str).str.strip().astype(object)
+    if pd.api.types.is_string_dtype(raw.dtype) and raw.dtype != object:
+        values = raw
+    elif pd.api.types.is_float_dtype(raw.dtype) or raw.dtype == object:
+        values = _whole_numbers_as_text(raw.astype(object))
+    else:
+        values = raw
+    out = values.astype("string").str.strip().astype(object)
     out[absent] = None
     return out, []
 
@@ -111,8 +117,7 @@ def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
             parsed = parsed.dt.tz_localize("UTC")
         parsed = parsed.dt.tz_convert("UTC")
     else:
-        text = raw.astype(object).where(~pd.Series(absent), None).map(
-            lambda v: v if v is None else str(v).strip())
+        text = raw.astype("string").str.strip().astype(object).where(~pd.Series(absent), None)
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
     parsed = parsed.astype("datetime64[us, UTC]")
     unparsed = parsed.isna().to_numpy() & ~absent

@@ -59,8 +59,8 @@ def lookups_needed(schema: LayerSchema, frame: pd.DataFrame) -> dict[str, set[st
     def ids(column: str) -> set[str]:
         if column not in frame.columns:
             return set()
-        values = frame[column].dropna()
-        return {str(v).strip() for v in values if str(v).strip()}
+        values = frame[column].dropna().astype("string").str.strip()
+        return set(values[values != ""].tolist())
 
     wanted.setdefault(schema.name, set()).update(ids("id"))
     for spec in schema.fields:

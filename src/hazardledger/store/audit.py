@@ -9,7 +9,7 @@ transaction, so that cutting entries off the end is detected too.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 GENESIS = "0" * 64
@@ -42,14 +42,17 @@ def entry_hash(seq: int, at: str, actor: str, action: str, layer: str,
 
 def chain(start_seq: int, prev_hash: str, at: str, actor: str, action: str, layer: str,
           feature_ids: Iterable[str], befores: Iterable[str | None],
-          afters: Iterable[str | None]) -> Iterator[AuditEntry]:
-    """New entries continuing a chain whose last entry had ``start_seq - 1`` and ``prev_hash``."""
+          afters: Iterable[str | None]) -> list[tuple[object, ...]]:
+    """Rows (as AUDIT_COLUMNS) continuing a chain whose last entry had ``start_seq - 1``
+    and ``prev_hash``."""
+    rows: list[tuple[object, ...]] = []
     seq = start_seq
     for fid, before, after in zip(feature_ids, befores, afters, strict=True):
         h = entry_hash(seq, at, actor, action, layer, fid, before, after, prev_hash)
-        yield AuditEntry(seq, at, actor, action, layer, fid, before, after, prev_hash, h)
+        rows.append((seq, at, actor, action, layer, fid, before, after, prev_hash, h))
         prev_hash = h
         seq += 1
+    return rows
 
 
 def verify(entries: Iterable[tuple], head: str | None) -> list[str]:

@@ -24,7 +24,7 @@ import shapely
 
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit
+from . import audit, rtree_bulk
 from .base import Store, StoreError, WriteSummary
 from .gpkg_geometry import decode, encode, envelope, is_empty, promote_to_multi
 from .gpkg_schema import APPLICATION_ID, GEOM, SCHEMA_VERSION, USER_VERSION, migrate
@@ -206,7 +206,7 @@ class GeoPackageStore(Store):
         geoms = None
         if schema.spatial:
             geoms = promote_to_multi(frame.geometry.to_numpy(), schema.gpkg_geometry or "")
-        after = _audit_json(schema, frame, values)
+        audit_values = dict(values)
         if geoms is not None:
             values[GEOM] = encode(geoms)  # type: ignore[assignment]
             names.append(GEOM)
@@ -214,6 +214,8 @@ class GeoPackageStore(Store):
         with self._transaction() as conn:
             before = self._feature_json(schema, ids) if update else {}
             is_new = np.array([i not in before for i in ids], dtype=bool)
+            entries = _audit_entries(self.get_meta("audit_head"), actor, action, schema, ids,
+                                     [before.get(i) for i in ids], frame, audit_values)
             if is_new.any():
                 self._insert(conn, schema, names, rows, is_new, geoms)
             if not is_new.all():
@@ -221,9 +223,8 @@ class GeoPackageStore(Store):
                 conn.executemany(f'UPDATE "{schema.name}" SET {sets} WHERE id = ?',
                                  [(*r[1:], r[0]) for r, new in zip(rows, is_new, strict=True)
                                   if not new])
-            first, last = self._append_audit(
-                conn, actor, action, schema.name, ids, [before.get(i) for i in ids], after)
-            self._touch_contents(conn, schema)
+            first, last = self._store_audit(conn, entries)
+            self._touch_contents(conn, schema, geoms if is_new.all() else None)
         n_new = int(is_new.sum())
         return WriteSummary(schema.name, n_new, len(ids) - n_new, 0, first, last)
 
@@ -258,9 +259,13 @@ class GeoPackageStore(Store):
         g = geoms[new_index]
         keep = ~(shapely.is_missing(g) | shapely.is_empty(g))
         b = shapely.bounds(g[keep])
-        conn.executemany(f'INSERT INTO "rtree_{table}_{GEOM}" VALUES (?, ?, ?, ?, ?)',
-                         zip(fids[keep].tolist(), b[:, 0].tolist(), b[:, 2].tolist(),
-                             b[:, 1].tolist(), b[:, 3].tolist(), strict=True))
+        rtree = f"rtree_{table}_{GEOM}"
+        if conn.execute(f'SELECT EXISTS (SELECT 1 FROM "{rtree}_rowid")').fetchone()[0]:
+            conn.executemany(f'INSERT INTO "{rtree}" VALUES (?, ?, ?, ?, ?)',
+                             zip(fids[keep].tolist(), b[:, 0].tolist(), b[:, 2].tolist(),
+                                 b[:, 1].tolist(), b[:, 3].tolist(), strict=True))
+        else:
+            rtree_bulk.bulk_load(conn, rtree, fids[keep], b[:, 0], b[:, 2], b[:, 1], b[:, 3])
         conn.execute(sql)
 
     def delete(self, layer: str, ids: Collection[str], *, actor: str,
@@ -283,22 +288,33 @@ class GeoPackageStore(Store):
     def _append_audit(self, conn: sqlite3.Connection, actor: str, action: str, layer: str,
                       ids: Sequence[str], before: Sequence[str | None],
                       after: Sequence[str | None]) -> tuple[int | None, int | None]:
-        head = conn.execute("SELECT value FROM hl_meta WHERE key='audit_head'").fetchone()
-        seq, prev = (0, audit.GENESIS) if not head else head[0].split(":")
-        entries = list(audit.chain(int(seq) + 1, prev, _utc_now(), actor, action, layer,
-                                   ids, before, after))
-        if not entries:
+        return self._store_audit(conn, _chain(self.get_meta("audit_head"), actor, action, layer,
+                                              ids, before, after))
+
+    def _store_audit(self, conn: sqlite3.Connection,
+                     rows: list[tuple[object, ...]]) -> tuple[int | None, int | None]:
+        if not rows:
             return None, None
         conn.executemany(f"INSERT INTO audit_log ({', '.join(audit.AUDIT_COLUMNS)}) VALUES "
-                         f"({','.join('?' * len(audit.AUDIT_COLUMNS))})",
-                         [tuple(e.__dict__.values()) for e in entries])
+                         f"({','.join('?' * len(audit.AUDIT_COLUMNS))})", rows)
         conn.execute("INSERT OR REPLACE INTO hl_meta (key, value) VALUES ('audit_head', ?)",
-                     (f"{entries[-1].seq}:{entries[-1].hash}",))
-        return entries[0].seq, entries[-1].seq
+                     (f"{rows[-1][0]}:{rows[-1][-1]}",))
+        return int(rows[0][0]), int(rows[-1][0])  # type: ignore[call-overload]
 
-    def _touch_contents(self, conn: sqlite3.Connection, schema: LayerSchema) -> None:
+    def _touch_contents(self, conn: sqlite3.Connection, schema: LayerSchema,
+                        added: np.ndarray | None = None) -> None:
+        """Record the change time and the layer's extent in gpkg_contents.
+
+        After an insert the extent grows by the new geometries' bounds, without a scan
+        of the spatial index; after a correction or deletion it is recomputed."""
         extent: tuple[float | None, ...] = (None, None, None, None)
-        if schema.spatial:
+        if schema.spatial and added is not None and len(added):
+            old = conn.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE "
+                               "table_name = ?", (schema.name,)).fetchone()
+            x0, y0, x1, y1 = shapely.total_bounds(added)
+            extent = (x0, y0, x1, y1) if old[0] is None else (
+                min(x0, old[0]), min(y0, old[1]), max(x1, old[2]), max(y1, old[3]))
+        elif schema.spatial:
             extent = conn.execute(
                 f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{schema.name}_'
                 f'{GEOM}"').fetchone()
@@ -353,6 +369,21 @@ class GeoPackageStore(Store):
             self._append_audit(conn, actor, "set", "hl_meta", [key],
                                [None if before is None else _json({key: before})],
                                [_json({key: value})])
+
+
+def _chain(head: str | None, actor: str, action: str, layer: str, ids: Sequence[str],
+           before: Sequence[str | None], after: Sequence[str | None]) -> list[tuple[object, ...]]:
+    """Audit rows continuing the chain after ``head`` ("seq:hash", None when empty)."""
+    seq, prev = (0, audit.GENESIS) if not head else head.split(":")
+    return audit.chain(int(seq) + 1, prev, _utc_now(), actor, action, layer, ids, before, after)
+
+
+def _audit_entries(head: str | None, actor: str, action: str, schema: LayerSchema,
+                   ids: Sequence[str], before: Sequence[str | None], frame: pd.DataFrame,
+                   values: dict[str, list[object]]) -> list[tuple[object, ...]]:
+    """Audit rows for a write: the features' JSON, chained after ``head``."""
+    return _chain(head, actor, action, schema.name, ids, before,
+                  _audit_json(schema, frame, values))
 
 
 def _audit_json(schema: LayerSchema, frame: pd.DataFrame,

@@ -26,10 +26,11 @@ def storage_columns(schema: LayerSchema, frame: pd.DataFrame) -> dict[str, list[
             out[spec.name] = text.astype(object).where(col.notna(), None).tolist()
         elif spec.kind == "int":
             ints = col.astype("Int64")
-            out[spec.name] = [None if v is pd.NA else int(v) for v in ints.tolist()]
+            out[spec.name] = ints.astype(object).where(ints.notna(), None).tolist()
         elif spec.kind == "float":
             floats = col.astype(float).to_numpy()
-            out[spec.name] = [None if np.isnan(v) else float(v) for v in floats]
+            out[spec.name] = pd.Series(floats, dtype=object).where(~np.isnan(floats),
+                                                                   None).tolist()
         else:
             out[spec.name] = col.astype(object).where(col.notna(), None).tolist()
     return out
