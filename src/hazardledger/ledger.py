@@ -42,6 +42,19 @@ def default_actor() -> str:
     return os.environ.get("HAZARDLEDGER_ACTOR") or getpass.getuser()
 
 
+def validation_time() -> pd.Timestamp:
+    """The reference time for "in the future" checks: ``HAZARDLEDGER_NOW`` (ISO 8601, for
+    reproducible validation of a batch as of a date) or the current time."""
+    text = os.environ.get("HAZARDLEDGER_NOW")
+    if not text:
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        raise ValueError(f"HAZARDLEDGER_NOW: not an ISO 8601 time: {text!r}") from None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 @dataclass
 class ImportReport:
     layer: str
@@ -152,7 +165,7 @@ class Ledger:
     def facts_for(self, schema: LayerSchema, frame: pd.DataFrame,
                   now: pd.Timestamp | None = None) -> LedgerFacts:
         """What validation must know about this ledger for this batch."""
-        now = now if now is not None else pd.Timestamp.now(tz="UTC")
+        now = now if now is not None else validation_time()
         types = {code: self.catalog.get(code).persistence for code in self.catalog.codes()}
         if not self.exists:
             return LedgerFacts(now=now, item_types=types)

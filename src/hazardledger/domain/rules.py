@@ -76,7 +76,7 @@ _NO_DEACTIVATION = {PersistenceClass.PERSISTENT}
 
 def _findings(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list[Problem]:
     p = _item_type_known(out, facts)
-    laid = out["record_id"].map(facts.record_laid_from)
+    laid = pd.to_datetime(out["record_id"].map(facts.record_laid_from), utc=True)
     early = out["found_at"].notna() & laid.notna() & (out["found_at"] < laid).fillna(False)
     for i in _rows(early):
         p.append(Problem(int(i) + 1, "found_at", (

@@ -7,6 +7,7 @@ are checked by the domain's validation afterwards.
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -24,6 +25,31 @@ SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": 
 # CSV has no CRS of its own; by field convention coordinates in CSV are WGS 84 lon/lat.
 _CSV_OPTIONS = {"X_POSSIBLE_NAMES": "lon,longitude,x", "Y_POSSIBLE_NAMES": "lat,latitude,y",
                 "GEOM_POSSIBLE_NAMES": "wkt,geometry", "KEEP_GEOM_COLUMNS": "NO"}
+
+
+# Columns GDAL's KML driver adds for KML's own structure; they are not the user's data.
+_KML_STRUCTURE = ("altitudeMode", "begin", "end", "drawOrder", "extrude", "icon", "tessellate",
+                  "timestamp", "visibility")
+
+
+def _kml_fields(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """KML's own structure out, its placemark name as the feature's name."""
+    empty = [c for c in frame.columns if c != frame.geometry.name and frame[c].isna().all()]
+    frame = frame.drop(columns=[c for c in frame.columns if c in _KML_STRUCTURE or c in empty])
+    if "Name" in frame.columns and "name" not in frame.columns:
+        frame = frame.rename(columns={"Name": "name"})
+    return frame
+
+
+def _gdal_detail(exc: Exception, path: Path) -> str:
+    """GDAL's reason, without its advice about driver prefixes or internal SQL."""
+    text = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
+    parts = []
+    for part in text.split("; "):
+        part = re.sub(r"^sqlite3_\w+\(.*\) failed: ", "", part).strip()
+        if part and not part.startswith("It might help") and part not in parts:
+            parts.append(part)
+    return "; ".join(parts) or type(exc).__name__
 
 
 def _reject(path: Path, field: str, reason: str) -> InputRejected:
@@ -51,12 +77,12 @@ def read_features(path: str | Path, *, source_layer: str | None = None,
         raise InputRejected(path.name, _locate_bad_text(path, source_layer, options)) from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
             pyogrio.errors.FieldError, pyogrio.errors.GeometryError, OSError, ValueError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        detail = detail.replace(str(path), path.name)
         raise _reject(path, "file", f"cannot be read as {driver} (corrupt or truncated?): "
-                      f"{detail}") from None
+                      f"{_gdal_detail(exc, path)}") from None
     if len(frame) == 0:
         raise _reject(path, "file", "the file holds no features")
+    if driver == "KML":
+        frame = _kml_fields(frame)
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
     return _to_wgs84(path, frame, driver, crs)

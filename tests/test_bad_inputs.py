@@ -1,0 +1,84 @@
+"""The bad-input corpus: every bad file is refused with its exact message, exit code 2,
+and the ledger left byte-for-byte as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from hazardledger.cli import app
+from hazardledger.ledger import Ledger
+
+DATA = Path(__file__).parent / "data"
+BAD, GOOD = DATA / "bad", DATA / "good"
+MANIFEST = tomllib.loads((BAD / "expected.toml").read_text(encoding="utf-8"))
+NOW = "2026-11-01T00:00:00Z"
+SIDECARS = {".dbf", ".shx", ".cpg", ".prj", ".toml"}
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAZARDLEDGER_NOW", NOW)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("base") / "base.gpkg"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HAZARDLEDGER_NOW", NOW)
+        for args in (["init", "--extent", "22.1,44.3,40.3,52.4"],
+                     ["import", "--layer", "hazard_areas", str(GOOD / "areas.geojson")],
+                     ["import", "--layer", "records", str(GOOD / "records.csv")],
+                     ["import", "--layer", "incidents", str(GOOD / "incidents.csv")]):
+            result = runner.invoke(app, [*args, "--db", str(path)])
+            assert result.exit_code == 0, result.stderr
+    return path
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_corpus_is_large_and_every_file_has_an_expectation() -> None:
+    files = {p.name for p in BAD.iterdir() if p.suffix not in SIDECARS}
+    assert files == set(MANIFEST)
+    assert len(MANIFEST) >= 40
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry-run"])
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_bad_file_is_refused_and_nothing_is_written(base: Path, tmp_path: Path, name: str,
+                                                    dry_run: bool) -> None:
+    case = MANIFEST[name]
+    ledger = tmp_path / "ledger.gpkg"
+    shutil.copy(base, ledger)
+    before = _digest(ledger)
+    args = ["import", "--layer", case["layer"], str(BAD / name), "--db", str(ledger),
+            *case.get("args", []), *(["--dry-run"] if dry_run else [])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.strip().splitlines() == case["expected"]
+    assert _digest(ledger) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.gpkg"]
+
+
+def test_repair_fixes_the_bowtie_and_says_so(base: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.gpkg"
+    shutil.copy(base, ledger)
+    result = runner.invoke(app, ["import", "--layer", "hazard_areas",
+                                 str(BAD / "areas_bowtie.geojson"), "--db", str(ledger),
+                                 "--repair"])
+    assert result.exit_code == 0, result.stderr
+    assert "areas_bowtie.geojson:feature 1: geometry: repaired with make_valid" in result.stdout
+    stored = Ledger(ledger).read("hazard_areas").set_index("id").loc["HA-10", "geometry"]
+    assert shapely.is_valid(stored) and stored.geom_type == "MultiPolygon"
+    assert stored.area == pytest.approx(0.01 * 0.01 / 2)
+    history = Ledger(ledger).audit_log("HA-10")
+    assert list(history["action"]) == ["import (geometry repaired)"]
