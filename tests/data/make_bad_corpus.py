@@ -74,7 +74,7 @@ def bad() -> None:
     geojson("areas_bowtie.geojson", feature(AREA, polygon(
         [[[36.0, 49.0], [36.01, 49.01], [36.01, 49.0], [36.0, 49.01], [36.0, 49.0]]])))
     geojson("areas_hole_outside_shell.geojson", feature(AREA, polygon(
-        SQUARE + [[[36.1, 49.1], [36.11, 49.1], [36.11, 49.11], [36.1, 49.1]]])))
+        [*SQUARE, [[36.1, 49.1], [36.11, 49.1], [36.11, 49.11], [36.1, 49.1]]])))
     geojson("areas_empty_geometry.geojson", feature(AREA, polygon([])))
     geojson("areas_missing_geometry.geojson", feature(AREA, None))
     geojson("areas_point_geometry.geojson", feature(AREA, point(36.0, 49.0)))
