@@ -135,3 +135,33 @@ def test_usage_errors_exit_2(tmp_path: Path, db: str) -> None:
 def test_layers_lists_counts(db: str) -> None:
     code, out, _ = run("layers", "--db", db)
     assert code == 0 and "hazard_areas" in out and "victims" in out
+
+
+def test_kml_round_trip(tmp_path: Path, db: str) -> None:
+    run("import", "--db", db, "--layer", "hazard_areas",
+        str(write(areas_frame(), tmp_path / "a.geojson")))
+    kml = tmp_path / "areas.kml"
+    code, _, err = run("export", "--db", db, "--layer", "hazard_areas", "-o", str(kml))
+    assert code == 0, err
+    other = str(tmp_path / "from_kml.gpkg")
+    code, out, err = run("import", "--db", other, "--layer", "hazard_areas", str(kml))
+    assert code == 0, err
+    back = Ledger(other).read("hazard_areas")
+    assert sorted(back["id"]) == ["HA-1", "HA-2", "HA-3"]
+    assert back["name"].tolist() == ["Field 1", "Field 2", "Field 3"]
+
+
+def test_catalog_add_keeps_user_types_in_the_ledger(tmp_path: Path, db: str) -> None:
+    from .test_catalog import GOOD_USER_FILE
+
+    path = tmp_path / "types.toml"
+    path.write_text(GOOD_USER_FILE)
+    code, out, err = run("catalog", "add", str(path), "--db", db)
+    assert code == 0, err
+    assert "user-x" in out
+    code, out, _ = run("catalog", "show", "user-x", "--db", db)
+    assert code == 0 and "field-2026" in out
+    assert "user-x" in Ledger(db).catalog.codes()
+    code, _, err = run("catalog", "add", str(path), "--db", db)
+    assert code == 2 and "type 'user-x': already in the catalog" in err
+    assert Ledger(db).audit_log("user-x")["action"].tolist() == ["add item type"]

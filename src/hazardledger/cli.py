@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .catalog.loader import CatalogError
@@ -113,12 +113,18 @@ def import_(
 ) -> None:
     """Import features into a layer: all of them after validation, or none."""
     ledger = _ledger(db)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
-        progress.add_task(f"importing {file.name} into {layer}", total=None)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("step {task.completed:.0f} of {task.total:.0f}"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(f"importing {file.name} into {layer}", total=3)
+
+        def stage(description: str) -> None:
+            bar.update(task, description=description, advance=1)
+
         report = ledger.import_file(layer, file, mapping=_parse_map(map_ or []), crs=crs,
                                     source_layer=source_layer, dry_run=dry_run, update=update,
-                                    repair=repair, actor=actor or default_actor())
+                                    repair=repair, actor=actor or default_actor(),
+                                    progress=stage)
     for n in report.repaired:
         out.print(f"{file.name}:feature {n}: geometry: repaired with make_valid")
     if report.dry_run:

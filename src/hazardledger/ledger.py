@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +29,7 @@ from .store.base import Store, StoreError, WriteSummary
 from .store.gpkg import open_store
 
 DEFAULT_DB = "ledger.gpkg"
+Progress = Callable[[str], None]
 REDACTED = "[redacted]"
 
 
@@ -177,16 +178,22 @@ class Ledger:
 
     def import_frame(self, layer_name: str, frame: pd.DataFrame, *, source: str,
                      dry_run: bool = False, update: bool = False, repair: bool = False,
-                     actor: str | None = None, now: pd.Timestamp | None = None) -> ImportReport:
+                     actor: str | None = None, now: pd.Timestamp | None = None,
+                     progress: Progress | None = None) -> ImportReport:
         """Validate a whole batch and write it in one transaction, or raise
-        :class:`InputRejected` listing every problem and write nothing."""
+        :class:`InputRejected` listing every problem and write nothing.
+
+        ``progress`` is told each stage as it starts (for progress bars)."""
         schema = layer(layer_name)
+        tell = progress or (lambda stage: None)
+        tell(f"validating {len(frame):,} features")
         facts = self.facts_for(schema, frame, now)
         result = validate(schema, frame, facts, update=update, repair=repair)
         if result.problems:
             raise InputRejected(source, result.problems)
         report = ImportReport(schema.name, source, len(result.frame), dry_run, result.repaired)
         if not dry_run:
+            tell(f"writing {len(result.frame):,} features")
             action = "import (geometry repaired)" if result.repaired else "import"
             report.written = self._store_for_write().write(
                 schema.name, result.frame, actor=actor or default_actor(), action=action,
@@ -195,16 +202,21 @@ class Ledger:
 
     def import_file(self, layer_name: str, path: str | Path, *,
                     mapping: Mapping[str, str] | None = None, crs: str | None = None,
-                    source_layer: str | None = None, **options: object) -> ImportReport:
+                    source_layer: str | None = None, dry_run: bool = False, update: bool = False,
+                    repair: bool = False, actor: str | None = None,
+                    progress: Progress | None = None) -> ImportReport:
         """Read a file (GeoJSON, GeoPackage, CSV, Shapefile, KML), validate, write."""
         schema = layer(layer_name)
         path = Path(path)
+        if progress:
+            progress(f"reading {path.name}")
         frame = read_features(path, source_layer=source_layer, crs=crs)
         if not schema.spatial:
             frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         if mapping:
             frame = apply_mapping(frame, mapping, path.name)
-        return self.import_frame(schema.name, frame, source=path.name, **options)  # type: ignore[arg-type]
+        return self.import_frame(schema.name, frame, source=path.name, dry_run=dry_run,
+                                 update=update, repair=repair, actor=actor, progress=progress)
 
     # -- export, audit -------------------------------------------------------------------
 

@@ -36,6 +36,12 @@ def _kml_fields(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """KML's own structure out, its placemark name as the feature's name."""
     empty = [c for c in frame.columns if c != frame.geometry.name and frame[c].isna().all()]
     frame = frame.drop(columns=[c for c in frame.columns if c in _KML_STRUCTURE or c in empty])
+    # GDAL names a placemark's own id attribute "id" and "Name"; data fields of the same
+    # name then arrive as "id2" and "name2". The data fields are the user's.
+    for kml_own, data in (("id", "id2"), ("Name", "name2")):
+        if data in frame.columns:
+            frame = frame.drop(columns=[kml_own], errors="ignore").rename(
+                columns={data: data[:-1]})
     if "Name" in frame.columns and "name" not in frame.columns:
         frame = frame.rename(columns={"Name": "name"})
     return frame
