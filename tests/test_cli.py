@@ -144,7 +144,7 @@ def test_kml_round_trip(tmp_path: Path, db: str) -> None:
     code, _, err = run("export", "--db", db, "--layer", "hazard_areas", "-o", str(kml))
     assert code == 0, err
     other = str(tmp_path / "from_kml.gpkg")
-    code, out, err = run("import", "--db", other, "--layer", "hazard_areas", str(kml))
+    code, _, err = run("import", "--db", other, "--layer", "hazard_areas", str(kml))
     assert code == 0, err
     back = Ledger(other).read("hazard_areas")
     assert sorted(back["id"]) == ["HA-1", "HA-2", "HA-3"]
