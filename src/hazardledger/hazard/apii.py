@@ -35,28 +35,27 @@ def apii_check(catalog: Catalog, n_samples: int = 4000, seed: int = 0) -> pd.Dat
             sd_only = dict(p, rho_sda=np.zeros(n_samples))
             sd30 = survival(np.full(n_samples, SD_AGE_H), sd_only)
             s120 = survival(np.full(n_samples, OVERALL_AGE_H), p)
-            row = {"code": code, "scenario": scenario}
+            figures: dict[str, float] = {}
             for name, values in (("sd_fail_30d", sd30), ("functioning_120d", s120)):
-                row[f"{name}_mean"] = float(values.mean())
-                row[f"{name}_q05"], row[f"{name}_q95"] = (float(q) for q in
-                                                          np.quantile(values, [0.05, 0.95]))
-            row.update(_verdict(catalog.get(code).has_self_destruct, row))
-            rows.append(row)
+                figures[f"{name}_mean"] = float(values.mean())
+                figures[f"{name}_q05"], figures[f"{name}_q95"] = (
+                    float(q) for q in np.quantile(values, [0.05, 0.95]))
+            meets, verdict = _verdict(catalog.get(code).has_self_destruct, figures)
+            rows.append({"code": code, "scenario": scenario, **figures, "meets_ta_3a": meets,
+                         "verdict": verdict})
     return pd.DataFrame(rows)
 
 
-def _verdict(has_self_destruct: bool, row: dict[str, object]) -> dict[str, object]:
-    sd_ok = float(row["sd_fail_30d_q95"]) <= SD_CEILING + _TOLERANCE  # type: ignore[arg-type]
-    overall_ok = float(row["functioning_120d_q95"]) <= (  # type: ignore[arg-type]
-        OVERALL_CEILING + _TOLERANCE)
+def _verdict(has_self_destruct: bool, figures: dict[str, float]) -> tuple[bool, str]:
+    sd_upper, overall_upper = figures["sd_fail_30d_q95"], figures["functioning_120d_q95"]
+    sd_ok = sd_upper <= SD_CEILING + _TOLERANCE
+    overall_ok = overall_upper <= OVERALL_CEILING + _TOLERANCE
     reasons = []
     if not has_self_destruct:
         reasons.append("no self-destruct")
     elif not sd_ok:
-        reasons.append(f"up to {float(row['sd_fail_30d_q95']):.1%} fail to self-destruct in "  # type: ignore[arg-type]
-                       "30 days (ceiling 10 %)")
+        reasons.append(f"up to {sd_upper:.1%} fail to self-destruct in 30 days (ceiling 10 %)")
     if not overall_ok:
-        share = float(row["functioning_120d_q95"])  # type: ignore[arg-type]
-        reasons.append(f"up to {share:.4g} still function at 120 days (ceiling 0.001)")
+        reasons.append(f"up to {overall_upper:.4g} still function at 120 days (ceiling 0.001)")
     meets = has_self_destruct and sd_ok and overall_ok
-    return {"meets_ta_3a": meets, "verdict": "meets" if meets else "fails: " + "; ".join(reasons)}
+    return meets, "meets" if meets else "fails: " + "; ".join(reasons)
