@@ -1,0 +1,96 @@
+"""The ledger's records as arrays for the engine: cohorts, counts, laying windows, areas.
+
+A cohort is the set of records that share an item type and a recorded self-destruct
+setting; each cohort gets one survival table per block of parameter samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+EXACT, RANGE, DENSITY = 0, 1, 2
+EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+NO_AREA = "(no hazard area)"
+NO_REGION = "(no region)"
+
+
+def hours(times: pd.Series | pd.Timestamp) -> np.ndarray:
+    """Hours since 1970-01-01 UTC."""
+    if isinstance(times, pd.Timestamp):
+        return np.asarray((times - EPOCH) / pd.Timedelta(hours=1), dtype=float)
+    return ((times - EPOCH) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
+
+
+@dataclass(frozen=True)
+class HazardInput:
+    record_ids: np.ndarray
+    cohorts: tuple[tuple[str, float], ...]  # (item type, recorded setting or NaN)
+    cohort: np.ndarray  # per record, index into cohorts
+    count_kind: np.ndarray  # EXACT, RANGE or DENSITY
+    count: np.ndarray  # exact count (EXACT), low (RANGE), expected count (DENSITY)
+    count_high: np.ndarray  # high end of a RANGE
+    laid_from_h: np.ndarray
+    laid_to_h: np.ndarray
+    area: np.ndarray  # per record, index into area_ids (the last one is NO_AREA)
+    area_ids: np.ndarray
+    area_region: np.ndarray  # per area, index into regions
+    regions: np.ndarray
+
+    @property
+    def n_records(self) -> int:
+        return int(self.record_ids.size)
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted({code for code, _ in self.cohorts})
+
+    def mean_count(self) -> np.ndarray:
+        """Expected number of items per record (midpoint of a range)."""
+        return np.where(self.count_kind == RANGE, (self.count + self.count_high) / 2,
+                        self.count)
+
+
+def _area_m2(geometry: gpd.GeoSeries) -> np.ndarray:
+    # An equal-area projection (EASE-Grid 2.0) gives areas good to well under 1 %.
+    return gpd.GeoSeries(geometry, crs=4326).to_crs(6933).area.to_numpy()
+
+
+def hazard_input(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> HazardInput:
+    """Arrays for every record of the ledger."""
+    area_ids = np.append(areas["id"].to_numpy(dtype=object), NO_AREA)
+    region_names = areas["region"].fillna(NO_REGION).to_numpy(dtype=object)
+    regions, area_region = np.unique(np.append(region_names, NO_REGION), return_inverse=True)
+    position = pd.Series(np.arange(len(areas)), index=areas["id"])
+    area = records["area_id"].map(position).fillna(len(areas)).to_numpy(dtype=np.int64)
+
+    setting = records["sd_setting_h"].to_numpy(dtype=float)
+    keys = pd.DataFrame({"code": records["item_type"], "setting": np.nan_to_num(setting, nan=-1)})
+    unique = keys.drop_duplicates().sort_values(["code", "setting"]).reset_index(drop=True)
+    cohorts = tuple((str(c), float("nan") if s < 0 else float(s))
+                    for c, s in zip(unique["code"], unique["setting"], strict=True))
+    lookup = {(c, s): i for i, (c, s) in enumerate(zip(unique["code"], unique["setting"],
+                                                       strict=True))}
+    cohort = np.array([lookup[k] for k in zip(keys["code"], keys["setting"], strict=True)],
+                      dtype=np.int64)
+
+    exact = records["count"].notna().to_numpy()
+    ranged = records["count_min"].notna().to_numpy()
+    kind = np.where(exact, EXACT, np.where(ranged, RANGE, DENSITY))
+    density = records["density_per_m2"].to_numpy(dtype=float, na_value=np.nan)
+    expected_density = np.zeros(len(records))
+    if (kind == DENSITY).any():
+        rows = np.flatnonzero(kind == DENSITY)
+        expected_density[rows] = density[rows] * _area_m2(records.geometry.iloc[rows])
+    count = np.where(exact, records["count"].to_numpy(dtype=float, na_value=np.nan),
+                     np.where(ranged, records["count_min"].to_numpy(dtype=float, na_value=np.nan),
+                              expected_density))
+    high = records["count_max"].to_numpy(dtype=float, na_value=np.nan)
+    laid_from = hours(records["laid_from"])
+    laid_to = hours(records["laid_to"].fillna(records["laid_from"]))
+    return HazardInput(records["id"].to_numpy(dtype=object), cohorts, cohort, kind, count,
+                       np.where(kind == RANGE, high, count), laid_from, laid_to, area, area_ids,
+                       area_region, regions)
