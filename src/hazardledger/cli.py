@@ -251,6 +251,9 @@ def demo(directory: Annotated[Path, typer.Argument(help="Where to build the demo
     build_demo(directory, console=out)
 
 
+from . import cli_hazard  # noqa: E402, F401  (registers the hazard commands)
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click's convention), faults 1."""
     try:

@@ -84,39 +84,53 @@ def blocks(n_samples: int, size: int = SAMPLE_BLOCK) -> Iterator[np.ndarray]:
         yield np.arange(start, min(start + size, n_samples))
 
 
-def as_of_block(inp: HazardInput, samples: ParameterSamples, as_of_h: float,
+def grid_for(inp: HazardInput, times_h: np.ndarray) -> np.ndarray:
+    """An age grid long enough for every record at every time."""
+    oldest = float(np.max(np.max(times_h) - inp.laid_from_h, initial=0.0))
+    return age_grid(max(oldest, 48.0))
+
+
+def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray,
                 block: np.ndarray, seed: int, temperature_c: float = 20.0,
                 grid: np.ndarray | None = None) -> SampleResults:
-    """Per-area sums for one block of samples."""
-    if grid is None:
-        grid = age_grid(max(float(np.max(as_of_h - inp.laid_from_h, initial=0.0)), 48.0))
+    """Per-area sums for one block of samples at each time: arrays (times, block, areas).
+
+    Survival tables and counts are made once per block and reused for every time."""
+    times_h = np.atleast_1d(np.asarray(times_h, dtype=float))
+    grid = grid_for(inp, times_h) if grid is None else grid
     counts = np.stack([count_draws(inp, int(s), seed) for s in block])
-    mean_s = np.empty((block.size, inp.n_records))
+    mean_s = np.empty((times_h.size, block.size, inp.n_records))
     for c, (code, setting) in enumerate(inp.cohorts):
         rows = np.flatnonzero(inp.cohort == c)
         table = survival_table(cohort_params(samples, code, setting, block), grid,
                                temperature_c)
-        mean_s[:, rows] = window_mean(table, as_of_h, inp.laid_from_h[rows],
-                                      inp.laid_to_h[rows])
+        for k, t in enumerate(times_h):
+            mean_s[k][:, rows] = window_mean(table, t, inp.laid_from_h[rows],
+                                             inp.laid_to_h[rows])
     mean_s = np.clip(mean_s, 0.0, 1.0)
     expected = counts * mean_s
     with np.errstate(divide="ignore", invalid="ignore"):
         log_none = np.where(counts > 0, counts * np.log1p(-mean_s), 0.0)
+    # exp(-745) is 0 in double precision: P(any) = 1 without an infinity to multiply by 0
+    log_none = np.maximum(log_none, -745.0)
     n_areas = inp.area_ids.size
-    index = (inp.area[None, :] + n_areas * np.arange(block.size)[:, None]).ravel()
+    rows_total = times_h.size * block.size
+    index = (inp.area[None, :] + n_areas * np.arange(rows_total)[:, None]).ravel()
 
     def per_area(values: np.ndarray) -> np.ndarray:
-        return np.bincount(index, weights=values.ravel(),
-                           minlength=block.size * n_areas).reshape(block.size, n_areas)
+        sums = np.bincount(index, weights=values.ravel(), minlength=rows_total * n_areas)
+        return sums.reshape(times_h.size, block.size, n_areas)
 
     return SampleResults(per_area(expected), per_area(log_none))
 
 
 def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int,
           temperature_c: float = 20.0) -> SampleResults:
-    """Every sample, block after block (memory bounded by the block size)."""
-    grid = age_grid(max(float(np.max(as_of_h - inp.laid_from_h, initial=0.0)), 48.0))
-    parts = [as_of_block(inp, samples, as_of_h, block, seed, temperature_c, grid)
+    """Every sample at one time, block after block (memory bounded by the block size):
+    arrays (samples, areas)."""
+    times = np.array([as_of_h])
+    grid = grid_for(inp, times)
+    parts = [as_of_block(inp, samples, times, block, seed, temperature_c, grid)
              for block in blocks(samples.n_samples)]
-    return SampleResults(np.concatenate([p.expected for p in parts]),
-                         np.concatenate([p.log_none for p in parts]))
+    return SampleResults(np.concatenate([p.expected[0] for p in parts]),
+                         np.concatenate([p.log_none[0] for p in parts]))

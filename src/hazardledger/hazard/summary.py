@@ -12,24 +12,33 @@ QUANTILES = (0.05, 0.5, 0.95)
 LEVELS = ("area", "region", "national")
 
 
-def _group(results: SampleResults, inp: HazardInput, by: str
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(names, expected, log_none) with one column per unit of the level."""
+def unit_names(inp: HazardInput, by: str) -> np.ndarray:
+    """The units of a level: hazard areas, regions, or the nation."""
     if by == "area":
-        return inp.area_ids, results.expected, results.log_none
+        return inp.area_ids
+    if by == "region":
+        return inp.regions
+    if by == "national":
+        return np.array(["national"], dtype=object)
+    raise ValueError(f"unknown level '{by}' (levels: {', '.join(LEVELS)})")
+
+
+def group(values: np.ndarray, inp: HazardInput, by: str) -> np.ndarray:
+    """Per-area sums (last axis) added up to the units of a level."""
+    unit_names(inp, by)
+    if by == "area":
+        return values
     if by == "region":
         membership = np.zeros((inp.area_ids.size, inp.regions.size))
         membership[np.arange(inp.area_ids.size), inp.area_region] = 1.0
-        return inp.regions, results.expected @ membership, results.log_none @ membership
-    if by == "national":
-        return (np.array(["national"], dtype=object), results.expected.sum(1, keepdims=True),
-                results.log_none.sum(1, keepdims=True))
-    raise ValueError(f"unknown level '{by}' (levels: {', '.join(LEVELS)})")
+        return values @ membership
+    return values.sum(axis=-1, keepdims=True)
 
 
 def summarise(results: SampleResults, inp: HazardInput, by: str) -> pd.DataFrame:
     """Expected functioning items and P(at least one functions): mean and quantiles."""
-    names, expected, log_none = _group(results, inp, by)
+    names = unit_names(inp, by)
+    expected, log_none = group(results.expected, inp, by), group(results.log_none, inp, by)
     p_any = -np.expm1(log_none)
     frame = pd.DataFrame({by if by != "national" else "level": names})
     for label, values in (("expected", expected), ("p_any", p_any)):

@@ -80,6 +80,15 @@ class Store(ABC):
         """Store user item-type definitions (validated by the catalog first)."""
 
     @abstractmethod
+    def replace_residual_hazard(self, frame: gpd.GeoDataFrame, *, actor: str,
+                                run: dict[str, object]) -> WriteSummary:
+        """Replace the computed ``residual_hazard`` layer; one audit entry describes the run."""
+
+    @abstractmethod
+    def read_residual_hazard(self) -> gpd.GeoDataFrame:
+        """The last computed ``residual_hazard`` layer."""
+
+    @abstractmethod
     def get_meta(self, key: str) -> str | None:
         """A ledger setting (e.g. ``extent``)."""
 

@@ -24,13 +24,17 @@ import shapely
 
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit, rtree_bulk
+from . import audit, gpkg_results, rtree_bulk
 from .base import Store, StoreError, WriteSummary
 from .gpkg_geometry import decode, encode, envelope, is_empty, promote_to_multi
 from .gpkg_schema import APPLICATION_ID, GEOM, SCHEMA_VERSION, USER_VERSION, migrate
 from .values import storage_columns, typed_frame
 
 _CHUNK = 500  # ids per IN (...) query, under SQLite's parameter limit
+# The computed layer has no domain schema; this stands in for it where only name and
+# geometry matter (gpkg_contents upkeep).
+RESIDUAL_HAZARD = LayerSchema("residual_hazard", object, (), ("MultiPolygon",), "MULTIPOLYGON",
+                              "Modelled residual hazard per hazard area")
 _BULK_RTREE = 1000  # from this many new features on, the spatial index is filled in bulk
 
 
@@ -357,6 +361,18 @@ class GeoPackageStore(Store):
                                              [_json({"definition": d}) for _, d in
                                               definitions])
         return WriteSummary("item_types", len(codes), 0, 0, first, last)
+
+    def replace_residual_hazard(self, frame: gpd.GeoDataFrame, *, actor: str,
+                                run: dict[str, object]) -> WriteSummary:
+        with self._transaction() as conn:
+            n = gpkg_results.replace_residual_hazard(conn, frame)
+            first, last = self._append_audit(conn, actor, "compute", "residual_hazard", [""],
+                                             [None], [_json({**run, "areas": n})])
+            self._touch_contents(conn, RESIDUAL_HAZARD)
+        return WriteSummary("residual_hazard", n, 0, 0, first, last)
+
+    def read_residual_hazard(self) -> gpd.GeoDataFrame:
+        return gpkg_results.read_residual_hazard(self._conn)
 
     def get_meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM hl_meta WHERE key = ?", (key,)).fetchone()

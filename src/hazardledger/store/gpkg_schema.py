@@ -12,7 +12,7 @@ from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10400  # GeoPackage 1.4.0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 GEOM = "geom"
 
 _CORE = """
@@ -108,29 +108,34 @@ def _create_layer(conn: sqlite3.Connection, schema: LayerSchema) -> None:
         unique = " NOT NULL UNIQUE" if spec.name == "id" else ""
         cols.append(f'"{spec.name}" {GPKG_TYPES[spec.kind]}{unique}')
     conn.execute(f'CREATE TABLE "{schema.name}" ({", ".join(cols)})')
-    data_type = "features" if schema.spatial else "attributes"
-    conn.execute(
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, "
-        "srs_id) VALUES (?, ?, ?, ?, ?, ?)",
-        (schema.name, data_type, schema.name, schema.description, _now(),
-         4326 if schema.spatial else None))
     for spec in schema.fields:
         if spec.ref:
             conn.execute(f'CREATE INDEX "{schema.name}_{spec.name}_idx" '
                          f'ON "{schema.name}" ("{spec.name}")')
-    if not schema.spatial:
+    _register(conn, schema.name, schema.gpkg_geometry, schema.description)
+
+
+def _register(conn: sqlite3.Connection, table: str, geometry_type: str | None,
+              description: str) -> None:
+    """Enter a table in gpkg_contents and, if it has geometry, give it its R-tree."""
+    conn.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, "
+        "srs_id) VALUES (?, ?, ?, ?, ?, ?)",
+        (table, "features" if geometry_type else "attributes", table, description, _now(),
+         4326 if geometry_type else None))
+    if not geometry_type:
         return
     conn.execute("INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, 4326, 0, 0)",
-                 (schema.name, GEOM, schema.gpkg_geometry))
-    conn.execute(f'CREATE VIRTUAL TABLE "rtree_{schema.name}_{GEOM}" '
+                 (table, GEOM, geometry_type))
+    conn.execute(f'CREATE VIRTUAL TABLE "rtree_{table}_{GEOM}" '
                  "USING rtree(id, minx, maxx, miny, maxy)")
-    triggers = _RTREE_TRIGGERS.format(t=schema.name, c=GEOM).split("CREATE TRIGGER")
+    triggers = _RTREE_TRIGGERS.format(t=table, c=GEOM).split("CREATE TRIGGER")
     for body in filter(str.strip, triggers):
         conn.execute("CREATE TRIGGER" + body)
     conn.execute(
         "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
         "'http://www.geopackage.org/spec/#extension_rtree', 'write-only')",
-        (schema.name, GEOM))
+        (table, GEOM))
 
 
 def _create_v1(conn: sqlite3.Connection) -> None:
@@ -182,7 +187,33 @@ def _create_layer_styles(conn: sqlite3.Connection) -> None:
 
 
 # Migration n takes a ledger at schema version n-1 to version n, inside one transaction.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1}
+# Computed results: replaced whole by each computation, audited as one entry.
+RESIDUAL_HAZARD_COLUMNS = {
+    "area_id": "TEXT", "region": "TEXT", "as_of": "DATETIME", "scenario": "TEXT",
+    "samples": "INTEGER", "seed": "INTEGER",
+    "expected_mean": "REAL", "expected_q05": "REAL", "expected_q50": "REAL", "expected_q95": "REAL",
+    "p_any_mean": "REAL", "p_any_q05": "REAL", "p_any_q50": "REAL", "p_any_q95": "REAL",
+    "inert_by_threshold": "REAL", "inert_by_q05": "DATETIME", "inert_by_q50": "DATETIME",
+    "inert_by_q95": "DATETIME", "inert_by_note": "TEXT", "warning": "TEXT",
+    "model_version": "TEXT", "computed_at": "DATETIME",
+}
+
+
+def _create_v2(conn: sqlite3.Connection) -> None:
+    columns = ", ".join(f'"{n}" {t}' for n, t in RESIDUAL_HAZARD_COLUMNS.items())
+    conn.execute("CREATE TABLE residual_hazard (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+                 f'"{GEOM}" MULTIPOLYGON, {columns})')
+    _register(conn, "residual_hazard", "MULTIPOLYGON",
+              "Modelled residual hazard per hazard area (never a land release)")
+    conn.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+        "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
+        "update_time) VALUES ('', '', 'residual_hazard', ?, 'residual_hazard (Hazard Ledger)', "
+        "?, '', 1, 'Hazard Ledger default', 'hazardledger', ?)",
+        (GEOM, qml("residual_hazard"), _now()))
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1, 2: _create_v2}
 
 
 def migrate(conn: sqlite3.Connection, current: int) -> int:

@@ -50,10 +50,30 @@ def _symbol(name: str, kind: str, rgb: str) -> str:
     return f'<symbol type="{kind}" name="{name}" alpha="1" clip_to_extent="1">{layer}</symbol>'
 
 
+# residual_hazard: graduated by the median expected functioning items
+GRADUATED = ("expected_q50", [(0, 0.5, "below 0.5", "255,255,178"), (0.5, 5, "0.5 – 5",
+                                                                      "254,204,92"),
+                              (5, 50, "5 – 50", "253,141,60"), (50, 500, "50 – 500",
+                                                                "240,59,32"),
+                              (500, 1e12, "500 and more", "189,0,38")])
+
+
+def _graduated() -> str:
+    attribute, ranges = GRADUATED
+    spans = "".join(f'<range symbol="{i}" lower="{lo}" upper="{hi}" label={quoteattr(lab)} '
+                    'render="true"/>' for i, (lo, hi, lab, _) in enumerate(ranges))
+    syms = "".join(_symbol(str(i), "fill", rgb) for i, (_, _, _, rgb) in enumerate(ranges))
+    return (f'<renderer-v2 type="graduatedSymbol" attr={quoteattr(attribute)} '
+            f'graduatedMethod="GraduatedColor"><ranges>{spans}</ranges><symbols>{syms}'
+            "</symbols></renderer-v2>")
+
+
 def qml(layer: str) -> str:
     """The QGIS style document for a layer."""
-    attribute, kind, categories = CATEGORIES[layer]
     head = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+    if layer == "residual_hazard":
+        return f'{head}<qgis version="3.28" styleCategories="Symbology">{_graduated()}</qgis>\n'
+    attribute, kind, categories = CATEGORIES[layer]
     if not categories:
         body = (f'<renderer-v2 type="singleSymbol"><symbols>{_symbol("0", kind, "31,120,180")}'
                 "</symbols></renderer-v2>")

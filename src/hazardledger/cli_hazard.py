@@ -1,0 +1,129 @@
+"""``hazardledger hazard`` and ``hazardledger curve``: residual hazard from the command line.
+
+Every output shows the warning that the model never releases land."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from .cli import DbOption, _ledger, app, out, reports_bad_input
+from .hazard.inert import DEFAULT_THRESHOLD, WARNING
+from .io.write import export_frame
+from .ledger import default_actor
+from .residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
+
+Scenario = Annotated[str, typer.Option(help="claimed, treaty-minimum or pessimistic")]
+Samples = Annotated[int, typer.Option(help="Parameter samples (more: smoother quantiles)")]
+Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the same figures")]
+
+
+def _date(text: str, option: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        raise ValueError(f"{option}: not a date: {text!r} (use YYYY-MM-DD)") from None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _span(mean: float, low: float, high: float, digits: str = ",.4g") -> str:
+    return f"{mean:{digits}} ({low:{digits}}–{high:{digits}})"
+
+
+def _when(row: Mapping[Hashable, Any]) -> str:
+    def day(value: Any) -> str:
+        return "beyond 30 y" if pd.isna(value) else f"{value:%Y-%m-%d}"
+    return f"{day(row['inert_by_q50'])} ({day(row['inert_by_q05'])}–{day(row['inert_by_q95'])})"
+
+
+@app.command()
+@reports_bad_input
+def hazard(
+    as_of: Annotated[str, typer.Option("--as-of", help="Date of the estimate (YYYY-MM-DD)")],
+    db: DbOption = None,
+    by: Annotated[str, typer.Option(help="area, region or national")] = "area",
+    scenario: Scenario = DEFAULT_SCENARIO,
+    samples: Samples = 1000,
+    seed: Seed = 0,
+    threshold: Annotated[float, typer.Option(help="P(any functions) for 'likely inert by'")
+                         ] = DEFAULT_THRESHOLD,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help=".csv, .geojson or .gpkg")] = None,
+    top: Annotated[int, typer.Option(help="Rows to print")] = 15,
+) -> None:
+    """Residual hazard at a date: expected functioning items, P(any functions) and
+    'likely inert by', with 90 % intervals. Area results also go to the ledger's
+    residual_hazard layer. The model never releases land."""
+    ledger = _ledger(db)
+    run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold)
+    frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog,
+                            run, by)
+    key = frame.columns[0]
+    if by == "area":
+        ledger.store.replace_residual_hazard(frame, actor=default_actor(), run=run.describe())
+    table = Table(key, "expected functioning (90 %)", "P(any functions) (90 %)",
+                  "likely inert by (90 %)",
+                  title=f"Residual hazard on {run.as_of:%Y-%m-%d}, scenario {scenario}, "
+                        f"{samples} samples")
+    shown = frame.sort_values("expected_mean", ascending=False).head(top)
+    for row in shown.to_dict("records"):
+        table.add_row(str(row[key]),
+                      _span(row["expected_mean"], row["expected_q05"], row["expected_q95"]),
+                      _span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"], ".2f"),
+                      _when(row))
+    out.print(table)
+    out.print(f"WARNING: {WARNING}")
+    if by == "area":
+        out.print(f"residual_hazard layer of {ledger.location} updated ({len(frame)} areas)")
+    if output is not None:
+        out.print(f"wrote {export_frame(frame, output, 'residual_hazard')}")
+
+
+@app.command("curve")
+@reports_bad_input
+def curve_command(
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD)")],
+    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD)")],
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(help="One hazard area")] = None,
+    region: Annotated[str | None, typer.Option(help="One region")] = None,
+    national: Annotated[bool, typer.Option("--national", help="The whole ledger (default)")
+                        ] = False,
+    scenario: Scenario = DEFAULT_SCENARIO,
+    samples: Samples = 500,
+    seed: Seed = 0,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="curve.png or curve.csv")
+                      ] = None,
+) -> None:
+    """Daily curve of expected functioning items with its 90 % band."""
+    if sum((area is not None, region is not None, national)) > 1:
+        raise ValueError("give one of --area, --region or --national")
+    ledger = _ledger(db)
+    run = Run(_date(start, "--from"), scenario, samples, seed)
+    frame = curve(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog, run,
+                  run.as_of, _date(end, "--to"), area=area, region=region)
+    if output is None:
+        step = max(1, len(frame) // 12)
+        table = Table("date", "expected functioning (90 %)", "P(any functions) (90 %)",
+                      title=f"{frame['unit'].iloc[0]}, scenario {scenario}")
+        for row in frame.iloc[::step].to_dict("records"):
+            table.add_row(f"{row['date']:%Y-%m-%d}",
+                          _span(row["expected_mean"], row["expected_q05"], row["expected_q95"]),
+                          _span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"], ".2f"))
+        out.print(table)
+    elif output.suffix.lower() == ".png":
+        from .report.plots import plot_curve
+
+        plot_curve(frame, output)
+        out.print(f"wrote {output}")
+    elif output.suffix.lower() == ".csv":
+        frame.to_csv(output, index=False, date_format="%Y-%m-%d")
+        out.print(f"wrote {output}")
+    else:
+        raise ValueError(f"--output {output.name}: use a .png or .csv file")
+    out.print(f"WARNING: {WARNING}")

@@ -1,0 +1,59 @@
+""""Likely inert by": when P(at least one item functions) falls below a threshold for good.
+
+Per parameter sample the model is evaluated at checkpoints from the as-of date to 30
+years on (log-spaced: hours apart at first, years apart at the end); the sample's
+date is the first checkpoint from which P(any) stays below the threshold. Across
+samples the 5, 50 and 95 % quantiles give the date and its interval; a sample that
+never gets there within the horizon counts as "not within 30 years".
+
+This is a model estimate shown beside :data:`WARNING`, always: it never releases land.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .engine import as_of_block, blocks, grid_for
+from .inputs import EPOCH, HazardInput
+from .parameters import ParameterSamples
+from .summary import group, unit_names
+
+WARNING = ("Model estimate, not a land release: land is released only by non-technical "
+           "survey, technical survey and clearance (IMAS 07.11). A self-deactivated mine still "
+           "holds explosive and must be cleared.")
+HORIZON_H = 30 * 8766.0
+OFFSETS_H = np.concatenate([[0.0], np.geomspace(1.0, HORIZON_H, 40)])
+DEFAULT_THRESHOLD = 0.01
+
+
+def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int,
+                by: str, threshold: float = DEFAULT_THRESHOLD,
+                temperature_c: float = 20.0) -> np.ndarray:
+    """Per sample and unit, the hour (since 1970) from which P(any) stays below
+    ``threshold``; ``inf`` where that is not within the horizon. Shape (samples, units)."""
+    times = as_of_h + OFFSETS_H
+    grid = grid_for(inp, times)
+    out = []
+    for block in blocks(samples.n_samples):
+        part = as_of_block(inp, samples, times, block, seed, temperature_c, grid)
+        p_any = -np.expm1(group(part.log_none, inp, by))  # (times, block, units)
+        below = p_any < threshold
+        stays = np.flip(np.logical_and.accumulate(np.flip(below, axis=0), axis=0), axis=0)
+        first = np.argmax(stays, axis=0)
+        reached = stays.any(axis=0)
+        out.append(np.where(reached, times[first], np.inf))
+    return np.concatenate(out)
+
+
+def inert_summary(inp: HazardInput, times: np.ndarray, by: str) -> pd.DataFrame:
+    """Quantiles of the inert-by dates per unit (NaT: not within the horizon)."""
+    frame = pd.DataFrame({by if by != "national" else "level": unit_names(inp, by)})
+    for q in (0.05, 0.5, 0.95):
+        hours = np.quantile(times, q, axis=0, method="inverted_cdf")
+        stamps = EPOCH + pd.to_timedelta(np.where(np.isfinite(hours), hours, np.nan), unit="h")
+        frame[f"inert_by_q{round(q * 100):02d}"] = stamps.floor("h")
+    frame["inert_by_note"] = np.where(frame["inert_by_q95"].isna(),
+                                      "not within 30 years at the upper end", "")
+    frame["warning"] = WARNING
+    return frame

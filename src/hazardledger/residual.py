@@ -1,0 +1,126 @@
+"""Residual hazard of a ledger: the engine run on its records, as frames for people.
+
+Every frame carries the warning that the model never releases land.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .catalog.loader import Catalog, CatalogError
+from .domain.item_types import SCENARIOS
+from .hazard.curve import daily_curve
+from .hazard.engine import as_of
+from .hazard.inert import DEFAULT_THRESHOLD, WARNING, inert_summary, inert_times
+from .hazard.inputs import EPOCH, NO_AREA, NO_REGION, HazardInput, hazard_input, hours
+from .hazard.parameters import ParameterSamples, sample_parameters
+from .hazard.summary import LEVELS, QUANTILES, summarise
+
+MODEL_VERSION = f"hazardledger {__version__}, residual hazard model 1 (DESIGN.md)"
+DEFAULT_SCENARIO = "pessimistic"
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a computation was asked: it is stored beside every result."""
+
+    as_of: pd.Timestamp
+    scenario: str = DEFAULT_SCENARIO
+    samples: int = 1000
+    seed: int = 0
+    threshold: float = DEFAULT_THRESHOLD
+
+    def check(self, inp: HazardInput, catalog: Catalog) -> None:
+        if self.scenario not in SCENARIOS:
+            raise CatalogError(f"unknown scenario '{self.scenario}' (scenarios: "
+                               f"{', '.join(SCENARIOS)})")
+        if inp.n_records == 0:
+            raise ValueError("the ledger holds no records to compute a residual hazard from")
+        first = EPOCH + pd.Timedelta(hours=float(inp.laid_from_h.min()))
+        if self.as_of < first:
+            raise ValueError(f"--as-of {self.as_of:%Y-%m-%d} is before any laying (the first "
+                             f"record was laid on {first:%Y-%m-%d})")
+        if self.samples < 10:
+            raise ValueError("--samples must be at least 10 to give quantiles")
+        for code in inp.codes:
+            catalog.get(code)
+
+    def describe(self) -> dict[str, object]:
+        return {"as_of": self.as_of.isoformat(), "scenario": self.scenario,
+                "samples": self.samples, "seed": self.seed, "threshold": self.threshold,
+                "model_version": MODEL_VERSION}
+
+
+def prepare(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
+            run: Run) -> tuple[HazardInput, ParameterSamples]:
+    inp = hazard_input(records, areas)
+    run.check(inp, catalog)
+    samples = sample_parameters(catalog, inp.codes, run.scenario, run.samples, run.seed)
+    return inp, samples
+
+
+def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
+                    run: Run, by: str = "area") -> pd.DataFrame:
+    """Expected functioning items, P(any functions) and "likely inert by" per unit of
+    ``by`` (area, region or national), with 5/50/95 % quantiles across samples."""
+    if by not in LEVELS:
+        raise ValueError(f"unknown level '{by}' (levels: {', '.join(LEVELS)})")
+    inp, samples = prepare(records, areas, catalog, run)
+    t = float(hours(run.as_of))
+    figures = summarise(as_of(inp, samples, t, run.seed), inp, by)
+    times = inert_times(inp, samples, t, run.seed, by, run.threshold)
+    key = figures.columns[0]
+    frame = figures.merge(inert_summary(inp, times, by), on=key)
+    # the catch-all units exist only when some record needs them
+    used = set(inp.area_ids[inp.area]) | set(inp.regions[inp.area_region[inp.area]])
+    frame = frame[~frame[key].isin({NO_AREA, NO_REGION} - used)].reset_index(drop=True)
+    frame.insert(1, "as_of", run.as_of)
+    frame.insert(2, "scenario", run.scenario)
+    frame["samples"], frame["seed"] = run.samples, run.seed
+    frame["inert_by_threshold"] = run.threshold
+    frame["model_version"] = MODEL_VERSION
+    if by != "area":
+        return frame
+    frame = frame.rename(columns={"area": "area_id"})
+    geometry = areas.set_index("id").geometry
+    region = areas.set_index("id")["region"]
+    frame["region"] = frame["area_id"].map(region)
+    return gpd.GeoDataFrame(frame, geometry=frame["area_id"].map(geometry).to_numpy(),
+                            crs="EPSG:4326")
+
+
+def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, run: Run,
+          start: pd.Timestamp, end: pd.Timestamp, *, area: str | None = None,
+          region: str | None = None) -> pd.DataFrame:
+    """Daily curve (values at 00:00 UTC) for one area, one region or the nation."""
+    if end < start:
+        raise ValueError(f"--to {end:%Y-%m-%d} is before --from {start:%Y-%m-%d}")
+    if area is not None and area not in set(areas["id"]):
+        raise ValueError(f"no hazard area '{area}' in the ledger")
+    if region is not None and region not in set(areas["region"].dropna()):
+        raise ValueError(f"no region '{region}' in the ledger's hazard areas")
+    inp, samples = prepare(records, areas, catalog, Run(start, run.scenario, run.samples,
+                                                        run.seed, run.threshold))
+    rows = None
+    if area is not None:
+        rows = np.flatnonzero(inp.area_ids[inp.area] == area)
+    elif region is not None:
+        rows = np.flatnonzero(inp.regions[inp.area_region[inp.area]] == region)
+    day = pd.Timedelta(days=1)
+    result = daily_curve(inp, samples, int((start - EPOCH) // day),
+                         int((end - EPOCH) // day), run.seed, rows)
+    frame = pd.DataFrame({"date": EPOCH + pd.to_timedelta(result.days, unit="D")})
+    p_any = -np.expm1(result.log_none)
+    for label, values in (("expected", result.expected), ("p_any", p_any)):
+        frame[f"{label}_mean"] = values.mean(axis=0)
+        for q, column in zip(QUANTILES, np.quantile(values, QUANTILES, axis=0), strict=True):
+            frame[f"{label}_q{round(q * 100):02d}"] = column
+    frame["scenario"], frame["samples"], frame["seed"] = run.scenario, run.samples, run.seed
+    frame["unit"] = area or region or "national"
+    frame["warning"] = WARNING
+    return frame

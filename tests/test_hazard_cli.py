@@ -1,0 +1,100 @@
+"""hazard and curve from the command line: outputs, the stored layer, the warning, bad arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+from typer.testing import CliRunner
+
+from hazardledger.cli import app
+from hazardledger.hazard.inert import WARNING
+from hazardledger.ledger import Ledger
+
+from .conftest import NOW, areas_frame, gpkg_errors, records_frame
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=WIDE)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    led = Ledger(tmp_path / "h.gpkg")
+    led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
+    rec = records_frame(3)
+    rec["item_type"] = ["ap-persistent", "ap-nonpersistent-48h", "ap-rd-apii"]
+    rec["area_id"] = ["HA-1", "HA-2", "HA-3"]
+    rec["laid_from"] = ["2024-03-01T06:00:00Z", "2026-10-01T00:00:00Z", "2026-10-01T00:00:00Z"]
+    rec["laid_to"] = ["2024-03-02T18:00:00Z", "2026-10-01T06:00:00Z", "2026-10-01T06:00:00Z"]
+    led.import_frame("records", rec, source="r", actor="t", now=NOW)
+    return led.location
+
+
+def test_hazard_by_area_fills_the_layer_and_warns(db: str, tmp_path: Path) -> None:
+    out_csv = tmp_path / "h.csv"
+    code, out, err = run("hazard", "--db", db, "--as-of", "2026-10-02", "--samples", "200",
+                         "--scenario", "claimed", "-o", str(out_csv))
+    assert code == 0, err
+    assert "WARNING: " + WARNING in out
+    layer = Ledger(db).store.read_residual_hazard().set_index("area_id")
+    assert set(layer.index) == {"HA-1", "HA-2", "HA-3"}
+    # persistent: every item, for ever; 48 h battery mine one day after laying: some left
+    assert layer.loc["HA-1", "expected_q05"] == layer.loc["HA-1", "expected_q95"] == 10
+    assert pd.isna(layer.loc["HA-1", "inert_by_q50"])
+    assert 0 < layer.loc["HA-2", "expected_mean"] < 11
+    assert layer.loc["HA-2", "inert_by_q50"] < pd.Timestamp("2026-10-20", tz="UTC")
+    assert (layer["warning"] == WARNING).all()
+    assert layer["model_version"].str.contains("residual hazard model").all()
+    csv = pd.read_csv(out_csv)
+    assert (csv["warning"] == WARNING).all() and "inert_by_q95" in csv
+    assert gpkg_errors(Path(db)) == []
+    assert "residual_hazard" in {n for n, _ in pyogrio.list_layers(db)}
+    assert Ledger(db).audit_log().iloc[-1]["action"] == "compute"
+    assert Ledger(db).verify_audit() == []
+
+
+def test_hazard_national_and_region(db: str) -> None:
+    code, out, err = run("hazard", "--db", db, "--as-of", "2026-11-01", "--samples", "100",
+                         "--by", "national")
+    assert code == 0, err and "national" in out
+    code, out, err = run("hazard", "--db", db, "--as-of", "2026-11-01", "--samples", "100",
+                         "--by", "region")
+    assert code == 0, err and "Kharkivska" in out
+
+
+def test_curve_png_and_csv(db: str, tmp_path: Path) -> None:
+    png, csv = tmp_path / "c.png", tmp_path / "c.csv"
+    code, _, err = run("curve", "--db", db, "--from", "2026-09-25", "--to", "2026-11-01",
+                       "--samples", "100", "-o", str(png))
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    code, _, err = run("curve", "--db", db, "--from", "2026-09-25", "--to", "2026-11-01",
+                       "--samples", "100", "--area", "HA-2", "-o", str(csv))
+    assert code == 0, err
+    frame = pd.read_csv(csv)
+    assert len(frame) == 38 and (frame["warning"] == WARNING).all()
+    assert frame["expected_mean"].iloc[0] == pytest.approx(0, abs=1e-9)  # not laid yet
+    assert frame["expected_mean"].iloc[-1] < frame["expected_mean"].iloc[8]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["hazard", "--as-of", "2020-01-01"], "--as-of 2020-01-01 is before any laying"),
+    (["hazard", "--as-of", "2026-11-01", "--scenario", "optimistic"],
+     "unknown scenario 'optimistic'"),
+    (["hazard", "--as-of", "yesterday"], "--as-of: not a date: 'yesterday'"),
+    (["hazard", "--as-of", "2026-11-01", "--by", "oblast"], "unknown level 'oblast'"),
+    (["curve", "--from", "2026-01-01", "--to", "2026-02-01", "--area", "HA-404"],
+     "no hazard area 'HA-404' in the ledger"),
+    (["curve", "--from", "2026-02-01", "--to", "2026-01-01"], "is before --from"),
+])
+def test_bad_arguments_exit_2(db: str, args: list[str], message: str) -> None:
+    code, _, err = run(*args, "--db", db, "--samples", "20")
+    assert code == 2
+    assert message in err
