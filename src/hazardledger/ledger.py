@@ -43,6 +43,11 @@ def default_actor() -> str:
     return os.environ.get("HAZARDLEDGER_ACTOR") or getpass.getuser()
 
 
+def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def validation_time() -> pd.Timestamp:
     """The reference time for "in the future" checks: ``HAZARDLEDGER_NOW`` (ISO 8601, for
     reproducible validation of a batch as of a date) or the current time."""
@@ -217,6 +222,34 @@ class Ledger:
             frame = apply_mapping(frame, mapping, path.name)
         return self.import_frame(schema.name, frame, source=path.name, dry_run=dry_run,
                                  update=update, repair=repair, actor=actor, progress=progress)
+
+    # -- residual hazard ------------------------------------------------------------------
+
+    def residual_hazard(self, as_of: str | pd.Timestamp, *, by: str = "area",
+                        scenario: str = "pessimistic", samples: int = 1000, seed: int = 0,
+                        threshold: float = 0.01, store: bool = False) -> pd.DataFrame:
+        """Residual hazard per area (a GeoDataFrame), region or nation at ``as_of``, with
+        5/50/95 % quantiles and "likely inert by" beside the land-release warning.
+        ``store=True`` (area level) also replaces the ledger's residual_hazard layer."""
+        from .residual import Run, residual_hazard
+
+        run = Run(_utc(as_of), scenario, samples, seed, threshold)
+        frame = residual_hazard(self.read("records"), self.read("hazard_areas"), self.catalog,
+                                run, by)
+        if store and by == "area":
+            self.store.replace_residual_hazard(frame, actor=default_actor(), run=run.describe())
+        return frame
+
+    def curve(self, start: str | pd.Timestamp, end: str | pd.Timestamp, *,
+              area: str | None = None, region: str | None = None,
+              scenario: str = "pessimistic", samples: int = 500, seed: int = 0) -> pd.DataFrame:
+        """Daily expected functioning items and P(any) with quantiles, for one area, one
+        region or (by default) the whole ledger."""
+        from .residual import Run, curve
+
+        run = Run(_utc(start), scenario, samples, seed)
+        return curve(self.read("records"), self.read("hazard_areas"), self.catalog, run,
+                     run.as_of, _utc(end), area=area, region=region)
 
     # -- export, audit -------------------------------------------------------------------
 

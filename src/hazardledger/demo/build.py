@@ -12,7 +12,9 @@ import shapely
 from rich.console import Console
 from rich.table import Table
 
+from ..hazard.inert import WARNING
 from ..ledger import Ledger
+from ..report.plots import plot_curve
 from .scenario import NOW, scenario
 
 UKRAINE_EXTENT = (22.1, 44.3, 40.3, 52.4)
@@ -59,6 +61,19 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
                           "SYNTHETIC (no real place or person)" if synthetic
                           else "real GeoNames places, population >= 500")
     console.print(table)
+    with console.status("computing residual hazard (scenario pessimistic, 500 samples)"):
+        hazard = ledger.residual_hazard(NOW, samples=500, store=True)
+        national = ledger.residual_hazard(NOW, by="national", samples=500)
+        series = ledger.curve(NOW - pd.Timedelta(days=3 * 365), NOW + pd.Timedelta(days=365),
+                              samples=300)
+        curve_png = plot_curve(series, directory / "national_curve.png")
+    row = national.iloc[0]
+    console.print(f"Residual hazard on {NOW:%Y-%m-%d} (scenario pessimistic): "
+                  f"{row['expected_mean']:,.0f} items expected to function "
+                  f"(90 %: {row['expected_q05']:,.0f}–{row['expected_q95']:,.0f}) in "
+                  f"{len(hazard)} hazard areas; layer residual_hazard updated.")
+    console.print(f"WARNING: {WARNING}")
+    console.print(f"National curve: {curve_png.resolve()}")
     console.print("Hazard areas, records, findings, incidents, victims and activities are "
                   "SYNTHETIC, generated with a fixed seed in Kharkiv oblast (GeoNames UA.07).")
     console.print(GEONAMES_ATTRIBUTION)

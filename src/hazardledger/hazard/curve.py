@@ -30,6 +30,7 @@ from .parameters import ParameterSamples
 from .tables import HOURS_PER_DAY, age_grid, survival_table
 
 _CURVE_COUNTS = 0x63757276  # "curv"
+CURVE_BLOCK = 64
 
 
 @dataclass
@@ -81,19 +82,19 @@ def daily_curve(inp: HazardInput, samples: ParameterSamples, first_day: int, las
     day_ages = np.arange(lags + 1) * HOURS_PER_DAY
     expected = np.zeros((samples.n_samples, days.size))
     log_none = np.zeros((samples.n_samples, days.size))
-    for c, (code, setting) in enumerate(inp.cohorts):
-        members = rows[inp.cohort[rows] == c]
-        if not members.size:
-            continue
-        mean, var = laying_by_day(inp, members, origin, n_lay)
-        for block in blocks(samples.n_samples):
+    laying = {c: laying_by_day(inp, rows[inp.cohort[rows] == c], origin, n_lay)
+              for c in range(len(inp.cohorts)) if (inp.cohort[rows] == c).any()}
+    for block in blocks(samples.n_samples, CURVE_BLOCK):
+        noise = _noise(block, seed, len(inp.cohorts), n_lay)
+        for c, (mean, var) in laying.items():
+            code, setting = inp.cohorts[c]
             table = survival_table(cohort_params(samples, code, setting, block), grid,
                                    temperature_c)
             c_days = table.integral_at(table.locate(day_ages))
             kernel = np.diff(c_days, axis=1) / HOURS_PER_DAY  # kernel[:, L-1] is K(L)
             kernel = np.concatenate([np.zeros((block.size, 1)), kernel], axis=1)
             kernel = np.clip(kernel, 0.0, 1.0)
-            counts = _day_counts(mean, var, block, seed, c)
+            counts = np.maximum(mean + np.sqrt(var) * noise[:, c], 0.0)
             with np.errstate(divide="ignore"):
                 log_kernel = np.log1p(-kernel)
             # A fully functioning kernel (persistent items) makes log(1 - K) = -inf.
@@ -106,11 +107,11 @@ def daily_curve(inp: HazardInput, samples: ParameterSamples, first_day: int, las
     return Curve(days, expected, log_none)
 
 
-def _day_counts(mean: np.ndarray, var: np.ndarray, block: np.ndarray, seed: int,
-                cohort: int) -> np.ndarray:
-    out = np.empty((block.size, mean.size))
+def _noise(block: np.ndarray, seed: int, n_cohorts: int, n_days: int) -> np.ndarray:
+    """Standard normal draws (samples, cohorts, days), one stream per sample."""
+    out = np.empty((block.size, n_cohorts, n_days))
     for i, s in enumerate(block):
-        rng = np.random.default_rng(np.random.SeedSequence(
-            seed, spawn_key=(_CURVE_COUNTS, int(s), cohort)))
-        out[i] = np.maximum(mean + np.sqrt(var) * rng.standard_normal(mean.size), 0.0)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_CURVE_COUNTS,
+                                                                            int(s))))
+        out[i] = rng.standard_normal((n_cohorts, n_days))
     return out

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .inputs import DENSITY, RANGE, HazardInput
+from .inputs import HazardInput
 from .parameters import ParameterSamples
-from .tables import SurvivalTable, age_grid, survival_table
+from .tables import SurvivalTable, age_grid, locate, survival_table
 
 SAMPLE_BLOCK = 16
 _COUNTS = 0x636F756E  # "coun": keeps count streams apart from parameter streams
@@ -42,15 +42,19 @@ class SampleResults:
     log_none: np.ndarray
 
 
-def count_draws(inp: HazardInput, sample: int, seed: int) -> np.ndarray:
-    """Item counts of every record in one sample."""
+def count_draws(inp: HazardInput, sample: int, seed: int, out: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Item counts of every record in one sample (written into ``out`` if given)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_COUNTS, sample)))
-    n = inp.count.copy()
-    ranged = np.flatnonzero(inp.count_kind == RANGE)
+    if out is None:
+        out = inp.count.copy()
+    else:
+        out[:] = inp.count
+    n = out
+    ranged, dense = inp.ranged, inp.dense
     if ranged.size:
-        n[ranged] = rng.integers(inp.count[ranged].astype(np.int64),
-                                 inp.count_high[ranged].astype(np.int64) + 1)
-    dense = np.flatnonzero(inp.count_kind == DENSITY)
+        low, high = inp.count[ranged], inp.count_high[ranged]
+        n[ranged] = low + np.floor(rng.random(ranged.size) * (high - low + 1))
     if dense.size:
         n[dense] = rng.poisson(inp.count[dense])
     return n
@@ -65,18 +69,38 @@ def cohort_params(samples: ParameterSamples, code: str, setting: float,
     return p
 
 
-def window_mean(table: SurvivalTable, as_of_h: float, laid_from_h: np.ndarray,
-                laid_to_h: np.ndarray) -> np.ndarray:
-    """Mean of S over each laying window, seen at ``as_of_h``: (samples, records)."""
-    a_from = np.maximum(as_of_h - laid_from_h, 0.0)
-    a_to = np.maximum(as_of_h - laid_to_h, 0.0)
-    width = laid_to_h - laid_from_h
-    windowed = width > 0
-    safe = np.where(windowed, width, 1.0)
-    from_cell, to_cell = table.locate(a_from), table.locate(a_to)
-    spread = (table.integral_at(from_cell) - table.integral_at(to_cell)) / safe
-    point = table.survival_at(from_cell) * (as_of_h >= laid_from_h)
-    return np.where(windowed, spread, point)
+@dataclass(frozen=True)
+class Windows:
+    """Where one cohort's laying windows fall on the age grid at one time."""
+
+    point: slice
+    windowed: slice
+    point_cell: tuple[np.ndarray, np.ndarray]
+    point_started: np.ndarray
+    from_cell: tuple[np.ndarray, np.ndarray]
+    to_cell: tuple[np.ndarray, np.ndarray]
+    inv_width: np.ndarray
+
+
+def windows(inp: HazardInput, grid: np.ndarray, t: float) -> list[Windows]:
+    """Grid positions for every cohort at time ``t``: computed once, used for every sample."""
+    out = []
+    for point, spread in inp.segments():
+        lf_p = inp.laid_from_h[point]
+        lf, lt = inp.laid_from_h[spread], inp.laid_to_h[spread]
+        out.append(Windows(
+            point, spread, locate(grid, np.maximum(t - lf_p, 0.0)), (t >= lf_p).astype(float),
+            locate(grid, np.maximum(t - lf, 0.0)), locate(grid, np.maximum(t - lt, 0.0)),
+            1.0 / (lt - lf)))
+    return out
+
+
+def window_mean(table: SurvivalTable, w: Windows, out: np.ndarray) -> None:
+    """Mean of S over each record's laying window (0 for items not laid yet), written
+    into ``out`` (samples, records) at the cohort's slices."""
+    out[:, w.point] = table.survival_at(w.point_cell) * w.point_started
+    out[:, w.windowed] = (table.integral_at(w.from_cell) - table.integral_at(w.to_cell)) * (
+        w.inv_width)
 
 
 def blocks(n_samples: int, size: int = SAMPLE_BLOCK) -> Iterator[np.ndarray]:
@@ -90,38 +114,59 @@ def grid_for(inp: HazardInput, times_h: np.ndarray) -> np.ndarray:
     return age_grid(max(oldest, 48.0))
 
 
+class Workspace:
+    """Buffers for one block of samples, allocated once and reused block after block
+    (fresh 100 MB arrays per block would cost more in page faults than the arithmetic).
+    32-bit shares and counts halve the memory traffic; sums stay 64-bit."""
+
+    def __init__(self, n_records: int, size: int = SAMPLE_BLOCK):
+        self.counts = np.empty((size, n_records), dtype=np.float32)
+        self.mean_s = np.empty((size, n_records), dtype=np.float32)
+        self.product = np.empty((size, n_records), dtype=np.float32)
+
+    def view(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.counts[:rows], self.mean_s[:rows], self.product[:rows]
+
+
 def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray,
                 block: np.ndarray, seed: int, temperature_c: float = 20.0,
-                grid: np.ndarray | None = None) -> SampleResults:
+                grid: np.ndarray | None = None, plans: list[list[Windows]] | None = None,
+                work: Workspace | None = None) -> SampleResults:
     """Per-area sums for one block of samples at each time: arrays (times, block, areas).
 
-    Survival tables and counts are made once per block and reused for every time."""
+    Survival tables and counts are made once per block and reused for every time;
+    ``plans`` (from :func:`windows`, one list per time) and ``work`` may be shared
+    between blocks."""
     times_h = np.atleast_1d(np.asarray(times_h, dtype=float))
     grid = grid_for(inp, times_h) if grid is None else grid
-    counts = np.stack([count_draws(inp, int(s), seed) for s in block])
-    mean_s = np.empty((times_h.size, block.size, inp.n_records))
-    for c, (code, setting) in enumerate(inp.cohorts):
-        rows = np.flatnonzero(inp.cohort == c)
-        table = survival_table(cohort_params(samples, code, setting, block), grid,
-                               temperature_c)
-        for k, t in enumerate(times_h):
-            mean_s[k][:, rows] = window_mean(table, t, inp.laid_from_h[rows],
-                                             inp.laid_to_h[rows])
-    mean_s = np.clip(mean_s, 0.0, 1.0)
-    expected = counts * mean_s
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_none = np.where(counts > 0, counts * np.log1p(-mean_s), 0.0)
-    # exp(-745) is 0 in double precision: P(any) = 1 without an infinity to multiply by 0
-    log_none = np.maximum(log_none, -745.0)
+    plans = plans or [windows(inp, grid, t) for t in times_h]
+    work = work or Workspace(inp.n_records, block.size)
+    counts, mean_s, product = work.view(block.size)
+    for i, s in enumerate(block):
+        counts[i] = count_draws(inp, int(s), seed)
     n_areas = inp.area_ids.size
-    rows_total = times_h.size * block.size
-    index = (inp.area[None, :] + n_areas * np.arange(rows_total)[:, None]).ravel()
 
     def per_area(values: np.ndarray) -> np.ndarray:
-        sums = np.bincount(index, weights=values.ravel(), minlength=rows_total * n_areas)
-        return sums.reshape(times_h.size, block.size, n_areas)
+        # One sample at a time: the bins of one row stay in cache, unlike one big bincount.
+        return np.stack([np.bincount(inp.area, weights=row, minlength=n_areas)
+                         for row in values])
 
-    return SampleResults(per_area(expected), per_area(log_none))
+    expected = np.empty((times_h.size, block.size, n_areas))
+    log_none = np.empty_like(expected)
+    tables = [survival_table(cohort_params(samples, code, setting, block), grid, temperature_c)
+              for code, setting in inp.cohorts]
+    for k in range(times_h.size):
+        for table, w in zip(tables, plans[k], strict=True):
+            window_mean(table, w, mean_s)
+        np.multiply(counts, mean_s, out=product)
+        expected[k] = per_area(product)
+        # Just below 1 so that log(1 - m) stays finite: exp of the sum is 0 anyway.
+        np.minimum(mean_s, np.float32(1.0 - 2.0**-23), out=mean_s)
+        np.negative(mean_s, out=mean_s)
+        np.log1p(mean_s, out=mean_s)
+        mean_s *= counts
+        log_none[k] = per_area(mean_s)
+    return SampleResults(expected, log_none)
 
 
 def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int,
@@ -130,7 +175,9 @@ def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int
     arrays (samples, areas)."""
     times = np.array([as_of_h])
     grid = grid_for(inp, times)
-    parts = [as_of_block(inp, samples, times, block, seed, temperature_c, grid)
+    plans = [windows(inp, grid, as_of_h)]
+    work = Workspace(inp.n_records)
+    parts = [as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans, work)
              for block in blocks(samples.n_samples)]
     return SampleResults(np.concatenate([p.expected[0] for p in parts]),
                          np.concatenate([p.log_none[0] for p in parts]))

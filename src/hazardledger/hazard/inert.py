@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .engine import as_of_block, blocks, grid_for
+from .engine import Workspace, as_of_block, blocks, grid_for
 from .inputs import EPOCH, HazardInput
 from .parameters import ParameterSamples
 from .summary import group, unit_names
@@ -35,8 +35,9 @@ def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, see
     times = as_of_h + OFFSETS_H
     grid = grid_for(inp, times)
     out = []
+    work = Workspace(inp.n_records)
     for block in blocks(samples.n_samples):
-        part = as_of_block(inp, samples, times, block, seed, temperature_c, grid)
+        part = as_of_block(inp, samples, times, block, seed, temperature_c, grid, work=work)
         p_any = -np.expm1(group(part.log_none, inp, by))  # (times, block, units)
         below = p_any < threshold
         stays = np.flip(np.logical_and.accumulate(np.flip(below, axis=0), axis=0), axis=0)

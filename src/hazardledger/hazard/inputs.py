@@ -6,7 +6,8 @@ setting; each cohort gets one survival table per block of parameter samples.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -47,6 +48,25 @@ class HazardInput:
     @property
     def codes(self) -> list[str]:
         return sorted({code for code, _ in self.cohorts})
+
+    @cached_property
+    def ranged(self) -> np.ndarray:
+        """Records whose count is a range."""
+        return np.flatnonzero(self.count_kind == RANGE)
+
+    @cached_property
+    def dense(self) -> np.ndarray:
+        """Records whose count is unknown, given as a density."""
+        return np.flatnonzero(self.count_kind == DENSITY)
+
+    def segments(self) -> list[tuple[slice, slice]]:
+        """Per cohort, the slices of its point-laid and window-laid records (the records
+        are kept sorted so that each is contiguous: see :func:`sort_records`)."""
+        windowed = (self.laid_to_h > self.laid_from_h).astype(np.int64)
+        key = self.cohort * 2 + windowed
+        bounds = np.searchsorted(key, np.arange(2 * len(self.cohorts) + 1))
+        return [(slice(bounds[2 * c], bounds[2 * c + 1]),
+                 slice(bounds[2 * c + 1], bounds[2 * c + 2])) for c in range(len(self.cohorts))]
 
     def mean_count(self) -> np.ndarray:
         """Expected number of items per record (midpoint of a range)."""
@@ -91,6 +111,17 @@ def hazard_input(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> HazardIn
     high = records["count_max"].to_numpy(dtype=float, na_value=np.nan)
     laid_from = hours(records["laid_from"])
     laid_to = hours(records["laid_to"].fillna(records["laid_from"]))
-    return HazardInput(records["id"].to_numpy(dtype=object), cohorts, cohort, kind, count,
-                       np.where(kind == RANGE, high, count), laid_from, laid_to, area, area_ids,
-                       area_region, regions)
+    return sort_records(HazardInput(
+        records["id"].to_numpy(dtype=object), cohorts, cohort, kind, count,
+        np.where(kind == RANGE, high, count), laid_from, laid_to, area, area_ids, area_region,
+        regions))
+
+
+def sort_records(inp: HazardInput) -> HazardInput:
+    """Records ordered by cohort, then point-laid before window-laid, so the engine works
+    on contiguous slices instead of scattered indices."""
+    windowed = (inp.laid_to_h > inp.laid_from_h).astype(np.int64)
+    order = np.argsort(inp.cohort * 2 + windowed, kind="stable")
+    per_record = ("record_ids", "cohort", "count_kind", "count", "count_high", "laid_from_h",
+                  "laid_to_h", "area")
+    return replace(inp, **{name: getattr(inp, name)[order] for name in per_record})

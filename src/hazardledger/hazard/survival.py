@@ -40,6 +40,8 @@ def self_destruct_cdf(age_h: np.ndarray, setting_h: np.ndarray,
     tau = np.asarray(setting_h, dtype=float)
     spread = np.asarray(spread, dtype=float)
     step = (age >= tau).astype(float)
+    if not np.any(spread > 0):
+        return np.where(tau > 0, np.where(age > 0, step, 0.0), 0.0)
     with np.errstate(all="ignore"):
         z = (np.log(np.maximum(age, 1e-300)) - np.log(np.maximum(tau, 1e-300))) / spread
         smooth = ndtr(z)

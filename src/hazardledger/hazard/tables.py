@@ -26,12 +26,21 @@ from .survival import acceleration, survival
 HOURS_PER_DAY = 24.0
 
 
-def age_grid(max_age_h: float, points: int = 1500) -> np.ndarray:
+def age_grid(max_age_h: float, points: int = 800) -> np.ndarray:
     """Ages in hours from 0 to ``max_age_h``: log-spaced from 36 s, plus every whole day."""
     max_age_h = max(float(max_age_h), 48.0)
     fine = np.geomspace(0.01, max_age_h, points)
     days = np.arange(0.0, max_age_h + HOURS_PER_DAY, HOURS_PER_DAY)
     return np.unique(np.concatenate([[0.0], fine, days[days <= max_age_h + HOURS_PER_DAY]]))
+
+
+def locate(grid: np.ndarray, age_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grid cell and interpolation weight of each age: the same for every sample, so
+    computed once and reused."""
+    age = np.clip(np.asarray(age_h, dtype=float), 0.0, grid[-1])
+    i = np.clip(np.searchsorted(grid, age, side="right") - 1, 0, grid.size - 2)
+    w = (age - grid[i]) / (grid[i + 1] - grid[i])
+    return i, w
 
 
 @dataclass(frozen=True)
@@ -43,11 +52,8 @@ class SurvivalTable:
     c: np.ndarray
 
     def locate(self, age_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Grid cell and weight of each age, computed once for every sample."""
-        age = np.clip(np.asarray(age_h, dtype=float), 0.0, self.grid[-1])
-        i = np.clip(np.searchsorted(self.grid, age, side="right") - 1, 0, self.grid.size - 2)
-        w = (age - self.grid[i]) / (self.grid[i + 1] - self.grid[i])
-        return i, w
+        """Grid cell and weight of each age."""
+        return locate(self.grid, age_h)
 
     def survival_at(self, cell: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         i, w = cell
