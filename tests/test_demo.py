@@ -56,6 +56,17 @@ def test_demo_is_valid_and_audited(demo: tuple[Path, str]) -> None:
     assert (led.audit_log()["actor"] == "hazardledger-demo").all()
 
 
+def test_demo_computes_residual_hazard_and_the_national_curve(demo: tuple[Path, str]) -> None:
+    path, text = demo
+    layer = Ledger(path).store.read_residual_hazard()
+    assert len(layer) == len(Ledger(path).read("hazard_areas"))
+    assert (layer["scenario"] == "pessimistic").all() and (layer["samples"] == 500).all()
+    assert (layer["expected_q05"] <= layer["expected_q95"]).all()
+    png = path.parent / "national_curve.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 20_000
+    assert "Model estimate, not a land release" in text
+
+
 def test_findings_follow_the_true_parameters(demo: tuple[Path, str]) -> None:
     """Among old findings of a battery-only type, the inert share estimates rho_sda."""
     led = Ledger(demo[0])

@@ -227,7 +227,8 @@ class Ledger:
 
     def residual_hazard(self, as_of: str | pd.Timestamp, *, by: str = "area",
                         scenario: str = "pessimistic", samples: int = 1000, seed: int = 0,
-                        threshold: float = 0.01, store: bool = False) -> pd.DataFrame:
+                        threshold: float = 0.01, store: bool = False,
+                        actor: str | None = None) -> pd.DataFrame:
         """Residual hazard per area (a GeoDataFrame), region or nation at ``as_of``, with
         5/50/95 % quantiles and "likely inert by" beside the land-release warning.
         ``store=True`` (area level) also replaces the ledger's residual_hazard layer."""
@@ -237,7 +238,8 @@ class Ledger:
         frame = residual_hazard(self.read("records"), self.read("hazard_areas"), self.catalog,
                                 run, by)
         if store and by == "area":
-            self.store.replace_residual_hazard(frame, actor=default_actor(), run=run.describe())
+            self.store.replace_residual_hazard(frame, actor=actor or default_actor(),
+                                               run=run.describe())
         return frame
 
     def curve(self, start: str | pd.Timestamp, end: str | pd.Timestamp, *,

@@ -62,7 +62,7 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
                           else "real GeoNames places, population >= 500")
     console.print(table)
     with console.status("computing residual hazard (scenario pessimistic, 500 samples)"):
-        hazard = ledger.residual_hazard(NOW, samples=500, store=True)
+        hazard = ledger.residual_hazard(NOW, samples=500, store=True, actor=ACTOR)
         national = ledger.residual_hazard(NOW, by="national", samples=500)
         series = ledger.curve(NOW - pd.Timedelta(days=3 * 365), NOW + pd.Timedelta(days=365),
                               samples=300)
