@@ -21,6 +21,8 @@ from .residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
 Scenario = Annotated[str, typer.Option(help="claimed, treaty-minimum or pessimistic")]
 Samples = Annotated[int, typer.Option(help="Parameter samples (more: smoother quantiles)")]
 Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the same figures")]
+Engine = Annotated[str, typer.Option(help="numpy (here) or dask (DASK_SCHEDULER_ADDRESS, or a "
+                                          "local cluster); the figures are the same")]
 
 
 def _date(text: str, option: str) -> pd.Timestamp:
@@ -55,12 +57,13 @@ def hazard(
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help=".csv, .geojson or .gpkg")] = None,
     top: Annotated[int, typer.Option(help="Rows to print")] = 15,
+    engine: Engine = "numpy",
 ) -> None:
     """Residual hazard at a date: expected functioning items, P(any functions) and
     'likely inert by', with 90 % intervals. Area results also go to the ledger's
     residual_hazard layer. The model never releases land."""
     ledger = _ledger(db)
-    run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold)
+    run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine)
     frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog,
                             run, by)
     key = frame.columns[0]
@@ -99,12 +102,13 @@ def curve_command(
     seed: Seed = 0,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="curve.png or curve.csv")
                       ] = None,
+    engine: Engine = "numpy",
 ) -> None:
     """Daily curve of expected functioning items with its 90 % band."""
     if sum((area is not None, region is not None, national)) > 1:
         raise ValueError("give one of --area, --region or --national")
     ledger = _ledger(db)
-    run = Run(_date(start, "--from"), scenario, samples, seed)
+    run = Run(_date(start, "--from"), scenario, samples, seed, engine=engine)
     frame = curve(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog, run,
                   run.as_of, _date(end, "--to"), area=area, region=region)
     if output is None:

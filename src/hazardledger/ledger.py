@@ -228,13 +228,13 @@ class Ledger:
     def residual_hazard(self, as_of: str | pd.Timestamp, *, by: str = "area",
                         scenario: str = "pessimistic", samples: int = 1000, seed: int = 0,
                         threshold: float = 0.01, store: bool = False,
-                        actor: str | None = None) -> pd.DataFrame:
+                        actor: str | None = None, engine: str = "numpy") -> pd.DataFrame:
         """Residual hazard per area (a GeoDataFrame), region or nation at ``as_of``, with
         5/50/95 % quantiles and "likely inert by" beside the land-release warning.
         ``store=True`` (area level) also replaces the ledger's residual_hazard layer."""
         from .residual import Run, residual_hazard
 
-        run = Run(_utc(as_of), scenario, samples, seed, threshold)
+        run = Run(_utc(as_of), scenario, samples, seed, threshold, engine)
         frame = residual_hazard(self.read("records"), self.read("hazard_areas"), self.catalog,
                                 run, by)
         if store and by == "area":
@@ -244,12 +244,13 @@ class Ledger:
 
     def curve(self, start: str | pd.Timestamp, end: str | pd.Timestamp, *,
               area: str | None = None, region: str | None = None,
-              scenario: str = "pessimistic", samples: int = 500, seed: int = 0) -> pd.DataFrame:
+              scenario: str = "pessimistic", samples: int = 500, seed: int = 0,
+              engine: str = "numpy") -> pd.DataFrame:
         """Daily expected functioning items and P(any) with quantiles, for one area, one
         region or (by default) the whole ledger."""
         from .residual import Run, curve
 
-        run = Run(_utc(start), scenario, samples, seed)
+        run = Run(_utc(start), scenario, samples, seed, engine=engine)
         return curve(self.read("records"), self.read("hazard_areas"), self.catalog, run,
                      run.as_of, _utc(end), area=area, region=region)
 

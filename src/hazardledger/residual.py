@@ -14,6 +14,7 @@ import pandas as pd
 from . import __version__
 from .catalog.loader import Catalog, CatalogError
 from .domain.item_types import SCENARIOS
+from .hazard.backends import ENGINES
 from .hazard.curve import daily_curve
 from .hazard.engine import as_of
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING, inert_summary, inert_times
@@ -34,6 +35,7 @@ class Run:
     samples: int = 1000
     seed: int = 0
     threshold: float = DEFAULT_THRESHOLD
+    engine: str = "numpy"
 
     def check(self, inp: HazardInput, catalog: Catalog) -> None:
         if self.scenario not in SCENARIOS:
@@ -45,6 +47,8 @@ class Run:
         if self.as_of < first:
             raise ValueError(f"--as-of {self.as_of:%Y-%m-%d} is before any laying (the first "
                              f"record was laid on {first:%Y-%m-%d})")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine '{self.engine}' (engines: {', '.join(ENGINES)})")
         if self.samples < 10:
             raise ValueError("--samples must be at least 10 to give quantiles")
         for code in inp.codes:
@@ -53,6 +57,7 @@ class Run:
     def describe(self) -> dict[str, object]:
         return {"as_of": self.as_of.isoformat(), "scenario": self.scenario,
                 "samples": self.samples, "seed": self.seed, "threshold": self.threshold,
+                "engine": self.engine,
                 "model_version": MODEL_VERSION}
 
 
@@ -72,8 +77,8 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
         raise ValueError(f"unknown level '{by}' (levels: {', '.join(LEVELS)})")
     inp, samples = prepare(records, areas, catalog, run)
     t = float(hours(run.as_of))
-    figures = summarise(as_of(inp, samples, t, run.seed), inp, by)
-    times = inert_times(inp, samples, t, run.seed, by, run.threshold)
+    figures = summarise(as_of(inp, samples, t, run.seed, engine=run.engine), inp, by)
+    times = inert_times(inp, samples, t, run.seed, by, run.threshold, engine=run.engine)
     key = figures.columns[0]
     frame = figures.merge(inert_summary(inp, times, by), on=key)
     # the catch-all units exist only when some record needs them
@@ -105,7 +110,7 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
     if region is not None and region not in set(areas["region"].dropna()):
         raise ValueError(f"no region '{region}' in the ledger's hazard areas")
     inp, samples = prepare(records, areas, catalog, Run(start, run.scenario, run.samples,
-                                                        run.seed, run.threshold))
+                                                        run.seed, run.threshold, run.engine))
     rows = None
     if area is not None:
         rows = np.flatnonzero(inp.area_ids[inp.area] == area)
@@ -113,7 +118,7 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
         rows = np.flatnonzero(inp.regions[inp.area_region[inp.area]] == region)
     day = pd.Timedelta(days=1)
     result = daily_curve(inp, samples, int((start - EPOCH) // day),
-                         int((end - EPOCH) // day), run.seed, rows)
+                         int((end - EPOCH) // day), run.seed, rows, engine=run.engine)
     frame = pd.DataFrame({"date": EPOCH + pd.to_timedelta(result.days, unit="D")})
     p_any = -np.expm1(result.log_none)
     for label, values in (("expected", result.expected), ("p_any", p_any)):

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import fftconvolve
 
-from .engine import blocks, cohort_params
+from .backends import map_blocks
+from .engine import cohort_params
 from .inputs import DENSITY, RANGE, HazardInput
 from .parameters import ParameterSamples
 from .tables import HOURS_PER_DAY, age_grid, survival_table
@@ -67,44 +68,64 @@ def laying_by_day(inp: HazardInput, rows: np.ndarray, first_day: int, n_days: in
     return m, v
 
 
-def daily_curve(inp: HazardInput, samples: ParameterSamples, first_day: int, last_day: int,
-                seed: int, rows: np.ndarray | None = None,
-                temperature_c: float = 20.0) -> Curve:
-    """Per-sample daily curve from ``first_day`` to ``last_day`` (inclusive) for the given
-    records (all by default)."""
+@dataclass(frozen=True)
+class CurvePlan:
+    """What every block of samples shares: days, laying by day per cohort, the grid."""
+
+    days: np.ndarray
+    origin: int
+    n_lay: int
+    grid: np.ndarray
+    day_ages: np.ndarray
+    laying: dict[int, tuple[np.ndarray, np.ndarray]]
+    temperature_c: float
+
+
+def plan_curve(inp: HazardInput, first_day: int, last_day: int, rows: np.ndarray | None = None,
+               temperature_c: float = 20.0) -> CurvePlan:
     rows = np.arange(inp.n_records) if rows is None else rows
-    days = np.arange(first_day, last_day + 1)
     origin = int(min(np.floor(inp.laid_from_h[rows].min(initial=last_day * 24.0) / 24),
                      first_day))
-    n_lay = last_day - origin + 1
-    lags = n_lay  # a lag of L days reads the kernel at index L
-    grid = age_grid(lags * HOURS_PER_DAY)
-    day_ages = np.arange(lags + 1) * HOURS_PER_DAY
-    expected = np.zeros((samples.n_samples, days.size))
-    log_none = np.zeros((samples.n_samples, days.size))
+    n_lay = last_day - origin + 1  # a lag of L days reads the kernel at index L
     laying = {c: laying_by_day(inp, rows[inp.cohort[rows] == c], origin, n_lay)
               for c in range(len(inp.cohorts)) if (inp.cohort[rows] == c).any()}
-    for block in blocks(samples.n_samples, CURVE_BLOCK):
-        noise = _noise(block, seed, len(inp.cohorts), n_lay)
-        for c, (mean, var) in laying.items():
-            code, setting = inp.cohorts[c]
-            table = survival_table(cohort_params(samples, code, setting, block), grid,
-                                   temperature_c)
-            c_days = table.integral_at(table.locate(day_ages))
-            kernel = np.diff(c_days, axis=1) / HOURS_PER_DAY  # kernel[:, L-1] is K(L)
-            kernel = np.concatenate([np.zeros((block.size, 1)), kernel], axis=1)
-            kernel = np.clip(kernel, 0.0, 1.0)
-            counts = np.maximum(mean + np.sqrt(var) * noise[:, c], 0.0)
-            with np.errstate(divide="ignore"):
-                log_kernel = np.log1p(-kernel)
+    return CurvePlan(np.arange(first_day, last_day + 1), origin, n_lay,
+                     age_grid(n_lay * HOURS_PER_DAY), np.arange(n_lay + 1) * HOURS_PER_DAY,
+                     laying, temperature_c)
+
+
+def curve_block(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
+                plan: CurvePlan, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(expected, log P(none)) per sample of the block and day."""
+    expected = np.zeros((block.size, plan.days.size))
+    log_none = np.zeros((block.size, plan.days.size))
+    noise = _noise(block, seed, len(inp.cohorts), plan.n_lay)
+    take = plan.days - plan.origin
+    for c, (mean, var) in plan.laying.items():
+        code, setting = inp.cohorts[c]
+        table = survival_table(cohort_params(samples, code, setting, block), plan.grid,
+                               plan.temperature_c)
+        c_days = table.integral_at(table.locate(plan.day_ages))
+        kernel = np.diff(c_days, axis=1) / HOURS_PER_DAY  # kernel[:, L-1] is K(L)
+        kernel = np.clip(np.concatenate([np.zeros((block.size, 1)), kernel], axis=1), 0, 1)
+        counts = np.maximum(mean + np.sqrt(var) * noise[:, c], 0.0)
+        with np.errstate(divide="ignore"):
             # A fully functioning kernel (persistent items) makes log(1 - K) = -inf.
-            log_kernel = np.maximum(log_kernel, -745.0)
-            e = fftconvolve(counts, kernel, axes=1)
-            z = fftconvolve(counts, log_kernel, axes=1)
-            take = days - origin
-            expected[block] += np.clip(e[:, take], 0, None)
-            log_none[block] += np.minimum(z[:, take], 0.0)
-    return Curve(days, expected, log_none)
+            log_kernel = np.maximum(np.log1p(-kernel), -745.0)
+        expected += np.clip(fftconvolve(counts, kernel, axes=1)[:, take], 0, None)
+        log_none += np.minimum(fftconvolve(counts, log_kernel, axes=1)[:, take], 0.0)
+    return expected, log_none
+
+
+def daily_curve(inp: HazardInput, samples: ParameterSamples, first_day: int, last_day: int,
+                seed: int, rows: np.ndarray | None = None, temperature_c: float = 20.0,
+                engine: str = "numpy", chunk: int = CURVE_BLOCK) -> Curve:
+    """Per-sample daily curve from ``first_day`` to ``last_day`` (inclusive) for the given
+    records (all by default)."""
+    plan = plan_curve(inp, first_day, last_day, rows, temperature_c)
+    parts = map_blocks(curve_block, samples.n_samples, chunk, engine, inp, samples, plan, seed)
+    return Curve(plan.days, np.concatenate([p[0] for p in parts]),
+                 np.concatenate([p[1] for p in parts]))
 
 
 def _noise(block: np.ndarray, seed: int, n_cohorts: int, n_days: int) -> np.ndarray:

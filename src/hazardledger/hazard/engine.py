@@ -21,11 +21,11 @@ depend on how samples are blocked or spread over workers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from .backends import map_blocks
 from .inputs import HazardInput
 from .parameters import ParameterSamples
 from .tables import SurvivalTable, age_grid, locate, survival_table
@@ -103,11 +103,6 @@ def window_mean(table: SurvivalTable, w: Windows, out: np.ndarray) -> None:
         w.inv_width)
 
 
-def blocks(n_samples: int, size: int = SAMPLE_BLOCK) -> Iterator[np.ndarray]:
-    for start in range(0, n_samples, size):
-        yield np.arange(start, min(start + size, n_samples))
-
-
 def grid_for(inp: HazardInput, times_h: np.ndarray) -> np.ndarray:
     """An age grid long enough for every record at every time."""
     oldest = float(np.max(np.max(times_h) - inp.laid_from_h, initial=0.0))
@@ -169,15 +164,43 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
     return SampleResults(expected, log_none)
 
 
+def _as_of_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
+                times: np.ndarray, seed: int, temperature_c: float,
+                grid: np.ndarray) -> SampleResults:
+    return as_of_block(inp, samples, times, block, seed, temperature_c, grid,
+                       plans_for(inp, times, grid), _workspace(inp.n_records, block.size))
+
+
+def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[list[Windows]]:
+    """Grid positions for every time, kept for the blocks that follow in this process."""
+    key = (id(inp), tuple(times), id(grid))
+    if key not in _PLANS:
+        _PLANS.clear()
+        _PLANS[key] = [windows(inp, grid, t) for t in times]
+    return _PLANS[key]
+
+
+# Per process: the grid positions of the input being computed and one set of buffers,
+# reused by every block the process computes (here, or on a Dask worker).
+_PLANS: dict[tuple[int, tuple[float, ...], int], list[list[Windows]]] = {}
+_WORKSPACES: dict[int, Workspace] = {}
+
+
+def _workspace(n_records: int, rows: int) -> Workspace:
+    held = _WORKSPACES.get(n_records)
+    if held is None or held.counts.shape[0] < rows:
+        _WORKSPACES.clear()
+        _WORKSPACES[n_records] = held = Workspace(n_records, max(rows, SAMPLE_BLOCK))
+    return held
+
+
 def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int,
-          temperature_c: float = 20.0) -> SampleResults:
+          temperature_c: float = 20.0, engine: str = "numpy",
+          chunk: int = SAMPLE_BLOCK) -> SampleResults:
     """Every sample at one time, block after block (memory bounded by the block size):
     arrays (samples, areas)."""
     times = np.array([as_of_h])
-    grid = grid_for(inp, times)
-    plans = [windows(inp, grid, as_of_h)]
-    work = Workspace(inp.n_records)
-    parts = [as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans, work)
-             for block in blocks(samples.n_samples)]
+    parts = map_blocks(_as_of_task, samples.n_samples, chunk, engine, inp, samples, times, seed,
+                       temperature_c, grid_for(inp, times))
     return SampleResults(np.concatenate([p.expected[0] for p in parts]),
                          np.concatenate([p.log_none[0] for p in parts]))

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .engine import Workspace, as_of_block, blocks, grid_for
+from .backends import map_blocks
+from .engine import SAMPLE_BLOCK, Workspace, as_of_block, grid_for, plans_for
 from .inputs import EPOCH, HazardInput
 from .parameters import ParameterSamples
 from .summary import group, unit_names
@@ -28,23 +29,26 @@ DEFAULT_THRESHOLD = 0.01
 
 
 def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int,
-                by: str, threshold: float = DEFAULT_THRESHOLD,
-                temperature_c: float = 20.0) -> np.ndarray:
+                by: str, threshold: float = DEFAULT_THRESHOLD, temperature_c: float = 20.0,
+                engine: str = "numpy", chunk: int = SAMPLE_BLOCK) -> np.ndarray:
     """Per sample and unit, the hour (since 1970) from which P(any) stays below
     ``threshold``; ``inf`` where that is not within the horizon. Shape (samples, units)."""
     times = as_of_h + OFFSETS_H
-    grid = grid_for(inp, times)
-    out = []
-    work = Workspace(inp.n_records)
-    for block in blocks(samples.n_samples):
-        part = as_of_block(inp, samples, times, block, seed, temperature_c, grid, work=work)
-        p_any = -np.expm1(group(part.log_none, inp, by))  # (times, block, units)
-        below = p_any < threshold
-        stays = np.flip(np.logical_and.accumulate(np.flip(below, axis=0), axis=0), axis=0)
-        first = np.argmax(stays, axis=0)
-        reached = stays.any(axis=0)
-        out.append(np.where(reached, times[first], np.inf))
-    return np.concatenate(out)
+    parts = map_blocks(_inert_task, samples.n_samples, chunk, engine, inp, samples, times, seed,
+                       temperature_c, grid_for(inp, times), by, threshold)
+    return np.concatenate(parts)
+
+
+def _inert_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
+                times: np.ndarray, seed: int, temperature_c: float, grid: np.ndarray, by: str,
+                threshold: float) -> np.ndarray:
+    part = as_of_block(inp, samples, times, block, seed, temperature_c, grid,
+                       plans_for(inp, times, grid), Workspace(inp.n_records, block.size))
+    p_any = -np.expm1(group(part.log_none, inp, by))  # (times, block, units)
+    below = p_any < threshold
+    stays = np.flip(np.logical_and.accumulate(np.flip(below, axis=0), axis=0), axis=0)
+    first = np.argmax(stays, axis=0)
+    return np.where(stays.any(axis=0), times[first], np.inf)
 
 
 def inert_summary(inp: HazardInput, times: np.ndarray, by: str) -> pd.DataFrame:

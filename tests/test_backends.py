@@ -1,0 +1,66 @@
+"""The figures do not depend on the backend or on how samples are chunked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hazardledger.catalog.loader import Catalog
+from hazardledger.demo.scenario import scenario
+from hazardledger.domain.schema import layer
+from hazardledger.domain.validation import LedgerFacts, validate
+from hazardledger.hazard.curve import daily_curve
+from hazardledger.hazard.engine import as_of
+from hazardledger.hazard.inert import inert_times
+from hazardledger.hazard.inputs import hazard_input, hours
+from hazardledger.hazard.parameters import sample_parameters
+
+CATALOG = Catalog.packaged()
+
+
+@pytest.fixture(scope="module")
+def demo_input():  # type: ignore[no-untyped-def]
+    layers = scenario()
+    types = {c: CATALOG.get(c).persistence for c in CATALOG.codes()}
+    facts = LedgerFacts(now=pd.Timestamp("2026-11-01", tz="UTC"), item_types=types,
+                        existing={"hazard_areas": frozenset(layers["hazard_areas"]["id"])})
+    areas = validate(layer("hazard_areas"), layers["hazard_areas"], facts).frame
+    records = validate(layer("records"), layers["records"], facts).frame
+    inp = hazard_input(records, areas)
+    return inp, sample_parameters(CATALOG, inp.codes, "pessimistic", 40, seed=9)
+
+
+def test_chunking_does_not_change_the_figures(demo_input) -> None:  # type: ignore[no-untyped-def]
+    inp, samples = demo_input
+    t = float(hours(pd.Timestamp("2026-11-01", tz="UTC")))
+    a = as_of(inp, samples, t, seed=9, chunk=16)
+    b = as_of(inp, samples, t, seed=9, chunk=7)
+    np.testing.assert_array_equal(a.expected, b.expected)
+    np.testing.assert_array_equal(a.log_none, b.log_none)
+    day = int(t // 24)
+    c1 = daily_curve(inp, samples, day - 60, day, seed=9, chunk=64)
+    c2 = daily_curve(inp, samples, day - 60, day, seed=9, chunk=5)
+    np.testing.assert_array_equal(c1.expected, c2.expected)
+
+
+def test_numpy_and_dask_give_identical_figures(demo_input) -> None:  # type: ignore[no-untyped-def]
+    inp, samples = demo_input
+    t = float(hours(pd.Timestamp("2026-11-01", tz="UTC")))
+    local = as_of(inp, samples, t, seed=9)
+    cluster = as_of(inp, samples, t, seed=9, engine="dask", chunk=6)
+    np.testing.assert_array_equal(local.expected, cluster.expected)
+    np.testing.assert_array_equal(local.log_none, cluster.log_none)
+    day = int(t // 24)
+    np.testing.assert_array_equal(
+        daily_curve(inp, samples, day - 30, day, seed=9).expected,
+        daily_curve(inp, samples, day - 30, day, seed=9, engine="dask", chunk=9).expected)
+    np.testing.assert_array_equal(inert_times(inp, samples, t, 9, "national"),
+                                  inert_times(inp, samples, t, 9, "national", engine="dask"))
+
+
+def test_unknown_engine() -> None:
+    from hazardledger.hazard.backends import map_blocks
+
+    with pytest.raises(ValueError, match="unknown engine 'spark'"):
+        map_blocks(lambda b: b, 10, 5, "spark")
