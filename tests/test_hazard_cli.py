@@ -98,3 +98,22 @@ def test_bad_arguments_exit_2(db: str, args: list[str], message: str) -> None:
     code, _, err = run(*args, "--db", db, "--samples", "20")
     assert code == 2
     assert message in err
+
+
+def test_warm_ground_widens_the_band_of_battery_mines(db: str) -> None:
+    from hazardledger.residual import Run, residual_hazard
+
+    led = Ledger(db)
+    reference = led.residual_hazard("2026-10-03", scenario="claimed", samples=300, seed=2)
+    again = led.residual_hazard("2026-10-03", scenario="claimed", samples=300, seed=2)
+    pd.testing.assert_frame_equal(reference, again)
+    run_hot = Run(pd.Timestamp("2026-10-03", tz="UTC"), "claimed", 300, 2, temperature_c=40.0)
+    hot = residual_hazard(led.read("records"), led.read("hazard_areas"), led.catalog, run_hot)
+    battery, cool = hot.set_index("area_id").loc["HA-2"], reference.set_index("area_id").loc[
+        "HA-2"]
+    # the coefficient's prior is centred on no effect: at 40 degrees C the band widens
+    assert battery["expected_q95"] - battery["expected_q05"] > (
+        cool["expected_q95"] - cool["expected_q05"])
+    assert hot.set_index("area_id").loc["HA-1", "expected_mean"] == 10  # persistent: no change
+    code, _, err = run("hazard", "--db", db, "--as-of", "2026-11-01", "--temperature", "95")
+    assert code == 2 and "expected a ground temperature" in err

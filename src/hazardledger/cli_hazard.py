@@ -21,6 +21,9 @@ from .residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
 Scenario = Annotated[str, typer.Option(help="claimed, treaty-minimum or pessimistic")]
 Samples = Annotated[int, typer.Option(help="Parameter samples (more: smoother quantiles)")]
 Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the same figures")]
+Temperature = Annotated[float, typer.Option(
+    help="Constant ground temperature in degrees C for the power-source acceleration "
+         "(20 = the reference, no acceleration)")]
 Engine = Annotated[str, typer.Option(help="numpy (here) or dask (DASK_SCHEDULER_ADDRESS, or a "
                                           "local cluster); the figures are the same")]
 
@@ -57,13 +60,14 @@ def hazard(
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help=".csv, .geojson or .gpkg")] = None,
     top: Annotated[int, typer.Option(help="Rows to print")] = 15,
+    temperature: Temperature = 20.0,
     engine: Engine = "numpy",
 ) -> None:
     """Residual hazard at a date: expected functioning items, P(any functions) and
     'likely inert by', with 90 % intervals. Area results also go to the ledger's
     residual_hazard layer. The model never releases land."""
     ledger = _ledger(db)
-    run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine)
+    run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature)
     frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog,
                             run, by)
     key = frame.columns[0]
@@ -102,13 +106,15 @@ def curve_command(
     seed: Seed = 0,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="curve.png or curve.csv")
                       ] = None,
+    temperature: Temperature = 20.0,
     engine: Engine = "numpy",
 ) -> None:
     """Daily curve of expected functioning items with its 90 % band."""
     if sum((area is not None, region is not None, national)) > 1:
         raise ValueError("give one of --area, --region or --national")
     ledger = _ledger(db)
-    run = Run(_date(start, "--from"), scenario, samples, seed, engine=engine)
+    run = Run(_date(start, "--from"), scenario, samples, seed, engine=engine,
+              temperature_c=temperature)
     frame = curve(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog, run,
                   run.as_of, _date(end, "--to"), area=area, region=region)
     if output is None:

@@ -5,7 +5,7 @@ Every frame carries the warning that the model never releases land.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +20,7 @@ from .hazard.engine import as_of
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING, inert_summary, inert_times
 from .hazard.inputs import EPOCH, NO_AREA, NO_REGION, HazardInput, hazard_input, hours
 from .hazard.parameters import ParameterSamples, sample_parameters
+from .hazard.survival import REFERENCE_TEMPERATURE_C
 from .hazard.summary import LEVELS, QUANTILES, summarise
 
 MODEL_VERSION = f"hazardledger {__version__}, residual hazard model 1 (DESIGN.md)"
@@ -36,6 +37,7 @@ class Run:
     seed: int = 0
     threshold: float = DEFAULT_THRESHOLD
     engine: str = "numpy"
+    temperature_c: float = REFERENCE_TEMPERATURE_C
 
     def check(self, inp: HazardInput, catalog: Catalog) -> None:
         if self.scenario not in SCENARIOS:
@@ -49,6 +51,9 @@ class Run:
                              f"record was laid on {first:%Y-%m-%d})")
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine '{self.engine}' (engines: {', '.join(ENGINES)})")
+        if not -60 <= self.temperature_c <= 60:
+            raise ValueError(f"--temperature {self.temperature_c:g}: expected a ground "
+                             "temperature in degrees C between -60 and 60")
         if self.samples < 10:
             raise ValueError("--samples must be at least 10 to give quantiles")
         for code in inp.codes:
@@ -57,7 +62,7 @@ class Run:
     def describe(self) -> dict[str, object]:
         return {"as_of": self.as_of.isoformat(), "scenario": self.scenario,
                 "samples": self.samples, "seed": self.seed, "threshold": self.threshold,
-                "engine": self.engine,
+                "engine": self.engine, "temperature_c": self.temperature_c,
                 "model_version": MODEL_VERSION}
 
 
@@ -77,8 +82,10 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
         raise ValueError(f"unknown level '{by}' (levels: {', '.join(LEVELS)})")
     inp, samples = prepare(records, areas, catalog, run)
     t = float(hours(run.as_of))
-    figures = summarise(as_of(inp, samples, t, run.seed, engine=run.engine), inp, by)
-    times = inert_times(inp, samples, t, run.seed, by, run.threshold, engine=run.engine)
+    figures = summarise(as_of(inp, samples, t, run.seed, run.temperature_c, engine=run.engine),
+                        inp, by)
+    times = inert_times(inp, samples, t, run.seed, by, run.threshold, run.temperature_c,
+                        engine=run.engine)
     key = figures.columns[0]
     frame = figures.merge(inert_summary(inp, times, by), on=key)
     # the catch-all units exist only when some record needs them
@@ -109,8 +116,7 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
         raise ValueError(f"no hazard area '{area}' in the ledger")
     if region is not None and region not in set(areas["region"].dropna()):
         raise ValueError(f"no region '{region}' in the ledger's hazard areas")
-    inp, samples = prepare(records, areas, catalog, Run(start, run.scenario, run.samples,
-                                                        run.seed, run.threshold, run.engine))
+    inp, samples = prepare(records, areas, catalog, replace(run, as_of=start))
     rows = None
     if area is not None:
         rows = np.flatnonzero(inp.area_ids[inp.area] == area)
@@ -118,7 +124,8 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
         rows = np.flatnonzero(inp.regions[inp.area_region[inp.area]] == region)
     day = pd.Timedelta(days=1)
     result = daily_curve(inp, samples, int((start - EPOCH) // day),
-                         int((end - EPOCH) // day), run.seed, rows, engine=run.engine)
+                         int((end - EPOCH) // day), run.seed, rows, run.temperature_c,
+                         engine=run.engine)
     frame = pd.DataFrame({"date": EPOCH + pd.to_timedelta(result.days, unit="D")})
     p_any = -np.expm1(result.log_none)
     for label, values in (("expected", result.expected), ("p_any", p_any)):
