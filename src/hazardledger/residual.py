@@ -20,8 +20,8 @@ from .hazard.engine import as_of
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING, inert_summary, inert_times
 from .hazard.inputs import EPOCH, NO_AREA, NO_REGION, HazardInput, hazard_input, hours
 from .hazard.parameters import ParameterSamples, sample_parameters
-from .hazard.survival import REFERENCE_TEMPERATURE_C
 from .hazard.summary import LEVELS, QUANTILES, summarise
+from .hazard.survival import REFERENCE_TEMPERATURE_C
 
 MODEL_VERSION = f"hazardledger {__version__}, residual hazard model 1 (DESIGN.md)"
 DEFAULT_SCENARIO = "pessimistic"
