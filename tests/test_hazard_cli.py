@@ -117,3 +117,25 @@ def test_warm_ground_widens_the_band_of_battery_mines(db: str) -> None:
     assert hot.set_index("area_id").loc["HA-1", "expected_mean"] == 10  # persistent: no change
     code, _, err = run("hazard", "--db", db, "--as-of", "2026-11-01", "--temperature", "95")
     assert code == 2 and "expected a ground temperature" in err
+
+
+def test_monthly_temperatures_from_a_file(db: str, tmp_path: Path) -> None:
+    temps = tmp_path / "temps.csv"
+    pd.DataFrame({"region": "Kharkivska", "month": range(1, 13),
+                  "temperature_c": [-6, -5, 0, 9, 16, 20, 22, 21, 15, 8, 1, -4]}).to_csv(
+        temps, index=False)
+    code, _, err = run("hazard", "--db", db, "--as-of", "2026-10-03", "--samples", "100",
+                         "--temperatures", str(temps))
+    assert code == 0, err
+    assert '"temperatures":"temps.csv"' in Ledger(db).audit_log().iloc[-1]["after"]
+    code, _, err = run("curve", "--db", db, "--from", "2026-09-28", "--to", "2026-10-10",
+                       "--samples", "50", "--temperatures", str(temps), "-o",
+                       str(tmp_path / "c.csv"))
+    assert code == 0, err
+    assert len(pd.read_csv(tmp_path / "c.csv")) == 13
+    bad = tmp_path / "bad.csv"
+    bad.write_text("region,month,temperature_c\nKharkivska,1,-6\n")
+    code, _, err = run("hazard", "--db", db, "--as-of", "2026-10-03", "--samples", "20",
+                       "--temperatures", str(bad))
+    assert code == 2
+    assert "bad.csv: month: region Kharkivska: months 2, 3, 4" in err

@@ -24,6 +24,8 @@ Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the sa
 Temperature = Annotated[float, typer.Option(
     help="Constant ground temperature in degrees C for the power-source acceleration "
          "(20 = the reference, no acceleration)")]
+Temperatures = Annotated[Path | None, typer.Option(
+    help="CSV of region, month (1-12), temperature_c: monthly ground temperatures per region")]
 Engine = Annotated[str, typer.Option(help="numpy (here) or dask (DASK_SCHEDULER_ADDRESS, or a "
                                           "local cluster); the figures are the same")]
 
@@ -34,6 +36,15 @@ def _date(text: str, option: str) -> pd.Timestamp:
     except ValueError:
         raise ValueError(f"{option}: not a date: {text!r} (use YYYY-MM-DD)") from None
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _temperatures(path: Path | None) -> tuple[pd.DataFrame | None, str]:
+    if path is None:
+        return None, "temperatures"
+    try:
+        return pd.read_csv(path, dtype={"region": str}), path.name
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise ValueError(f"{path.name}: cannot read the temperatures: {exc}") from None
 
 
 def _span(mean: float, low: float, high: float, digits: str = ",.4g") -> str:
@@ -61,13 +72,15 @@ def hazard(
                                                 help=".csv, .geojson or .gpkg")] = None,
     top: Annotated[int, typer.Option(help="Rows to print")] = 15,
     temperature: Temperature = 20.0,
+    temperatures: Temperatures = None,
     engine: Engine = "numpy",
 ) -> None:
     """Residual hazard at a date: expected functioning items, P(any functions) and
     'likely inert by', with 90 % intervals. Area results also go to the ledger's
     residual_hazard layer. The model never releases land."""
     ledger = _ledger(db)
-    run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature)
+    run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature,
+              *_temperatures(temperatures))
     frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog,
                             run, by)
     key = frame.columns[0]
@@ -107,14 +120,16 @@ def curve_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="curve.png or curve.csv")
                       ] = None,
     temperature: Temperature = 20.0,
+    temperatures: Temperatures = None,
     engine: Engine = "numpy",
 ) -> None:
     """Daily curve of expected functioning items with its 90 % band."""
     if sum((area is not None, region is not None, national)) > 1:
         raise ValueError("give one of --area, --region or --national")
     ledger = _ledger(db)
+    temps, source = _temperatures(temperatures)
     run = Run(_date(start, "--from"), scenario, samples, seed, engine=engine,
-              temperature_c=temperature)
+              temperature_c=temperature, temperatures=temps, temperatures_source=source)
     frame = curve(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog, run,
                   run.as_of, _date(end, "--to"), area=area, region=region)
     if output is None:

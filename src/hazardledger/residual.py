@@ -15,6 +15,7 @@ from . import __version__
 from .catalog.loader import Catalog, CatalogError
 from .domain.item_types import SCENARIOS
 from .hazard.backends import ENGINES
+from .hazard.climate import Climate, climate_from_frame
 from .hazard.curve import daily_curve
 from .hazard.engine import as_of
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING, inert_summary, inert_times
@@ -38,6 +39,9 @@ class Run:
     threshold: float = DEFAULT_THRESHOLD
     engine: str = "numpy"
     temperature_c: float = REFERENCE_TEMPERATURE_C
+    # rows of region, month (1-12), temperature_c, and the file they came from
+    temperatures: pd.DataFrame | None = None
+    temperatures_source: str = "temperatures"
 
     def check(self, inp: HazardInput, catalog: Catalog) -> None:
         if self.scenario not in SCENARIOS:
@@ -59,10 +63,16 @@ class Run:
         for code in inp.codes:
             catalog.get(code)
 
+    def climate(self, inp: HazardInput) -> Climate | None:
+        if self.temperatures is None:
+            return None
+        return climate_from_frame(self.temperatures, inp, self.temperatures_source)
+
     def describe(self) -> dict[str, object]:
         return {"as_of": self.as_of.isoformat(), "scenario": self.scenario,
                 "samples": self.samples, "seed": self.seed, "threshold": self.threshold,
                 "engine": self.engine, "temperature_c": self.temperature_c,
+                "temperatures": None if self.temperatures is None else self.temperatures_source,
                 "model_version": MODEL_VERSION}
 
 
@@ -82,10 +92,11 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
         raise ValueError(f"unknown level '{by}' (levels: {', '.join(LEVELS)})")
     inp, samples = prepare(records, areas, catalog, run)
     t = float(hours(run.as_of))
-    figures = summarise(as_of(inp, samples, t, run.seed, run.temperature_c, engine=run.engine),
-                        inp, by)
+    climate = run.climate(inp)
+    figures = summarise(as_of(inp, samples, t, run.seed, run.temperature_c, engine=run.engine,
+                              climate=climate), inp, by)
     times = inert_times(inp, samples, t, run.seed, by, run.threshold, run.temperature_c,
-                        engine=run.engine)
+                        engine=run.engine, climate=climate)
     key = figures.columns[0]
     frame = figures.merge(inert_summary(inp, times, by), on=key)
     # the catch-all units exist only when some record needs them
@@ -125,7 +136,7 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
     day = pd.Timedelta(days=1)
     result = daily_curve(inp, samples, int((start - EPOCH) // day),
                          int((end - EPOCH) // day), run.seed, rows, run.temperature_c,
-                         engine=run.engine)
+                         engine=run.engine, climate=run.climate(inp))
     frame = pd.DataFrame({"date": EPOCH + pd.to_timedelta(result.days, unit="D")})
     p_any = -np.expm1(result.log_none)
     for label, values in (("expected", result.expected), ("p_any", p_any)):

@@ -25,7 +25,8 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from .backends import map_blocks
-from .engine import cohort_params
+from .climate import Climate
+from .engine import SAMPLE_BLOCK, as_of_block, cohort_params
 from .inputs import DENSITY, RANGE, HazardInput
 from .parameters import ParameterSamples
 from .tables import HOURS_PER_DAY, age_grid, survival_table
@@ -90,7 +91,8 @@ def plan_curve(inp: HazardInput, first_day: int, last_day: int, rows: np.ndarray
     laying = {c: laying_by_day(inp, rows[inp.cohort[rows] == c], origin, n_lay)
               for c in range(len(inp.cohorts)) if (inp.cohort[rows] == c).any()}
     return CurvePlan(np.arange(first_day, last_day + 1), origin, n_lay,
-                     age_grid(n_lay * HOURS_PER_DAY), np.arange(n_lay + 1) * HOURS_PER_DAY,
+                     age_grid(n_lay * HOURS_PER_DAY, whole_days=True),
+                     np.arange(n_lay + 1) * HOURS_PER_DAY,
                      laying, temperature_c)
 
 
@@ -119,13 +121,34 @@ def curve_block(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
 
 def daily_curve(inp: HazardInput, samples: ParameterSamples, first_day: int, last_day: int,
                 seed: int, rows: np.ndarray | None = None, temperature_c: float = 20.0,
-                engine: str = "numpy", chunk: int = CURVE_BLOCK) -> Curve:
+                engine: str = "numpy", chunk: int = CURVE_BLOCK,
+                climate: Climate | None = None) -> Curve:
     """Per-sample daily curve from ``first_day`` to ``last_day`` (inclusive) for the given
-    records (all by default)."""
+    records (all by default). With regional temperatures the kernel depends on the laying
+    season, so the curve is the as-of figure evaluated day by day instead (slower)."""
+    if climate is not None:
+        return _curve_by_days(inp, samples, first_day, last_day, seed, rows, engine, climate)
     plan = plan_curve(inp, first_day, last_day, rows, temperature_c)
     parts = map_blocks(curve_block, samples.n_samples, chunk, engine, inp, samples, plan, seed)
     return Curve(plan.days, np.concatenate([p[0] for p in parts]),
                  np.concatenate([p[1] for p in parts]))
+
+
+def _curve_by_days(inp: HazardInput, samples: ParameterSamples, first_day: int, last_day: int,
+                   seed: int, rows: np.ndarray | None, engine: str, climate: Climate) -> Curve:
+    days = np.arange(first_day, last_day + 1)
+    areas = np.unique(inp.area if rows is None else inp.area[rows])
+    parts = map_blocks(_days_task, samples.n_samples, SAMPLE_BLOCK, engine, inp, samples,
+                       days * HOURS_PER_DAY, seed, areas, climate)
+    return Curve(days, np.concatenate([p[0] for p in parts]),
+                 np.concatenate([p[1] for p in parts]))
+
+
+def _days_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
+               times: np.ndarray, seed: int, areas: np.ndarray,
+               climate: Climate) -> tuple[np.ndarray, np.ndarray]:
+    part = as_of_block(inp, samples, times, block, seed, climate=climate)
+    return (part.expected[:, :, areas].sum(axis=2).T, part.log_none[:, :, areas].sum(axis=2).T)
 
 
 def _noise(block: np.ndarray, seed: int, n_cohorts: int, n_days: int) -> np.ndarray:

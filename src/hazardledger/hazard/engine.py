@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backends import map_blocks
+from .climate import Climate, ClimatePlan, climate_plans, climate_window_mean
 from .inputs import HazardInput
 from .parameters import ParameterSamples
 from .tables import SurvivalTable, age_grid, locate, survival_table
@@ -126,7 +127,8 @@ class Workspace:
 def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray,
                 block: np.ndarray, seed: int, temperature_c: float = 20.0,
                 grid: np.ndarray | None = None, plans: list[list[Windows]] | None = None,
-                work: Workspace | None = None) -> SampleResults:
+                work: Workspace | None = None, climate: Climate | None = None
+                ) -> SampleResults:
     """Per-area sums for one block of samples at each time: arrays (times, block, areas).
 
     Survival tables and counts are made once per block and reused for every time;
@@ -134,11 +136,56 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
     between blocks."""
     times_h = np.atleast_1d(np.asarray(times_h, dtype=float))
     grid = grid_for(inp, times_h) if grid is None else grid
-    plans = plans or [windows(inp, grid, t) for t in times_h]
     work = work or Workspace(inp.n_records, block.size)
     counts, mean_s, product = work.view(block.size)
     for i, s in enumerate(block):
         counts[i] = count_draws(inp, int(s), seed)
+    params = [cohort_params(samples, code, setting, block) for code, setting in inp.cohorts]
+    if climate is not None:
+        return _climate_block(inp, params, times_h, grid, counts, mean_s, product, climate)
+    plans = plans or [windows(inp, grid, t) for t in times_h]
+    tables = [survival_table(p, grid, temperature_c) for p in params]
+    expected = np.empty((times_h.size, block.size, inp.area_ids.size))
+    log_none = np.empty_like(expected)
+    for k in range(times_h.size):
+        for table, w in zip(tables, plans[k], strict=True):
+            window_mean(table, w, mean_s)
+        expected[k], log_none[k] = _sums(inp, counts, mean_s, product)
+    return SampleResults(expected, log_none)
+
+
+def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], times_h: np.ndarray,
+                   grid: np.ndarray, counts: np.ndarray, mean_s: np.ndarray,
+                   product: np.ndarray, climate: Climate) -> SampleResults:
+    """The as-of sums with regional temperatures: the self-destruct part on real age, the
+    power-source part on temperature-equivalent age."""
+    zero = np.zeros(counts.shape[0])
+    # Equivalent ages run ahead of real ages where it is warm: the grid must reach them.
+    fastest = max(float(climate.factors(p["temp_coef_per_c"]).max()) for p in params)
+    grid = age_grid(float(grid[-1]) * max(fastest, 1.0) * 1.01)
+    parts = [(survival_table(dict(p, rho_sda=zero), grid), survival_table(dict(p, rho_sd=zero),
+                                                                         grid))
+             for p in params]
+    n_areas = inp.area_ids.size
+    expected = np.empty((times_h.size, counts.shape[0], n_areas))
+    log_none = np.empty_like(expected)
+    segments = inp.segments()
+    key = (id(inp), tuple(times_h))
+    if key not in _CLIMATE_PLANS:
+        _CLIMATE_PLANS.clear()
+        _CLIMATE_PLANS[key] = [climate_plans(inp, float(t)) for t in times_h]
+    for k in range(times_h.size):
+        for (sd, power), plan, (point, windowed), p in zip(
+                parts, _CLIMATE_PLANS[key][k], segments, params, strict=True):
+            climate_window_mean(sd, power, plan, point, windowed, p["temp_coef_per_c"],
+                                climate, mean_s)
+        expected[k], log_none[k] = _sums(inp, counts, mean_s, product)
+    return SampleResults(expected, log_none)
+
+
+def _sums(inp: HazardInput, counts: np.ndarray, mean_s: np.ndarray,
+          product: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-area expected functioning items and log P(none); ``mean_s`` is overwritten."""
     n_areas = inp.area_ids.size
 
     def per_area(values: np.ndarray) -> np.ndarray:
@@ -146,29 +193,22 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
         return np.stack([np.bincount(inp.area, weights=row, minlength=n_areas)
                          for row in values])
 
-    expected = np.empty((times_h.size, block.size, n_areas))
-    log_none = np.empty_like(expected)
-    tables = [survival_table(cohort_params(samples, code, setting, block), grid, temperature_c)
-              for code, setting in inp.cohorts]
-    for k in range(times_h.size):
-        for table, w in zip(tables, plans[k], strict=True):
-            window_mean(table, w, mean_s)
-        np.multiply(counts, mean_s, out=product)
-        expected[k] = per_area(product)
-        # Just below 1 so that log(1 - m) stays finite: exp of the sum is 0 anyway.
-        np.minimum(mean_s, np.float32(1.0 - 2.0**-23), out=mean_s)
-        np.negative(mean_s, out=mean_s)
-        np.log1p(mean_s, out=mean_s)
-        mean_s *= counts
-        log_none[k] = per_area(mean_s)
-    return SampleResults(expected, log_none)
+    np.multiply(counts, mean_s, out=product)
+    expected = per_area(product)
+    # Just below 1 so that log(1 - m) stays finite: exp of the sum is 0 anyway.
+    np.minimum(mean_s, np.float32(1.0 - 2.0**-23), out=mean_s)
+    np.negative(mean_s, out=mean_s)
+    np.log1p(mean_s, out=mean_s)
+    mean_s *= counts
+    return expected, per_area(mean_s)
 
 
 def _as_of_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
-                times: np.ndarray, seed: int, temperature_c: float,
-                grid: np.ndarray) -> SampleResults:
-    return as_of_block(inp, samples, times, block, seed, temperature_c, grid,
-                       plans_for(inp, times, grid), _workspace(inp.n_records, block.size))
+                times: np.ndarray, seed: int, temperature_c: float, grid: np.ndarray,
+                climate: Climate | None) -> SampleResults:
+    plans = None if climate is not None else plans_for(inp, times, grid)
+    return as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans,
+                       _workspace(inp.n_records, block.size), climate)
 
 
 def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[list[Windows]]:
@@ -184,6 +224,7 @@ def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[lis
 # reused by every block the process computes (here, or on a Dask worker).
 _PLANS: dict[tuple[int, tuple[float, ...], int], list[list[Windows]]] = {}
 _WORKSPACES: dict[int, Workspace] = {}
+_CLIMATE_PLANS: dict[tuple[int, tuple[float, ...]], list[list[ClimatePlan]]] = {}
 
 
 def _workspace(n_records: int, rows: int) -> Workspace:
@@ -195,12 +236,12 @@ def _workspace(n_records: int, rows: int) -> Workspace:
 
 
 def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int,
-          temperature_c: float = 20.0, engine: str = "numpy",
-          chunk: int = SAMPLE_BLOCK) -> SampleResults:
+          temperature_c: float = 20.0, engine: str = "numpy", chunk: int = SAMPLE_BLOCK,
+          climate: Climate | None = None) -> SampleResults:
     """Every sample at one time, block after block (memory bounded by the block size):
     arrays (samples, areas)."""
     times = np.array([as_of_h])
     parts = map_blocks(_as_of_task, samples.n_samples, chunk, engine, inp, samples, times, seed,
-                       temperature_c, grid_for(inp, times))
+                       temperature_c, grid_for(inp, times), climate)
     return SampleResults(np.concatenate([p.expected[0] for p in parts]),
                          np.concatenate([p.log_none[0] for p in parts]))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .backends import map_blocks
+from .climate import Climate
 from .engine import SAMPLE_BLOCK, Workspace, as_of_block, grid_for, plans_for
 from .inputs import EPOCH, HazardInput
 from .parameters import ParameterSamples
@@ -30,20 +31,22 @@ DEFAULT_THRESHOLD = 0.01
 
 def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int,
                 by: str, threshold: float = DEFAULT_THRESHOLD, temperature_c: float = 20.0,
-                engine: str = "numpy", chunk: int = SAMPLE_BLOCK) -> np.ndarray:
+                engine: str = "numpy", chunk: int = SAMPLE_BLOCK,
+                climate: Climate | None = None) -> np.ndarray:
     """Per sample and unit, the hour (since 1970) from which P(any) stays below
     ``threshold``; ``inf`` where that is not within the horizon. Shape (samples, units)."""
     times = as_of_h + OFFSETS_H
     parts = map_blocks(_inert_task, samples.n_samples, chunk, engine, inp, samples, times, seed,
-                       temperature_c, grid_for(inp, times), by, threshold)
+                       temperature_c, grid_for(inp, times), by, threshold, climate)
     return np.concatenate(parts)
 
 
 def _inert_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
                 times: np.ndarray, seed: int, temperature_c: float, grid: np.ndarray, by: str,
-                threshold: float) -> np.ndarray:
-    part = as_of_block(inp, samples, times, block, seed, temperature_c, grid,
-                       plans_for(inp, times, grid), Workspace(inp.n_records, block.size))
+                threshold: float, climate: Climate | None) -> np.ndarray:
+    plans = None if climate is not None else plans_for(inp, times, grid)
+    part = as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans,
+                       Workspace(inp.n_records, block.size), climate)
     p_any = -np.expm1(group(part.log_none, inp, by))  # (times, block, units)
     below = p_any < threshold
     stays = np.flip(np.logical_and.accumulate(np.flip(below, axis=0), axis=0), axis=0)

@@ -12,7 +12,8 @@ grid's interpolation:
       = \frac{C(t - e_0) - C(t - e_1)}{e_1 - e_0}.
 
 The grid is log-spaced (hours to years, so that self-destruct settings of a few hours
-are resolved) and contains every whole day, so daily kernels read :math:`C` exactly.
+are resolved); for daily curves it also holds every whole day, so that the daily
+kernels read :math:`C` exactly.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from .survival import acceleration, survival
 HOURS_PER_DAY = 24.0
 
 
-def age_grid(max_age_h: float, points: int = 800) -> np.ndarray:
-    """Ages in hours from 0 to ``max_age_h``: log-spaced from 36 s, plus every whole day."""
+def age_grid(max_age_h: float, points: int = 800, whole_days: bool = False) -> np.ndarray:
+    """Ages in hours from 0 to ``max_age_h``: log-spaced from 36 s and, for daily curves,
+    every whole day too."""
     max_age_h = max(float(max_age_h), 48.0)
-    fine = np.geomspace(0.01, max_age_h, points)
-    days = np.arange(0.0, max_age_h + HOURS_PER_DAY, HOURS_PER_DAY)
-    return np.unique(np.concatenate([[0.0], fine, days[days <= max_age_h + HOURS_PER_DAY]]))
+    parts = [np.zeros(1), np.geomspace(0.01, max_age_h, points)]
+    if whole_days:
+        parts.append(np.arange(0.0, max_age_h + HOURS_PER_DAY, HOURS_PER_DAY))
+    return np.unique(np.concatenate(parts))
 
 
 def locate(grid: np.ndarray, age_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +65,12 @@ class SurvivalTable:
     def integral_at(self, cell: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         i, w = cell
         return self.c[:, i] * (1 - w) + self.c[:, i + 1] * w
+
+    def rows_at(self, values: np.ndarray, cell: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Like ``survival_at``/``integral_at`` but with a cell per sample row: (samples, n)."""
+        i, w = cell
+        return (np.take_along_axis(values, i, axis=1) * (1 - w)
+                + np.take_along_axis(values, i + 1, axis=1) * w)
 
 
 def survival_table(params: dict[str, np.ndarray], grid: np.ndarray,
