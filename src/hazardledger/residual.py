@@ -21,7 +21,7 @@ from .hazard.engine import as_of
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING, inert_summary, inert_times
 from .hazard.inputs import EPOCH, NO_AREA, NO_REGION, HazardInput, hazard_input, hours
 from .hazard.parameters import ParameterSamples, sample_parameters
-from .hazard.summary import LEVELS, QUANTILES, summarise
+from .hazard.summary import LEVELS, add_quantiles, summarise
 from .hazard.survival import REFERENCE_TEMPERATURE_C
 
 MODEL_VERSION = f"hazardledger {__version__}, residual hazard model 1 (DESIGN.md)"
@@ -138,11 +138,7 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
                          int((end - EPOCH) // day), run.seed, rows, run.temperature_c,
                          engine=run.engine, climate=run.climate(inp))
     frame = pd.DataFrame({"date": EPOCH + pd.to_timedelta(result.days, unit="D")})
-    p_any = -np.expm1(result.log_none)
-    for label, values in (("expected", result.expected), ("p_any", p_any)):
-        frame[f"{label}_mean"] = values.mean(axis=0)
-        for q, column in zip(QUANTILES, np.quantile(values, QUANTILES, axis=0), strict=True):
-            frame[f"{label}_q{round(q * 100):02d}"] = column
+    add_quantiles(frame, expected=result.expected, p_any=-np.expm1(result.log_none))
     frame["scenario"], frame["samples"], frame["seed"] = run.scenario, run.samples, run.seed
     frame["unit"] = area or region or "national"
     frame["warning"] = WARNING

@@ -41,8 +41,13 @@ def summarise(results: SampleResults, inp: HazardInput, by: str) -> pd.DataFrame
     expected, log_none = group(results.expected, inp, by), group(results.log_none, inp, by)
     p_any = -np.expm1(log_none)
     frame = pd.DataFrame({by if by != "national" else "level": names})
-    for label, values in (("expected", expected), ("p_any", p_any)):
-        frame[f"{label}_mean"] = values.mean(axis=0)
-        for q, column in zip(QUANTILES, np.quantile(values, QUANTILES, axis=0), strict=True):
+    return add_quantiles(frame, expected=expected, p_any=p_any)
+
+
+def add_quantiles(frame: pd.DataFrame, **values: np.ndarray) -> pd.DataFrame:
+    """For each (samples, rows) array, its mean and 5/50/95 % quantiles as columns."""
+    for label, array in values.items():
+        frame[f"{label}_mean"] = array.mean(axis=0)
+        for q, column in zip(QUANTILES, np.quantile(array, QUANTILES, axis=0), strict=True):
             frame[f"{label}_q{round(q * 100):02d}"] = column
     return frame
