@@ -180,3 +180,18 @@ def test_frame_summary() -> None:
     assert len(frame) == 3 * len(CATALOG.codes())
     row = frame[(frame.code == "ap-rd-apii") & (frame.scenario == "treaty-minimum")].iloc[0]
     assert row["rho_sd"] == 0.9 and row["rho_sda"] == 0.99
+
+
+def test_life_distribution_option(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD_USER_FILE.replace('persistence = "self_deactivating"',
+                                           'persistence = "self_deactivating"\n'
+                                           'life_distribution = "lognormal"'))
+    assert CATALOG.with_file(path).get("user-x").life_distribution == "lognormal"
+    assert CATALOG.get("ap-rd-apii").life_distribution == "weibull"
+    path.write_text(GOOD_USER_FILE.replace('persistence = "self_deactivating"',
+                                           'persistence = "self_deactivating"\n'
+                                           'life_distribution = "gamma"'))
+    with pytest.raises(CatalogError, match="life_distribution 'gamma': expected weibull or "
+                                           "lognormal"):
+        CATALOG.with_file(path)

@@ -106,3 +106,22 @@ def test_density_counts_are_poisson_around_density_times_area() -> None:
     draws = np.array([count_draws(inp, s, seed=2)[0] for s in range(2000)])
     assert draws.mean() == pytest.approx(0.001 * area_m2, rel=0.05)
     assert draws.var() == pytest.approx(0.001 * area_m2, rel=0.15)
+
+
+def test_lognormal_life_flows_through_the_engine() -> None:
+    from scipy import stats
+
+    from .test_climate import WARM_TYPE
+
+    catalog = Catalog.packaged().with_text(
+        WARM_TYPE.replace('persistence = "self_deactivating"',
+                          'persistence = "self_deactivating"\nlife_distribution = "lognormal"')
+        .replace("value = 2, source", "value = 0.5, source"), origin="test")
+    records, areas = _ledger_frames([
+        {"id": "R-1", "area_id": "HA-1", "item_type": "test-battery", "count": 100,
+         "laid_from": "2024-03-01T00:00:00Z"}])
+    inp = hazard_input(records, areas)
+    samples = sample_parameters(catalog, inp.codes, "claimed", 5, seed=1)
+    t = inp.laid_from_h[0] + 300.0
+    got = as_of(inp, samples, t, seed=1).expected[:, 0]
+    assert got == pytest.approx(100 * stats.lognorm(s=0.5, scale=240).sf(300.0), rel=2e-3)

@@ -95,3 +95,17 @@ def test_broadcasts_samples_against_ages() -> None:
     out = survival(np.array([0.0, 10.0, 20.0]), p)
     assert out.shape == (3, 3)
     assert out[0, 1] == pytest.approx(np.exp(-1))
+
+
+def test_lognormal_life_option() -> None:
+    from scipy import stats
+
+    from hazardledger.hazard.survival import life_cdf
+
+    p = params(rho_sda=1.0, life_beta=0.5, life_eta_h=48.0)
+    ages = np.array([12.0, 48.0, 200.0])
+    expected = stats.lognorm(s=0.5, scale=48.0).sf(ages)
+    assert survival(ages, p, life="lognormal") == pytest.approx(expected)
+    assert life_cdf(np.array([48.0]), p, "lognormal")[0] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unknown life distribution 'gamma'"):
+        life_cdf(ages, p, "gamma")

@@ -208,8 +208,11 @@ def _parse_type(origin: str, code: str, entry: Any, defaults: Mapping[str, Prior
                 raise CatalogError(f"{where}: scenario '{scenario}': parameter '{p}': missing")
         priors[scenario] = {p: merged[p] for p in PARAMETERS}
     _check_consistency(where, persistence, priors)
+    life = str(entry.get("life_distribution", "weibull"))
+    if life not in ("weibull", "lognormal"):
+        raise CatalogError(f"{where}: life_distribution '{life}': expected weibull or lognormal")
     return ItemType(code, str(entry["name"]), category, persistence,
-                    str(entry.get("description", "")), origin, priors)
+                    str(entry.get("description", "")), origin, priors, life)
 
 
 def _check_consistency(where: str, persistence: PersistenceClass,

@@ -34,6 +34,7 @@ def item_type_detail(catalog: Catalog, code: str) -> RenderableType:
     parts: list[RenderableType] = [
         Text(f"{t.code}: {t.name}", style="bold"),
         Text(f"{t.category.value}, {t.persistence.value}. {t.description}"),
+        Text(f"Power-source life: {t.life_distribution}"),
     ]
     cited: dict[str, str] = {}
     for scenario in SCENARIOS:

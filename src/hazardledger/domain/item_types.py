@@ -62,6 +62,9 @@ class ItemType:
     origin: str
     # scenario -> parameter -> prior
     priors: dict[str, dict[str, Prior]] = field(default_factory=dict)
+    # weibull (life_beta = shape, life_eta_h = scale) or lognormal (life_beta = sigma of
+    # the log, life_eta_h = median)
+    life_distribution: str = "weibull"
 
     @property
     def has_self_destruct(self) -> bool:

@@ -106,7 +106,7 @@ def curve_block(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
     for c, (mean, var) in plan.laying.items():
         code, setting = inp.cohorts[c]
         table = survival_table(cohort_params(samples, code, setting, block), plan.grid,
-                               plan.temperature_c)
+                               plan.temperature_c, samples.life[code])
         c_days = table.integral_at(table.locate(plan.day_ages))
         kernel = np.diff(c_days, axis=1) / HOURS_PER_DAY  # kernel[:, L-1] is K(L)
         kernel = np.clip(np.concatenate([np.zeros((block.size, 1)), kernel], axis=1), 0, 1)

@@ -142,9 +142,12 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
         counts[i] = count_draws(inp, int(s), seed)
     params = [cohort_params(samples, code, setting, block) for code, setting in inp.cohorts]
     if climate is not None:
-        return _climate_block(inp, params, times_h, grid, counts, mean_s, product, climate)
+        lives = [samples.life[code] for code, _ in inp.cohorts]
+        return _climate_block(inp, params, lives, times_h, grid, counts, mean_s, product,
+                              climate)
     plans = plans or [windows(inp, grid, t) for t in times_h]
-    tables = [survival_table(p, grid, temperature_c) for p in params]
+    tables = [survival_table(p, grid, temperature_c, samples.life[code])
+              for p, (code, _) in zip(params, inp.cohorts, strict=True)]
     expected = np.empty((times_h.size, block.size, inp.area_ids.size))
     log_none = np.empty_like(expected)
     for k in range(times_h.size):
@@ -154,7 +157,8 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
     return SampleResults(expected, log_none)
 
 
-def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], times_h: np.ndarray,
+def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives: list[str],
+                   times_h: np.ndarray,
                    grid: np.ndarray, counts: np.ndarray, mean_s: np.ndarray,
                    product: np.ndarray, climate: Climate) -> SampleResults:
     """The as-of sums with regional temperatures: the self-destruct part on real age, the
@@ -163,9 +167,9 @@ def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], times_
     # Equivalent ages run ahead of real ages where it is warm: the grid must reach them.
     fastest = max(float(climate.factors(p["temp_coef_per_c"]).max()) for p in params)
     grid = age_grid(float(grid[-1]) * max(fastest, 1.0) * 1.01)
-    parts = [(survival_table(dict(p, rho_sda=zero), grid), survival_table(dict(p, rho_sd=zero),
-                                                                         grid))
-             for p in params]
+    parts = [(survival_table(dict(p, rho_sda=zero), grid),
+              survival_table(dict(p, rho_sd=zero), grid, life=life))
+             for p, life in zip(params, lives, strict=True)]
     n_areas = inp.area_ids.size
     expected = np.empty((times_h.size, counts.shape[0], n_areas))
     log_none = np.empty_like(expected)

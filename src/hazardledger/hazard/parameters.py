@@ -30,6 +30,7 @@ class ParameterSamples:
     codes: tuple[str, ...]
     scenario: str
     values: dict[str, np.ndarray]
+    life: dict[str, str]  # code -> power-source life distribution
 
     @property
     def n_samples(self) -> int:
@@ -53,4 +54,5 @@ def sample_parameters(catalog: Catalog, codes: Sequence[str], scenario: str, n_s
         draws = catalog.sample(code, scenario, n_samples, type_stream(seed, code))
         for name in PARAMETERS:
             values[name][i] = draws[name]
-    return ParameterSamples(codes, scenario, values)
+    life = {code: catalog.get(code).life_distribution for code in codes}
+    return ParameterSamples(codes, scenario, values, life)

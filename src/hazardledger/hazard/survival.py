@@ -56,6 +56,23 @@ def weibull_cdf(x: np.ndarray, beta: np.ndarray, eta: np.ndarray) -> np.ndarray:
     return -np.expm1(-np.power(x / np.asarray(eta, dtype=float), np.asarray(beta, dtype=float)))
 
 
+LIFE_DISTRIBUTIONS = ("weibull", "lognormal")
+
+
+def life_cdf(x: np.ndarray, params: Mapping[str, np.ndarray], life: str = "weibull"
+             ) -> np.ndarray:
+    """F_L: Weibull with shape ``life_beta`` and scale ``life_eta_h`` (the default), or
+    log-normal with median ``life_eta_h`` and log-scale ``life_beta`` (σ)."""
+    if life == "weibull":
+        return weibull_cdf(x, params["life_beta"], params["life_eta_h"])
+    if life == "lognormal":
+        x = np.maximum(np.asarray(x, dtype=float), 0.0)
+        with np.errstate(divide="ignore"):
+            z = (np.log(x) - np.log(params["life_eta_h"])) / params["life_beta"]
+        return ndtr(z)
+    raise ValueError(f"unknown life distribution '{life}' (known: weibull, lognormal)")
+
+
 def acceleration(temperature_c: np.ndarray | float, coef_per_c: np.ndarray | float) -> np.ndarray:
     """AF(T) = exp(γ (T − 20 °C)); γ = 0 means temperature has no effect."""
     return np.exp(np.asarray(coef_per_c, dtype=float) *
@@ -63,7 +80,7 @@ def acceleration(temperature_c: np.ndarray | float, coef_per_c: np.ndarray | flo
 
 
 def survival(age_h: np.ndarray, params: Mapping[str, np.ndarray],
-             equivalent_age_h: np.ndarray | None = None) -> np.ndarray:
+             equivalent_age_h: np.ndarray | None = None, life: str = "weibull") -> np.ndarray:
     """S(a): probability an item can still function at age ``a``.
 
     ``params`` maps the names in :data:`PARAMETERS` to arrays that broadcast against
@@ -73,13 +90,13 @@ def survival(age_h: np.ndarray, params: Mapping[str, np.ndarray],
     age = np.asarray(age_h, dtype=float)
     eq_age = age if equivalent_age_h is None else np.asarray(equivalent_age_h, dtype=float)
     g = self_destruct_cdf(age, params["sd_setting_h"], params["sd_spread"])
-    f = weibull_cdf(eq_age, params["life_beta"], params["life_eta_h"])
+    f = life_cdf(eq_age, params, life)
     s = (1.0 - params["rho_sd"] * g) * (1.0 - params["rho_sda"] * f)
     return np.where(age < 0, 1.0, np.clip(s, 0.0, 1.0))
 
 
 def state_probabilities(age_h: np.ndarray, params: Mapping[str, np.ndarray],
-                        equivalent_age_h: np.ndarray | None = None
+                        equivalent_age_h: np.ndarray | None = None, life: str = "weibull"
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(P functional, P self-destroyed, P inert-not-destroyed) at age ``a``: the
     current-status likelihood of a finding."""
@@ -87,6 +104,5 @@ def state_probabilities(age_h: np.ndarray, params: Mapping[str, np.ndarray],
     eq_age = age if equivalent_age_h is None else np.asarray(equivalent_age_h, dtype=float)
     destroyed = params["rho_sd"] * self_destruct_cdf(age, params["sd_setting_h"],
                                                      params["sd_spread"])
-    inert = (1.0 - destroyed) * params["rho_sda"] * weibull_cdf(
-        eq_age, params["life_beta"], params["life_eta_h"])
+    inert = (1.0 - destroyed) * params["rho_sda"] * life_cdf(eq_age, params, life)
     return 1.0 - destroyed - inert, destroyed, inert

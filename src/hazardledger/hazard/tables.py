@@ -74,11 +74,11 @@ class SurvivalTable:
 
 
 def survival_table(params: dict[str, np.ndarray], grid: np.ndarray,
-                   temperature_c: float = 20.0) -> SurvivalTable:
+                   temperature_c: float = 20.0, life: str = "weibull") -> SurvivalTable:
     """Tables for parameter arrays of shape (samples,) at a constant temperature."""
     column = {k: np.asarray(v, dtype=float)[:, None] for k, v in params.items()}
     factor = acceleration(temperature_c, column["temp_coef_per_c"])
-    s = survival(grid[None, :], column, equivalent_age_h=grid[None, :] * factor)
+    s = survival(grid[None, :], column, equivalent_age_h=grid[None, :] * factor, life=life)
     steps = np.diff(grid)[None, :] * (s[:, 1:] + s[:, :-1]) / 2
     c = np.concatenate([np.zeros((s.shape[0], 1)), np.cumsum(steps, axis=1)], axis=1)
     return SurvivalTable(grid, s, c)
