@@ -32,8 +32,9 @@ def _client() -> Iterator[Any]:
         with Client(address) as client:
             yield client
         return
-    with LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                      processes=True, dashboard_address=None) as cluster, \
+    # Loopback only: the local cluster serves this process and nothing else.
+    with LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                      host="127.0.0.1", dashboard_address=None) as cluster, \
             Client(cluster) as client:
         yield client
 
