@@ -15,7 +15,7 @@ from rich.table import Table
 from .cli import DbOption, _ledger, app, out, reports_bad_input
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING
 from .io.write import export_frame
-from .ledger import default_actor
+from .ledger import default_actor, utc_timestamp
 from .residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
 
 Scenario = Annotated[str, typer.Option(help="claimed, treaty-minimum or pessimistic")]
@@ -32,10 +32,9 @@ Engine = Annotated[str, typer.Option(help="numpy (here) or dask (DASK_SCHEDULER_
 
 def _date(text: str, option: str) -> pd.Timestamp:
     try:
-        stamp = pd.Timestamp(text)
+        return utc_timestamp(text)
     except ValueError:
         raise ValueError(f"{option}: not a date: {text!r} (use YYYY-MM-DD)") from None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _temperatures(path: Path | None) -> tuple[pd.DataFrame | None, str]:

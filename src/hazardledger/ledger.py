@@ -43,7 +43,8 @@ def default_actor() -> str:
     return os.environ.get("HAZARDLEDGER_ACTOR") or getpass.getuser()
 
 
-def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
+def utc_timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
+    """A time in UTC; a time without a zone is taken as UTC."""
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
@@ -55,10 +56,9 @@ def validation_time() -> pd.Timestamp:
     if not text:
         return pd.Timestamp.now(tz="UTC")
     try:
-        stamp = pd.Timestamp(text)
+        return utc_timestamp(text)
     except ValueError:
         raise ValueError(f"HAZARDLEDGER_NOW: not an ISO 8601 time: {text!r}") from None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 @dataclass
@@ -234,7 +234,7 @@ class Ledger:
         ``store=True`` (area level) also replaces the ledger's residual_hazard layer."""
         from .residual import Run, residual_hazard
 
-        run = Run(_utc(as_of), scenario, samples, seed, threshold, engine)
+        run = Run(utc_timestamp(as_of), scenario, samples, seed, threshold, engine)
         frame = residual_hazard(self.read("records"), self.read("hazard_areas"), self.catalog,
                                 run, by)
         if store and by == "area":
@@ -250,9 +250,9 @@ class Ledger:
         region or (by default) the whole ledger."""
         from .residual import Run, curve
 
-        run = Run(_utc(start), scenario, samples, seed, engine=engine)
+        run = Run(utc_timestamp(start), scenario, samples, seed, engine=engine)
         return curve(self.read("records"), self.read("hazard_areas"), self.catalog, run,
-                     run.as_of, _utc(end), area=area, region=region)
+                     run.as_of, utc_timestamp(end), area=area, region=region)
 
     # -- export, audit -------------------------------------------------------------------
 
