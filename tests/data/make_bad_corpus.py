@@ -99,6 +99,7 @@ def bad() -> None:
     csv("records_count_and_range.csv", RECORD_HEADER.replace("count", "count,count_min,count_max"),
         RECORD.replace(",12,", ",12,10,20,"))
     csv("records_no_count.csv", RECORD_HEADER.replace("count,", ""), RECORD.replace("12,", ""))
+    csv("records_blank_count.csv", RECORD_HEADER, RECORD.replace(",12,", ",,"))
     csv("records_density_on_point.csv", RECORD_HEADER.replace("count", "density_per_m2"),
         RECORD.replace(",12,", ",0.002,"))
     # -- records: dates -------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .coerce import missing_mask
 from .problems import Problem
 from .vocab import FindingState, PersistenceClass
 
@@ -42,7 +43,9 @@ def _records(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list[P
     has_min, has_max = out["count_min"].notna(), out["count_max"].notna()
     has_density = out["density_per_m2"].notna()
     # A value that failed conversion is already reported; don't also call it absent.
-    tried = {c: raw[c].notna() if c in raw.columns else pd.Series(False, index=out.index)
+    # Blank text (an empty CSV cell) is absent, not an attempt.
+    tried = {c: pd.Series(~missing_mask(raw[c]), index=out.index) if c in raw.columns
+             else pd.Series(False, index=out.index)
              for c in ("count", "count_min", "count_max", "density_per_m2")}
     attempted = tried["count"] | tried["count_min"] | tried["count_max"] | tried["density_per_m2"]
     for i in _rows(~attempted):
