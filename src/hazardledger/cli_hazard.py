@@ -12,7 +12,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from .cli import DbOption, _ledger, app, out, reports_bad_input
+from .cli import DbOption, _ledger, app, err, out, reports_bad_input
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING
 from .io.write import export_frame
 from .ledger import default_actor, utc_timestamp
@@ -80,8 +80,9 @@ def hazard(
     ledger = _ledger(db)
     run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature,
               *_temperatures(temperatures))
-    frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog,
-                            run, by)
+    with err.status(f"computing residual hazard on {run.as_of:%Y-%m-%d} ({samples} samples)"):
+        frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"),
+                                ledger.catalog, run, by)
     key = frame.columns[0]
     if by == "area":
         ledger.store.replace_residual_hazard(frame, actor=default_actor(), run=run.describe())
@@ -129,8 +130,9 @@ def curve_command(
     temps, source = _temperatures(temperatures)
     run = Run(_date(start, "--from"), scenario, samples, seed, engine=engine,
               temperature_c=temperature, temperatures=temps, temperatures_source=source)
-    frame = curve(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog, run,
-                  run.as_of, _date(end, "--to"), area=area, region=region)
+    with err.status(f"computing the daily curve ({samples} samples)"):
+        frame = curve(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog, run,
+                      run.as_of, _date(end, "--to"), area=area, region=region)
     if output is None:
         step = max(1, len(frame) // 12)
         table = Table("date", "expected functioning (90 %)", "P(any functions) (90 %)",
