@@ -53,7 +53,8 @@ def self_destruct_cdf(age_h: np.ndarray, setting_h: np.ndarray,
 def weibull_cdf(x: np.ndarray, beta: np.ndarray, eta: np.ndarray) -> np.ndarray:
     """F_L(x) = 1 − exp(−(x/η)^β) for x ≥ 0."""
     x = np.maximum(np.asarray(x, dtype=float), 0.0)
-    return -np.expm1(-np.power(x / np.asarray(eta, dtype=float), np.asarray(beta, dtype=float)))
+    with np.errstate(over="ignore"):  # far past the life: the power is inf, the CDF 1
+        return -np.expm1(-np.power(x / np.asarray(eta, dtype=float), np.asarray(beta, float)))
 
 
 LIFE_DISTRIBUTIONS = ("weibull", "lognormal")
