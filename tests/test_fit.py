@@ -62,3 +62,15 @@ def test_equals_lifelines_weibull_for_current_status_data() -> None:
         np.where(inert, 0.0, age), np.where(inert, age, np.inf))
     assert ours["life_eta_h"].mle == pytest.approx(reference.lambda_, rel=0.01)
     assert ours["life_beta"].mle == pytest.approx(reference.rho_, rel=0.01)
+
+
+@pytest.mark.slow
+def test_profile_intervals_cover_the_truth_about_90_percent_of_the_time() -> None:
+    truth = {**TRUTH, "rho_sd": 0.7, "sd_setting_h": 24.0, "rho_sda": 0.0}
+    fitter = ReliabilityFitter(PersistenceClass.SELF_DESTRUCT, {**truth, "rho_sd": 0.5})
+    covered = 0
+    runs = 200
+    for seed in range(runs):
+        e = fitter.fit(simulate(truth, 300, seed=100 + seed, max_age_h=200)).estimates["rho_sd"]
+        covered += e.low <= 0.7 <= e.high
+    assert 0.85 <= covered / runs <= 0.95, covered
