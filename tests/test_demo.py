@@ -85,3 +85,24 @@ def test_findings_follow_the_true_parameters(demo: tuple[Path, str]) -> None:
         assert abs(inert - truth["rho_sda"]) < 4 * se + 0.01, (code, inert, n)
     persistent = findings[findings["item_type"] == "ap-persistent"]
     assert set(persistent["state"]) <= {"functional", "unknown"}
+
+
+def test_fit_recovers_the_demo_parameters(demo: tuple[Path, str], tmp_path: Path) -> None:
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from hazardledger.cli import app
+
+    target = tmp_path / "fit.json"
+    result = CliRunner().invoke(app, ["fit", "--db", str(demo[0]), "-o", str(target)],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    assert "persistent: nothing to fit" in result.stdout
+    table = pd.read_json(target)
+    fitted = table.dropna(subset=["field_mle"])
+    assert {"ap-rd-apii", "ap-pfm1s-like", "ap-nonpersistent-48h"} <= set(fitted["item_type"])
+    for row in fitted.to_dict("records"):
+        truth = TRUE_PARAMETERS[row["item_type"]][row["parameter"]]
+        assert row["field_q05"] <= truth <= row["field_q95"], row
+    missing = CliRunner().invoke(app, ["fit", "--db", str(demo[0]), "--type", "pfm-1"])
+    assert missing.exit_code == 2 and "no findings of item type 'pfm-1'" in missing.stderr

@@ -74,3 +74,23 @@ def test_profile_intervals_cover_the_truth_about_90_percent_of_the_time() -> Non
         e = fitter.fit(simulate(truth, 300, seed=100 + seed, max_age_h=200)).estimates["rho_sd"]
         covered += e.low <= 0.7 <= e.high
     assert 0.85 <= covered / runs <= 0.95, covered
+
+
+def test_too_few_findings_give_bounds_not_estimates() -> None:
+    import pandas as pd
+
+    from hazardledger.catalog.loader import Catalog
+    from hazardledger.evidence.table import fit_table
+
+    laid = pd.Timestamp("2024-03-01", tz="UTC")
+    records = pd.DataFrame({"id": ["R-1"], "laid_from": [laid], "laid_to": [laid],
+                            "sd_setting_h": [48.0]})
+    findings = pd.DataFrame({"item_type": "ap-rd-apii", "record_id": "R-1",
+                             "found_at": [laid + pd.Timedelta(days=d) for d in range(10, 22)],
+                             "state": "self_destroyed"})
+    table = fit_table(findings, records, Catalog.packaged(), "treaty-minimum")
+    assert table["note"].str.startswith("not enough evidence (12 findings)").all()
+    assert "field_mle" not in table.columns
+    row = table.iloc[0]
+    assert (row["old_functional"], row["old_findings"]) == (0, 12)
+    assert row["failure_upper_95_clopper_pearson"] == pytest.approx(1 - 0.05 ** (1 / 12))

@@ -12,10 +12,11 @@ import shapely
 from rich.console import Console
 from rich.table import Table
 
+from ..evidence.table import fit_table
 from ..hazard.inert import WARNING
 from ..ledger import Ledger
 from ..report.plots import plot_curve
-from .scenario import NOW, scenario
+from .scenario import NOW, TRUE_PARAMETERS, scenario
 
 UKRAINE_EXTENT = (22.1, 44.3, 40.3, 52.4)
 ACTOR = "hazardledger-demo"
@@ -74,6 +75,16 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
                   f"{len(hazard)} hazard areas; layer residual_hazard updated.")
     console.print(f"WARNING: {WARNING}")
     console.print(f"National curve: {curve_png.resolve()}")
+    fits = fit_table(ledger.read("findings"), ledger.read("records"), ledger.catalog,
+                     "pessimistic")
+    fitted = fits.dropna(subset=["field_mle"]) if "field_mle" in fits else fits.iloc[0:0]
+    table = Table("type", "parameter", "field estimate (90 %)", "demo truth",
+                  title="Reliability fitted to the SYNTHETIC findings (hazardledger fit)")
+    for fit in fitted[fitted["parameter"].str.startswith("rho")].to_dict("records"):
+        table.add_row(fit["item_type"], fit["parameter"],
+                      f"{fit['field_mle']:.3f} ({fit['field_q05']:.3f}–{fit['field_q95']:.3f})",
+                      f"{TRUE_PARAMETERS[fit['item_type']][fit['parameter']]:.3f}")
+    console.print(table)
     console.print("Hazard areas, records, findings, incidents, victims and activities are "
                   "SYNTHETIC, generated with a fixed seed in Kharkiv oblast (GeoNames UA.07).")
     console.print(GEONAMES_ATTRIBUTION)

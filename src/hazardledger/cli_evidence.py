@@ -1,0 +1,71 @@
+"""``hazardledger fit``: what the findings say about self-destruct and self-deactivation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from .cli import DbOption, _ledger, app, err, out, reports_bad_input
+from .evidence.table import MIN_FINDINGS, fit_table
+
+
+def _span(mean: Any, low: Any, high: Any) -> str:
+    if mean is None or pd.isna(mean):
+        return ""
+    return f"{mean:.4g} ({low:.4g}–{high:.4g})"
+
+
+@app.command()
+@reports_bad_input
+def fit(
+    db: DbOption = None,
+    type_: Annotated[str | None, typer.Option("--type", help="One item type")] = None,
+    scenario: Annotated[str, typer.Option(help="Catalog scenario shown beside the field "
+                                               "estimates (and used for what is not fitted)")
+                        ] = "pessimistic",
+    min_findings: Annotated[int, typer.Option(help="Fewer informative findings than this: "
+                                                   "no estimate, only bounds")] = MIN_FINDINGS,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help=".json or .csv")] = None,
+) -> None:
+    """Catalog value against field estimate per item type, with 90 % intervals
+    (maximum likelihood, profile-likelihood intervals)."""
+    ledger = _ledger(db)
+    findings = ledger.read("findings")
+    if type_ is not None:
+        ledger.catalog.get(type_)
+        if not (findings["item_type"] == type_).any():
+            raise ValueError(f"no findings of item type '{type_}' in the ledger")
+    with err.status("fitting reliability to the findings"):
+        table = fit_table(findings, ledger.read("records"), ledger.catalog, scenario,
+                          [type_] if type_ else None, min_findings)
+    view = Table("type", "parameter", "findings", f"catalog ({scenario}, 90 %)",
+                 "field estimate (90 %)", "note",
+                 title="Reliability from field findings (current-status maximum likelihood)")
+    for row in table.to_dict("records"):
+        view.add_row(str(row["item_type"]), str(row["parameter"]), str(row["findings"]),
+                     _span(row.get("catalog_mean"), row.get("catalog_q05"),
+                           row.get("catalog_q95")),
+                     _span(row.get("field_mle"), row.get("field_q05"), row.get("field_q95")),
+                     str(row.get("note") or ""))
+    out.print(view)
+    bounds = table.dropna(subset=["failure_upper_95_clopper_pearson"]).drop_duplicates(
+        "item_type")
+    for row in bounds.to_dict("records"):
+        out.print(f"{row['item_type']}: {int(row['old_functional'])} of "
+                  f"{int(row['old_findings'])} old "
+                  "enough to have self-destroyed or deactivated were still functional; failure "
+                  f"share at most {row['failure_upper_95_clopper_pearson']:.3g} "
+                  f"(Clopper–Pearson) or {row['failure_upper_95_jeffreys']:.3g} (Jeffreys), "
+                  "one-sided 95 %")
+    if output is not None:
+        if output.suffix.lower() == ".json":
+            table.to_json(output, orient="records", indent=1)
+        elif output.suffix.lower() == ".csv":
+            table.to_csv(output, index=False)
+        else:
+            raise ValueError(f"--output {output.name}: use a .json or .csv file")
+        out.print(f"wrote {output}")

@@ -1,0 +1,91 @@
+"""The fit table: per item type, the catalog's value beside the field estimate.
+
+Findings are joined to their records for the laying window (and a recorded
+self-destruct setting); findings without a record have no known age and are counted
+but not used. Where fewer than ``min_findings`` informative findings exist the table
+says "not enough evidence" and gives, instead of an estimate, the one-sided 95 % upper
+bounds on the failure share among items whose mechanism has had its chance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..catalog import priors as prior_math
+from ..catalog.loader import Catalog
+from ..domain.vocab import PersistenceClass
+from ..hazard.inputs import hours
+from .bounds import upper_bound
+from .fit import FREE, ReliabilityFitter
+from .likelihood import Findings
+
+MIN_FINDINGS = 20
+
+
+def findings_of(findings: pd.DataFrame, records: pd.DataFrame, code: str) -> Findings:
+    """One type's findings with the laying windows of their records."""
+    mine = findings[findings["item_type"] == code]
+    rec = records.set_index("id")
+    known = mine["record_id"].isin(rec.index)
+    mine = mine[known]
+    laid_from = rec["laid_from"].reindex(mine["record_id"]).reset_index(drop=True)
+    laid_to = rec["laid_to"].reindex(mine["record_id"]).reset_index(drop=True).fillna(laid_from)
+    setting = rec["sd_setting_h"].reindex(mine["record_id"]).to_numpy(dtype=float)
+    return Findings.from_arrays(hours(laid_from), hours(laid_to),
+                                hours(mine["found_at"].reset_index(drop=True)),
+                                mine["state"].to_numpy(), setting)
+
+
+def _chance_failures(findings: Findings, persistence: PersistenceClass,
+                     means: dict[str, float]) -> tuple[int, int]:
+    """(functional, all) among findings old enough that the mechanism should have acted."""
+    age = findings.found_h - findings.laid_to_h
+    if persistence in (PersistenceClass.SELF_DESTRUCT, PersistenceClass.SD_AND_SDA):
+        setting = np.where(np.isnan(findings.sd_setting_h), means["sd_setting_h"],
+                           findings.sd_setting_h)
+        old = age > 2 * setting
+    else:
+        old = age > 3 * means["life_eta_h"]
+    return int((findings.state[old] == 0).sum()), int(old.sum())
+
+
+def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
+              scenario: str, codes: list[str] | None = None,
+              min_findings: int = MIN_FINDINGS) -> pd.DataFrame:
+    """One row per type and fitted parameter (one row for types with nothing to fit)."""
+    rows = []
+    present = sorted(set(findings["item_type"]))
+    for code in codes or present:
+        item = catalog.get(code)
+        priors = catalog.priors(code, scenario)
+        means = {name: prior_math.mean(p) for name, p in priors.items()}
+        data = findings_of(findings, records, code)
+        base: dict[str, object] = {"item_type": code, "persistence": item.persistence.value,
+                                   "scenario": scenario, "findings": data.n}
+        free = FREE[item.persistence]
+        if not free:
+            rows.append({**base, "parameter": "", "note": "persistent: nothing to fit"})
+            continue
+        failures, chances = _chance_failures(data, item.persistence, means)
+        base.update({"old_functional": failures, "old_findings": chances,
+                     "failure_upper_95_clopper_pearson": float(upper_bound(failures, chances))
+                     if chances else np.nan,
+                     "failure_upper_95_jeffreys": float(upper_bound(failures, chances,
+                                                                    method="jeffreys"))
+                     if chances else np.nan})
+        enough = data.n >= min_findings
+        result = ReliabilityFitter(item.persistence, means, item.life_distribution).fit(
+            data) if enough else None
+        for name in free:
+            low, high = prior_math.quantile(priors[name], np.array([0.05, 0.95]))
+            row = {**base, "parameter": name, "catalog_mean": means[name],
+                   "catalog_q05": float(low), "catalog_q95": float(high),
+                   "catalog_source": priors[name].source}
+            if result is None:
+                row["note"] = f"not enough evidence ({data.n} findings); see the upper bounds"
+            else:
+                e = result.estimates[name]
+                row.update(field_mle=e.mle, field_q05=e.low, field_q95=e.high, note="")
+            rows.append(row)
+    return pd.DataFrame(rows)
