@@ -29,6 +29,7 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_bench.py
 	$(BIN)/python benchmarks/hazard_bench.py
+	$(BIN)/python benchmarks/fit_bench.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache

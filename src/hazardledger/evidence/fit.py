@@ -90,8 +90,9 @@ class ReliabilityFitter:
                           bounds=bounds)
         return result.x, float(result.fun), bool(result.success)
 
-    def fit(self, findings: Findings) -> FitResult:
-        """Maximum likelihood, then a profile-likelihood interval for each free parameter."""
+    def fit(self, findings: Findings, intervals: bool = True) -> FitResult:
+        """Maximum likelihood, then (unless ``intervals`` is False) a profile-likelihood
+        interval for each free parameter."""
         names = self.free
         start = np.array([_to_free(n, self.fixed[n]) for n in names])
         bounds = [_bounds(n, s) for n, s in zip(names, start, strict=True)]
@@ -99,6 +100,10 @@ class ReliabilityFitter:
         result = FitResult(findings.n, -nll, converged=ok,
                            fixed={k: v for k, v in self.fixed.items() if k not in names})
         threshold = nll + chi2.ppf(self.level, 1) / 2
+        if not intervals:
+            result.estimates = {n: Estimate(_from_free(n, x), np.nan, np.nan)
+                                for n, x in zip(names, best, strict=True)}
+            return result
         for j, name in enumerate(names):
             others = names[:j] + names[j + 1:]
             other_start = np.delete(best, j)

@@ -56,7 +56,10 @@ class Findings:
         return int(self.state.size)
 
     def ages(self) -> tuple[np.ndarray, np.ndarray]:
-        """Ages at the quadrature points of each laying window (n, 8) and their weights."""
+        """Ages at the quadrature points of each laying window (n, 8) and their weights;
+        (n, 1) when every laying date is known exactly."""
+        if np.all(self.laid_to_h == self.laid_from_h):
+            return np.maximum(self.found_h - self.laid_from_h, 0.0)[:, None], np.ones(1)
         mid = (self.laid_from_h + self.laid_to_h) / 2
         half = (self.laid_to_h - self.laid_from_h) / 2
         laid = mid[:, None] + half[:, None] * _NODES[None, :]
@@ -72,8 +75,9 @@ def state_likelihoods(findings: Findings, params: Mapping[str, float],
     p["sd_setting_h"] = np.where(np.isnan(findings.sd_setting_h), float(params["sd_setting_h"]),
                                  findings.sd_setting_h)[:, None]
     functional, destroyed, inert = state_probabilities(ages, p, life=life)  # type: ignore[arg-type]
-    probabilities = np.stack([functional, destroyed, inert]) @ weights  # (3, n)
-    return probabilities[findings.state, np.arange(findings.n)]
+    chosen = np.where(findings.state[:, None] == 0, functional,
+                      np.where(findings.state[:, None] == 1, destroyed, inert))  # (n, nodes)
+    return chosen[:, 0] if weights.size == 1 else chosen @ weights
 
 
 def log_likelihood(findings: Findings, params: Mapping[str, float],

@@ -103,7 +103,10 @@ def state_probabilities(age_h: np.ndarray, params: Mapping[str, np.ndarray],
     current-status likelihood of a finding."""
     age = np.asarray(age_h, dtype=float)
     eq_age = age if equivalent_age_h is None else np.asarray(equivalent_age_h, dtype=float)
-    destroyed = params["rho_sd"] * self_destruct_cdf(age, params["sd_setting_h"],
-                                                     params["sd_spread"])
+    if not np.any(params["rho_sd"]):  # no self-destruct to time
+        destroyed = np.zeros(np.broadcast_shapes(age.shape, np.shape(params["rho_sd"])))
+    else:
+        destroyed = params["rho_sd"] * self_destruct_cdf(age, params["sd_setting_h"],
+                                                         params["sd_spread"])
     inert = (1.0 - destroyed) * params["rho_sda"] * life_cdf(eq_age, params, life)
     return 1.0 - destroyed - inert, destroyed, inert
