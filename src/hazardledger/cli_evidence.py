@@ -52,8 +52,20 @@ def fit(
                      _span(row.get("field_mle"), row.get("field_q05"), row.get("field_q95")),
                      str(row.get("note") or ""))
     out.print(view)
-    bounds = table.dropna(subset=["failure_upper_95_clopper_pearson"]).drop_duplicates(
+    checks = table.dropna(subset=["failure_upper_95_clopper_pearson"]).drop_duplicates(
         "item_type")
+    for row in checks.to_dict("records"):
+        parts = []
+        for label in ("30d", "120d"):
+            if row[f"observed_s{label}_findings"]:
+                parts.append(f"S({label[:-1]} d) observed {row[f'observed_s{label}']:.3g} "
+                             f"({row[f'observed_s{label}_q05']:.3g}–"
+                             f"{row[f'observed_s{label}_q95']:.3g}, "
+                             f"{int(row[f'observed_s{label}_findings'])} findings)")
+        if parts:
+            out.print(f"{row['item_type']}: " + "; ".join(parts) + " — Amended Protocol II: "
+                      "at most 10 % not self-destroyed at 30 d, 0.1 % functioning at 120 d")
+    bounds = checks
     for row in bounds.to_dict("records"):
         out.print(f"{row['item_type']}: {int(row['old_functional'])} of "
                   f"{int(row['old_findings'])} old "

@@ -16,7 +16,7 @@ from ..catalog import priors as prior_math
 from ..catalog.loader import Catalog
 from ..domain.vocab import PersistenceClass
 from ..hazard.inputs import hours
-from .bounds import upper_bound
+from .bounds import clopper_pearson, upper_bound
 from .fit import FREE, ReliabilityFitter
 from .likelihood import Findings
 
@@ -50,6 +50,22 @@ def _chance_failures(findings: Findings, persistence: PersistenceClass,
     return int((findings.state[old] == 0).sum()), int(old.sum())
 
 
+CHECKPOINTS_H = {"30d": 30 * 24.0, "120d": 120 * 24.0}
+
+
+def observed_share(findings: Findings, age_h: float, spread: float = 0.25
+                   ) -> tuple[int, float, float, float]:
+    """Findings aged within ±``spread`` of ``age_h``: (count, share functional, 90 % CP)."""
+    age = findings.found_h - (findings.laid_from_h + findings.laid_to_h) / 2
+    near = np.abs(age / age_h - 1) <= spread
+    n = int(near.sum())
+    if not n:
+        return 0, np.nan, np.nan, np.nan
+    k = int((findings.state[near] == 0).sum())
+    low, high = clopper_pearson(k, n, 0.90)
+    return n, k / n, float(low), float(high)
+
+
 def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
               scenario: str, codes: list[str] | None = None,
               min_findings: int = MIN_FINDINGS) -> pd.DataFrame:
@@ -67,6 +83,10 @@ def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
         if not free:
             rows.append({**base, "parameter": "", "note": "persistent: nothing to fit"})
             continue
+        for label, age in CHECKPOINTS_H.items():
+            n, share, low, high = observed_share(data, age)
+            base.update({f"observed_s{label}_findings": n, f"observed_s{label}": share,
+                         f"observed_s{label}_q05": low, f"observed_s{label}_q95": high})
         failures, chances = _chance_failures(data, item.persistence, means)
         base.update({"old_functional": failures, "old_findings": chances,
                      "failure_upper_95_clopper_pearson": float(upper_bound(failures, chances))
