@@ -93,10 +93,12 @@ def test_fit_recovers_the_demo_parameters(demo: tuple[Path, str], tmp_path: Path
 
     from hazardledger.cli import app
 
-    target = tmp_path / "fit.json"
-    result = CliRunner().invoke(app, ["fit", "--db", str(demo[0]), "-o", str(target)],
-                                env={"COLUMNS": "200"})
+    target, png = tmp_path / "fit.json", tmp_path / "fit.png"
+    result = CliRunner().invoke(app, ["fit", "--db", str(demo[0]), "-o", str(target),
+                                      "--plot", str(png)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.stderr
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 50_000
+    assert "S(120 d) observed" in result.stdout and "Amended Protocol II" in result.stdout
     assert "persistent: nothing to fit" in result.stdout
     table = pd.read_json(target)
     fitted = table.dropna(subset=["field_mle"])

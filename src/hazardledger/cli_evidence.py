@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from .cli import DbOption, _ledger, app, err, out, reports_bad_input
-from .evidence.table import MIN_FINDINGS, fit_table
+from .evidence.table import MIN_FINDINGS, fit_panels, fit_table
 
 
 def _span(mean: Any, low: Any, high: Any) -> str:
@@ -30,6 +30,8 @@ def fit(
     min_findings: Annotated[int, typer.Option(help="Fewer informative findings than this: "
                                                    "no estimate, only bounds")] = MIN_FINDINGS,
     output: Annotated[Path | None, typer.Option("--output", "-o", help=".json or .csv")] = None,
+    plot: Annotated[Path | None, typer.Option(help="fit.png: fitted curves against the "
+                                                   "observed shares")] = None,
 ) -> None:
     """Catalog value against field estimate per item type, with 90 % intervals
     (maximum likelihood, profile-likelihood intervals)."""
@@ -73,6 +75,13 @@ def fit(
                   f"share at most {row['failure_upper_95_clopper_pearson']:.3g} "
                   f"(Clopper–Pearson) or {row['failure_upper_95_jeffreys']:.3g} (Jeffreys), "
                   "one-sided 95 %")
+    if plot is not None:
+        from .report.plots import plot_fits
+
+        panels = fit_panels(table, findings, ledger.read("records"), ledger.catalog, scenario)
+        if not panels:
+            raise ValueError("--plot: no item type had enough findings to fit")
+        out.print(f"wrote {plot_fits(panels, plot)}")
     if output is not None:
         if output.suffix.lower() == ".json":
             table.to_json(output, orient="records", indent=1)

@@ -109,3 +109,21 @@ def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
                 row.update(field_mle=e.mle, field_q05=e.low, field_q95=e.high, note="")
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def fit_panels(table: pd.DataFrame, findings: pd.DataFrame, records: pd.DataFrame,
+               catalog: Catalog, scenario: str) -> list[dict[str, object]]:
+    """What the fit plot draws for each fitted type: ages, states, fitted and catalog
+    parameters (prior means where nothing was fitted)."""
+    if "field_mle" not in table:
+        return []
+    panels = []
+    for code, rows in table.dropna(subset=["field_mle"]).groupby("item_type", sort=True):
+        item = catalog.get(str(code))
+        means = {n: prior_math.mean(p) for n, p in catalog.priors(str(code), scenario).items()}
+        fitted = {**means, **dict(zip(rows["parameter"], rows["field_mle"], strict=True))}
+        data = findings_of(findings, records, str(code))
+        age = data.found_h - (data.laid_from_h + data.laid_to_h) / 2
+        panels.append({"code": code, "age_h": age, "functional": data.state == 0,
+                       "fitted": fitted, "catalog": means, "life": item.life_distribution})
+    return panels

@@ -36,3 +36,52 @@ def plot_curve(frame: pd.DataFrame, path: Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def plot_fits(panels: list[dict[str, object]], path: Path) -> Path:
+    """One panel per item type: observed share still functional by age (binned, with
+    90 % Clopper–Pearson bars), the isotonic estimate, the fitted S(a) and the catalog's."""
+    import numpy as np
+
+    from ..evidence.bounds import clopper_pearson
+    from ..evidence.isotonic import current_status_npmle
+    from ..hazard.survival import survival
+
+    cols = min(3, len(panels)) or 1
+    rows = -(-len(panels) // cols) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), dpi=100,
+                             squeeze=False)
+    for ax, panel in zip(axes.ravel(), panels, strict=False):
+        age = np.asarray(panel["age_h"], dtype=float)
+        functional = np.asarray(panel["functional"], dtype=bool)
+        edges = np.geomspace(max(age.min(), 0.5), age.max() * 1.01, 12)
+        which = np.clip(np.searchsorted(edges, age) - 1, 0, edges.size - 2)
+        n = np.bincount(which, minlength=edges.size - 1)
+        k = np.bincount(which, weights=functional, minlength=edges.size - 1)
+        mid = np.sqrt(edges[:-1] * edges[1:])
+        has = n > 0
+        low, high = clopper_pearson(k[has], n[has], 0.90)
+        share = k[has] / n[has]
+        ax.errorbar(mid[has], share, yerr=[share - low, high - share], fmt="o", color="black",
+                    capsize=2, label="observed (90 % CP)")
+        npmle = current_status_npmle(age, functional)
+        ax.step(npmle["age_h"], npmle["npmle"], where="post", color="#2c7fb8",
+                label="isotonic estimate")
+        grid = np.geomspace(edges[0], edges[-1], 300)
+        for params, style, label in ((panel["fitted"], "-", "fitted"),
+                                     (panel["catalog"], "--", "catalog")):
+            p = {key: np.asarray(v) for key, v in dict(params).items()}  # type: ignore[call-overload]
+            ax.plot(grid, survival(grid, p, life=str(panel["life"])), style, color="#d7301f",
+                    label=label)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(str(panel["code"]), fontsize=10)
+        ax.set_xlabel("age at finding (hours)")
+        ax.set_ylabel("share still functional")
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
