@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 from rich.console import Console
@@ -88,7 +89,6 @@ def test_findings_follow_the_true_parameters(demo: tuple[Path, str]) -> None:
 
 
 def test_fit_recovers_the_demo_parameters(demo: tuple[Path, str], tmp_path: Path) -> None:
-    import pandas as pd
     from typer.testing import CliRunner
 
     from hazardledger.cli import app
@@ -108,3 +108,16 @@ def test_fit_recovers_the_demo_parameters(demo: tuple[Path, str], tmp_path: Path
         assert row["field_q05"] <= truth <= row["field_q95"], row
     missing = CliRunner().invoke(app, ["fit", "--db", str(demo[0]), "--type", "pfm-1"])
     assert missing.exit_code == 2 and "no findings of item type 'pfm-1'" in missing.stderr
+
+
+def test_posterior_narrows_the_national_band(demo: tuple[Path, str]) -> None:
+    led = Ledger(demo[0])
+    prior = led.residual_hazard("2026-11-01", by="national", samples=200).iloc[0]
+    from hazardledger.residual import Run, residual_hazard
+
+    run = Run(pd.Timestamp("2026-11-01", tz="UTC"), "pessimistic", 200, 0,
+              findings=led.read("findings"))
+    posterior = residual_hazard(led.read("records"), led.read("hazard_areas"), led.catalog,
+                                run, "national").iloc[0]
+    assert (posterior["expected_q95"] - posterior["expected_q05"]) < 0.5 * (
+        prior["expected_q95"] - prior["expected_q05"])

@@ -26,6 +26,9 @@ Temperature = Annotated[float, typer.Option(
          "(20 = the reference, no acceleration)")]
 Temperatures = Annotated[Path | None, typer.Option(
     help="CSV of region, month (1-12), temperature_c: monthly ground temperatures per region")]
+Posterior = Annotated[bool, typer.Option(
+    "--posterior", help="Draw each type with enough findings from its posterior (the scenario "
+                        "as prior, the ledger's findings as evidence)")]
 Engine = Annotated[str, typer.Option(help="numpy (here) or dask (DASK_SCHEDULER_ADDRESS, or a "
                                           "local cluster); the figures are the same")]
 
@@ -72,6 +75,7 @@ def hazard(
     top: Annotated[int, typer.Option(help="Rows to print")] = 15,
     temperature: Temperature = 20.0,
     temperatures: Temperatures = None,
+    posterior: Posterior = False,
     engine: Engine = "numpy",
 ) -> None:
     """Residual hazard at a date: expected functioning items, P(any functions) and
@@ -79,7 +83,7 @@ def hazard(
     residual_hazard layer. The model never releases land."""
     ledger = _ledger(db)
     run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature,
-              *_temperatures(temperatures))
+              *_temperatures(temperatures), ledger.read("findings") if posterior else None)
     with err.status(f"computing residual hazard on {run.as_of:%Y-%m-%d} ({samples} samples)"):
         frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"),
                                 ledger.catalog, run, by)
@@ -88,8 +92,8 @@ def hazard(
         ledger.store.replace_residual_hazard(frame, actor=default_actor(), run=run.describe())
     table = Table(key, "expected functioning (90 %)", "P(any functions) (90 %)",
                   "likely inert by (90 %)",
-                  title=f"Residual hazard on {run.as_of:%Y-%m-%d}, scenario {scenario}, "
-                        f"{samples} samples")
+                  title=f"Residual hazard on {run.as_of:%Y-%m-%d}, scenario {scenario}"
+                        f"{' updated by the findings' if posterior else ''}, {samples} samples")
     shown = frame.sort_values("expected_mean", ascending=False).head(top)
     for row in shown.to_dict("records"):
         table.add_row(str(row[key]),

@@ -14,6 +14,8 @@ import pandas as pd
 from . import __version__
 from .catalog.loader import Catalog, CatalogError
 from .domain.item_types import SCENARIOS
+from .evidence.posterior import posterior_samples
+from .evidence.table import MIN_FINDINGS, findings_of
 from .hazard.backends import ENGINES
 from .hazard.climate import Climate, climate_from_frame
 from .hazard.curve import daily_curve
@@ -42,6 +44,8 @@ class Run:
     # rows of region, month (1-12), temperature_c, and the file they came from
     temperatures: pd.DataFrame | None = None
     temperatures_source: str = "temperatures"
+    # the ledger's findings: given, each type with enough of them is drawn from its posterior
+    findings: pd.DataFrame | None = None
 
     def check(self, inp: HazardInput, catalog: Catalog) -> None:
         if self.scenario not in SCENARIOS:
@@ -73,6 +77,7 @@ class Run:
                 "samples": self.samples, "seed": self.seed, "threshold": self.threshold,
                 "engine": self.engine, "temperature_c": self.temperature_c,
                 "temperatures": None if self.temperatures is None else self.temperatures_source,
+                "posterior": self.findings is not None,
                 "model_version": MODEL_VERSION}
 
 
@@ -81,6 +86,15 @@ def prepare(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog
     inp = hazard_input(records, areas)
     run.check(inp, catalog)
     samples = sample_parameters(catalog, inp.codes, run.scenario, run.samples, run.seed)
+    if run.findings is not None:
+        for code in inp.codes:
+            data = findings_of(run.findings, records, code)
+            if data.n < MIN_FINDINGS:
+                continue
+            draws, _ = posterior_samples(catalog, code, run.scenario, data, run.samples,
+                                         run.seed)
+            for name, values in draws.items():
+                samples.values[name][samples.index(code)] = values
     return inp, samples
 
 

@@ -31,6 +31,7 @@ FREE: dict[PersistenceClass, tuple[str, ...]] = {
 }
 _PROBABILITY = {"rho_sd", "rho_sda"}
 _EDGE = 18.0  # logit or log bound of the search: probabilities within 1.5e-8 of 0 or 1
+_SHIFTS = (0.0, 2.0, -2.0, 1.0, -1.0)  # starting points around the prior means (fitting scale)
 
 
 def _to_free(name: str, value: float) -> float:
@@ -96,7 +97,12 @@ class ReliabilityFitter:
         names = self.free
         start = np.array([_to_free(n, self.fixed[n]) for n in names])
         bounds = [_bounds(n, s) for n, s in zip(names, start, strict=True)]
-        best, nll, ok = self._optimise(findings, names, start, bounds, {})
+        # A cure fraction and a long tail can look alike over short ages: several starts
+        # keep the optimiser out of the wrong one.
+        tries = [self._optimise(findings, names, np.clip(start + shift, -_EDGE, None), bounds,
+                                {})
+                 for shift in _SHIFTS[: 1 + 4 * (len(names) > 1)]]
+        best, nll, ok = min(tries, key=lambda t: t[1])
         result = FitResult(findings.n, -nll, converged=ok,
                            fixed={k: v for k, v in self.fixed.items() if k not in names})
         threshold = nll + chi2.ppf(self.level, 1) / 2

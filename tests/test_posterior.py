@@ -1,0 +1,49 @@
+"""Posterior samples: the prior where there is no evidence, the evidence where there is."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hazardledger.catalog.loader import Catalog
+from hazardledger.evidence.likelihood import Findings, log_likelihood
+from hazardledger.evidence.posterior import _log_likelihoods, posterior_samples
+
+from .test_fit import TRUTH, simulate
+
+CATALOG = Catalog.packaged()
+
+
+def test_vectorised_likelihood_equals_the_scalar_one() -> None:
+    findings = simulate({**TRUTH, "rho_sd": 0.9, "sd_setting_h": 48.0}, 300, seed=4,
+                        max_age_h=600)
+    draws = CATALOG.sample("ap-rd-apii", "pessimistic", 10, np.random.default_rng(1))
+    vector = _log_likelihoods(findings, draws, "weibull")
+    scalar = [log_likelihood(findings, {k: float(v[i]) for k, v in draws.items()})
+              for i in range(10)]
+    np.testing.assert_allclose(vector, scalar, rtol=1e-10)
+
+
+def test_posterior_moves_from_the_prior_to_the_truth() -> None:
+    truth = {**TRUTH, "rho_sd": 0.0, "rho_sda": 0.97, "life_eta_h": 60.0, "life_beta": 3.0}
+    few = simulate(truth, 30, seed=5)
+    many = simulate(truth, 3000, seed=6)
+    prior = CATALOG.sample("ap-nonpersistent-48h", "pessimistic", 4000,
+                           np.random.default_rng(2))["rho_sda"]
+    post_few, how_few = posterior_samples(CATALOG, "ap-nonpersistent-48h", "pessimistic", few,
+                                          1000, seed=1)
+    post_many, _ = posterior_samples(CATALOG, "ap-nonpersistent-48h", "pessimistic",
+                                            many, 1000, seed=1)
+    assert np.std(post_few["rho_sda"]) < np.std(prior)
+    assert np.std(post_many["rho_sda"]) < np.std(post_few["rho_sda"])
+    lo, hi = np.quantile(post_many["rho_sda"], [0.05, 0.95])
+    assert lo <= 0.97 <= hi
+    assert np.quantile(post_many["life_eta_h"], 0.05) < 60 < np.quantile(
+        post_many["life_eta_h"], 0.95)
+    assert "importance" in how_few or "normal" in how_few
+    assert set(post_many) == set(CATALOG.priors("ap-nonpersistent-48h", "claimed"))
+
+
+def test_no_findings_keep_the_prior() -> None:
+    empty = Findings.from_arrays(np.zeros(0), np.zeros(0), np.zeros(0), np.array([]))
+    post, how = posterior_samples(CATALOG, "ap-rd-apii", "treaty-minimum", empty, 50, seed=0)
+    assert how == "prior" and np.all(post["rho_sd"] == 0.9)
