@@ -94,3 +94,30 @@ def test_too_few_findings_give_bounds_not_estimates() -> None:
     row = table.iloc[0]
     assert (row["old_functional"], row["old_findings"]) == (0, 12)
     assert row["failure_upper_95_clopper_pearson"] == pytest.approx(1 - 0.05 ** (1 / 12))
+
+
+def test_fit_command_refuses_a_type_without_enough_evidence(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from hazardledger.cli import app
+    from hazardledger.ledger import Ledger
+
+    from .conftest import NOW, areas_frame, records_frame
+
+    led = Ledger(tmp_path / "f.gpkg")
+    led.import_frame("hazard_areas", areas_frame(1), source="a", actor="t", now=NOW)
+    rec = records_frame(1)
+    rec["item_type"] = ["ap-rd-apii"]
+    led.import_frame("records", rec, source="r", actor="t", now=NOW)
+    import pandas as pd
+    import shapely
+
+    led.import_frame("findings", pd.DataFrame({
+        "id": [f"F-{i}" for i in range(5)], "record_id": "R-1", "item_type": "ap-rd-apii",
+        "found_at": "2024-06-01T00:00:00Z", "state": "self_destroyed",
+        "geometry": [shapely.Point(36.01, 49.01)] * 5}), source="f", actor="t", now=NOW)
+    result = CliRunner().invoke(app, ["fit", "--db", led.location, "--type", "ap-rd-apii"])
+    assert result.exit_code == 2
+    assert "ap-rd-apii: not enough evidence: 5 findings with a laying date (at least 20" in (
+        result.stderr)
+    assert "0 of 5 old enough were still functional" in result.stderr

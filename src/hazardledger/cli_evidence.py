@@ -41,9 +41,18 @@ def fit(
         ledger.catalog.get(type_)
         if not (findings["item_type"] == type_).any():
             raise ValueError(f"no findings of item type '{type_}' in the ledger")
+    records = ledger.read("records")
     with err.status("fitting reliability to the findings"):
-        table = fit_table(findings, ledger.read("records"), ledger.catalog, scenario,
+        table = fit_table(findings, records, ledger.catalog, scenario,
                           [type_] if type_ else None, min_findings)
+    if type_ is not None and table["note"].astype(str).str.startswith("not enough").any():
+        first = table.iloc[0]
+        bound = first.get("failure_upper_95_clopper_pearson")
+        raise ValueError(f"{type_}: not enough evidence: {first['findings']} findings with a "
+                         f"laying date (at least {min_findings} needed)"
+                         + ("" if pd.isna(bound) else f"; {int(first['old_functional'])} of "
+                            f"{int(first['old_findings'])} old enough were still functional: "
+                            f"failure share at most {bound:.3g} (one-sided 95 %)"))
     view = Table("type", "parameter", "findings", f"catalog ({scenario}, 90 %)",
                  "field estimate (90 %)", "note",
                  title="Reliability from field findings (current-status maximum likelihood)")
@@ -54,6 +63,13 @@ def fit(
                      _span(row.get("field_mle"), row.get("field_q05"), row.get("field_q95")),
                      str(row.get("note") or ""))
     out.print(view)
+    undated = int((~findings["record_id"].isin(set(records["id"]))).sum())
+    if undated:
+        out.print(f"{undated} findings have no record, hence no laying date: not used")
+    incidents = ledger.store.count("incidents")
+    if incidents:
+        out.print(f"{incidents} incidents: evidence that something functioned there and then, "
+                  "never evidence about reliability; not used in this fit")
     checks = table.dropna(subset=["failure_upper_95_clopper_pearson"]).drop_duplicates(
         "item_type")
     for row in checks.to_dict("records"):
