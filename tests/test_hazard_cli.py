@@ -139,3 +139,21 @@ def test_monthly_temperatures_from_a_file(db: str, tmp_path: Path) -> None:
                        "--temperatures", str(bad))
     assert code == 2
     assert "bad.csv: month: region Kharkivska: months 2, 3, 4" in err
+
+
+def test_incidents_are_shown_as_presence_not_used_as_reliability(db: str) -> None:
+    import shapely
+
+    led = Ledger(db)
+    before = led.residual_hazard("2026-10-02", scenario="claimed", samples=100, seed=3)
+    led.import_frame("incidents", pd.DataFrame({
+        "id": ["I-1"], "occurred_at": ["2026-10-20T08:00:00Z"], "area_id": ["HA-2"],
+        "civilians_injured": [1], "geometry": [shapely.Point(36.12, 49.02)]}), source="i",
+        actor="t", now=NOW)
+    after = led.residual_hazard("2026-10-02", scenario="claimed", samples=100, seed=3)
+    figures = [c for c in before.columns if c.startswith(("expected", "p_any"))]
+    pd.testing.assert_frame_equal(before[figures], after[figures])
+    row = after.set_index("area_id").loc["HA-2"]
+    assert row["incidents"] == 1
+    assert row["last_incident_at"] == pd.Timestamp("2026-10-20T08:00:00Z")
+    assert "incident after the modelled date" in row["inert_by_note"]

@@ -86,7 +86,7 @@ def hazard(
               *_temperatures(temperatures), ledger.read("findings") if posterior else None)
     with err.status(f"computing residual hazard on {run.as_of:%Y-%m-%d} ({samples} samples)"):
         frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"),
-                                ledger.catalog, run, by)
+                                ledger.catalog, run, by, ledger.read("incidents"))
     key = frame.columns[0]
     if by == "area":
         ledger.store.replace_residual_hazard(frame, actor=default_actor(), run=run.describe())

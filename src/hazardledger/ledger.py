@@ -236,7 +236,7 @@ class Ledger:
 
         run = Run(utc_timestamp(as_of), scenario, samples, seed, threshold, engine)
         frame = residual_hazard(self.read("records"), self.read("hazard_areas"), self.catalog,
-                                run, by)
+                                run, by, self.read("incidents"))
         if store and by == "area":
             self.store.replace_residual_hazard(frame, actor=actor or default_actor(),
                                                run=run.describe())

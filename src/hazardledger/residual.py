@@ -99,9 +99,14 @@ def prepare(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog
 
 
 def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
-                    run: Run, by: str = "area") -> pd.DataFrame:
+                    run: Run, by: str = "area",
+                    incidents: pd.DataFrame | None = None) -> pd.DataFrame:
     """Expected functioning items, P(any functions) and "likely inert by" per unit of
-    ``by`` (area, region or national), with 5/50/95 % quantiles across samples."""
+    ``by`` (area, region or national), with 5/50/95 % quantiles across samples.
+
+    Incidents (area level) are shown beside the model as evidence of presence: an
+    incident proves something functioned there and then. They never enter the model's
+    reliability, and a modelled "inert by" date earlier than an incident is flagged."""
     if by not in LEVELS:
         raise ValueError(f"unknown level '{by}' (levels: {', '.join(LEVELS)})")
     inp, samples = prepare(records, areas, catalog, run)
@@ -124,6 +129,14 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
     if by != "area":
         return frame
     frame = frame.rename(columns={"area": "area_id"})
+    if incidents is not None and len(incidents):
+        seen = incidents.dropna(subset=["area_id"]).groupby("area_id")["occurred_at"]
+        frame["incidents"] = frame["area_id"].map(seen.size()).fillna(0).astype(int)
+        frame["last_incident_at"] = frame["area_id"].map(seen.max())
+        contradicted = frame["last_incident_at"] > frame["inert_by_q50"]
+        frame.loc[contradicted, "inert_by_note"] = (
+            "an incident after the modelled date shows items functioned later: trust the "
+            "incident")
     geometry = areas.set_index("id").geometry
     region = areas.set_index("id")["region"]
     frame["region"] = frame["area_id"].map(region)

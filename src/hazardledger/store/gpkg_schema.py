@@ -194,7 +194,8 @@ RESIDUAL_HAZARD_COLUMNS = {
     "expected_mean": "REAL", "expected_q05": "REAL", "expected_q50": "REAL", "expected_q95": "REAL",
     "p_any_mean": "REAL", "p_any_q05": "REAL", "p_any_q50": "REAL", "p_any_q95": "REAL",
     "inert_by_threshold": "REAL", "inert_by_q05": "DATETIME", "inert_by_q50": "DATETIME",
-    "inert_by_q95": "DATETIME", "inert_by_note": "TEXT", "warning": "TEXT",
+    "inert_by_q95": "DATETIME", "inert_by_note": "TEXT", "incidents": "INTEGER",
+    "last_incident_at": "DATETIME", "warning": "TEXT",
     "model_version": "TEXT", "computed_at": "DATETIME",
 }
 
