@@ -121,3 +121,23 @@ def test_posterior_narrows_the_national_band(demo: tuple[Path, str]) -> None:
                                 run, "national").iloc[0]
     assert (posterior["expected_q95"] - posterior["expected_q05"]) < 0.5 * (
         prior["expected_q95"] - prior["expected_q05"])
+
+
+def test_fit_with_temperatures_estimates_the_coefficient(demo: tuple[Path, str],
+                                                         tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hazardledger.cli import app
+
+    temps = tmp_path / "t.csv"
+    pd.DataFrame({"region": "UA.07", "month": range(1, 13),
+                  "temperature_c": [-6, -5, 0, 9, 16, 20, 22, 21, 15, 8, 1, -4]}).to_csv(
+        temps, index=False)
+    out = tmp_path / "fit.csv"
+    result = CliRunner().invoke(app, ["fit", "--db", str(demo[0]), "--type",
+                                      "ap-nonpersistent-15d", "--temperatures", str(temps),
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    row = pd.read_csv(out).set_index("parameter").loc["temp_coef_per_c"]
+    # the synthetic findings were drawn with no temperature effect
+    assert row["field_q05"] < 0 < row["field_q95"]

@@ -121,3 +121,30 @@ def test_fit_command_refuses_a_type_without_enough_evidence(tmp_path) -> None:  
     assert "ap-rd-apii: not enough evidence: 5 findings with a laying date (at least 20" in (
         result.stderr)
     assert "0 of 5 old enough were still functional" in result.stderr
+
+
+def test_temperature_coefficient_is_fitted_from_seasonal_findings() -> None:
+    from dataclasses import replace
+
+    from hazardledger.evidence.likelihood import state_likelihoods
+    from hazardledger.hazard.climate import month_hours
+
+    rng = np.random.default_rng(8)
+    n = 6000
+    laid = rng.uniform(0, 2 * 8766, n) + 460_000.0  # two years of laying, around 2022
+    age = rng.uniform(1, 300, n)
+    end = float((laid + age).max())
+    # hours of each month between laying and finding: (laying to end) minus (finding to end)
+    hours = month_hours(laid, end) - month_hours(laid + age, end)
+    temps = np.tile(np.array([-6, -5, 0, 9, 16, 20, 22, 21, 15, 8, 1, -4], float), (n, 1))
+    truth = {**TRUTH, "rho_sda": 1.0, "life_eta_h": 80.0, "temp_coef_per_c": 0.07}
+    base = Findings.from_arrays(laid, laid, laid + age, np.full(n, "functional"))
+    base = replace(base, month_hours=hours, month_temperature_c=temps)
+    alive = rng.random(n) < state_likelihoods(base, truth)  # P(functional) per finding
+    findings = replace(base, state=np.where(alive, 0, 2))
+    fitter = ReliabilityFitter(PersistenceClass.SELF_DEACTIVATING,
+                               {**truth, "temp_coef_per_c": 0.0}, temperature=True)
+    fitter.free = ("life_beta", "life_eta_h", "temp_coef_per_c")
+    e = fitter.fit(findings).estimates["temp_coef_per_c"]
+    assert e.low > 0.02  # the data do inform the coefficient
+    assert abs(e.mle - 0.07) < 3 * (e.high - e.low) / 3.3  # within three standard errors

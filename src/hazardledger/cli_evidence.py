@@ -32,6 +32,9 @@ def fit(
     output: Annotated[Path | None, typer.Option("--output", "-o", help=".json or .csv")] = None,
     plot: Annotated[Path | None, typer.Option(help="fit.png: fitted curves against the "
                                                    "observed shares")] = None,
+    temperatures: Annotated[Path | None, typer.Option(
+        help="CSV of region, month, temperature_c: also fit the temperature coefficient")
+                            ] = None,
 ) -> None:
     """Catalog value against field estimate per item type, with 90 % intervals
     (maximum likelihood, profile-likelihood intervals)."""
@@ -43,8 +46,13 @@ def fit(
             raise ValueError(f"no findings of item type '{type_}' in the ledger")
     records = ledger.read("records")
     with err.status("fitting reliability to the findings"):
+        climate = None
+        if temperatures is not None:
+            climate = (ledger.read("hazard_areas"), pd.read_csv(temperatures,
+                                                                dtype={"region": str}),
+                       temperatures.name)
         table = fit_table(findings, records, ledger.catalog, scenario,
-                          [type_] if type_ else None, min_findings)
+                          [type_] if type_ else None, min_findings, climate)
     if type_ is not None and table["note"].astype(str).str.startswith("not enough").any():
         first = table.iloc[0]
         bound = first.get("failure_upper_95_clopper_pearson")

@@ -34,17 +34,24 @@ _EDGE = 18.0  # logit or log bound of the search: probabilities within 1.5e-8 of
 _SHIFTS = (0.0, 2.0, -2.0, 1.0, -1.0)  # starting points around the prior means (fitting scale)
 
 
+_REAL = {"temp_coef_per_c"}  # fitted on its own scale
+
+
 def _to_free(name: str, value: float) -> float:
     if name in _PROBABILITY:
         return float(logit(np.clip(value, 1e-6, 1 - 1e-6)))
-    return float(np.log(value))
+    return float(value) if name in _REAL else float(np.log(value))
 
 
 def _from_free(name: str, x: float) -> float:
-    return float(expit(x)) if name in _PROBABILITY else float(np.exp(x))
+    if name in _PROBABILITY:
+        return float(expit(x))
+    return float(x) if name in _REAL else float(np.exp(x))
 
 
 def _bounds(name: str, start: float) -> tuple[float, float]:
+    if name in _REAL:
+        return (-0.5, 0.5)  # per degree C: a factor of 150 per 10 degrees at the ends
     return (-_EDGE, _EDGE) if name in _PROBABILITY else (start - 8.0, start + 8.0)
 
 
@@ -70,8 +77,10 @@ class ReliabilityFitter:
     """Fits the free parameters of one item type to its findings (lifelines-style API)."""
 
     def __init__(self, persistence: PersistenceClass, fixed: Mapping[str, float],
-                 life: str = "weibull", level: float = 0.90):
-        self.free = FREE[persistence]
+                 life: str = "weibull", level: float = 0.90, temperature: bool = False):
+        # the temperature coefficient is identifiable only from findings with temperatures
+        self.free = FREE[persistence] + (
+            ("temp_coef_per_c",) if temperature and "life_eta_h" in FREE[persistence] else ())
         self.fixed = dict(fixed)
         self.life = life
         self.level = level
@@ -99,7 +108,8 @@ class ReliabilityFitter:
         bounds = [_bounds(n, s) for n, s in zip(names, start, strict=True)]
         # A cure fraction and a long tail can look alike over short ages: several starts
         # keep the optimiser out of the wrong one.
-        tries = [self._optimise(findings, names, np.clip(start + shift, -_EDGE, None), bounds,
+        lows, highs = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+        tries = [self._optimise(findings, names, np.clip(start + shift, lows, highs), bounds,
                                 {})
                  for shift in _SHIFTS[: 1 + 4 * (len(names) > 1)]]
         best, nll, ok = min(tries, key=lambda t: t[1])

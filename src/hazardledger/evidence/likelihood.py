@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domain.vocab import FindingState
-from ..hazard.survival import state_probabilities
+from ..hazard.survival import REFERENCE_TEMPERATURE_C, state_probabilities
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
 STATE_CODES = {FindingState.FUNCTIONAL.value: 0, FindingState.SELF_DESTROYED.value: 1,
@@ -39,6 +39,10 @@ class Findings:
     found_h: np.ndarray
     state: np.ndarray  # 0 functional, 1 self-destroyed, 2 inert
     sd_setting_h: np.ndarray  # recorded setting, NaN where unknown
+    # With regional temperatures: hours of each calendar month between laying (window
+    # middle) and finding, and the region's temperature in each month: (n, 12) each.
+    month_hours: np.ndarray | None = None
+    month_temperature_c: np.ndarray | None = None
 
     @classmethod
     def from_arrays(cls, laid_from_h: np.ndarray, laid_to_h: np.ndarray, found_h: np.ndarray,
@@ -74,7 +78,17 @@ def state_likelihoods(findings: Findings, params: Mapping[str, float],
     # a recorded self-destruct setting replaces the parameter for that finding's record
     p["sd_setting_h"] = np.where(np.isnan(findings.sd_setting_h), float(params["sd_setting_h"]),
                                  findings.sd_setting_h)[:, None]
-    functional, destroyed, inert = state_probabilities(ages, p, life=life)  # type: ignore[arg-type]
+    equivalent = None
+    if findings.month_hours is not None and findings.month_temperature_c is not None:
+        # temperature-equivalent age from the finding's own calendar months
+        gamma = float(params["temp_coef_per_c"])
+        factor = np.exp(gamma * (findings.month_temperature_c - REFERENCE_TEMPERATURE_C))
+        elapsed = findings.month_hours.sum(axis=1)
+        mean_factor = np.where(elapsed > 0, (factor * findings.month_hours).sum(axis=1)
+                               / np.where(elapsed > 0, elapsed, 1.0), 1.0)
+        equivalent = ages * mean_factor[:, None]
+    functional, destroyed, inert = state_probabilities(ages, p, equivalent,  # type: ignore[arg-type]
+                                                       life=life)
     chosen = np.where(findings.state[:, None] == 0, functional,
                       np.where(findings.state[:, None] == 1, destroyed, inert))  # (n, nodes)
     return chosen[:, 0] if weights.size == 1 else chosen @ weights

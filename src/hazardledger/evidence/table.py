@@ -9,22 +9,28 @@ bounds on the failure share among items whose mechanism has had its chance.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from ..catalog import priors as prior_math
 from ..catalog.loader import Catalog
 from ..domain.vocab import PersistenceClass
+from ..hazard.climate import month_hours, regional_table
 from ..hazard.inputs import hours
 from .bounds import clopper_pearson, upper_bound
 from .fit import FREE, ReliabilityFitter
-from .likelihood import Findings
+from .likelihood import STATE_CODES, Findings
 
 MIN_FINDINGS = 20
 
 
-def findings_of(findings: pd.DataFrame, records: pd.DataFrame, code: str) -> Findings:
-    """One type's findings with the laying windows of their records."""
+def findings_of(findings: pd.DataFrame, records: pd.DataFrame, code: str,
+                climate: tuple[pd.DataFrame, pd.DataFrame, str] | None = None) -> Findings:
+    """One type's findings with the laying windows of their records; with ``climate``
+    (hazard areas, a monthly temperature table, its source) also the calendar months and
+    temperatures each item went through."""
     mine = findings[findings["item_type"] == code]
     rec = records.set_index("id")
     known = mine["record_id"].isin(rec.index)
@@ -32,9 +38,22 @@ def findings_of(findings: pd.DataFrame, records: pd.DataFrame, code: str) -> Fin
     laid_from = rec["laid_from"].reindex(mine["record_id"]).reset_index(drop=True)
     laid_to = rec["laid_to"].reindex(mine["record_id"]).reset_index(drop=True).fillna(laid_from)
     setting = rec["sd_setting_h"].reindex(mine["record_id"]).to_numpy(dtype=float)
-    return Findings.from_arrays(hours(laid_from), hours(laid_to),
+    data = Findings.from_arrays(hours(laid_from), hours(laid_to),
                                 hours(mine["found_at"].reset_index(drop=True)),
                                 mine["state"].to_numpy(), setting)
+    if climate is None or not data.n:
+        return data
+    areas, temperatures, source = climate
+    states = mine["state"].isin(list(STATE_CODES)).to_numpy()
+    area = rec["area_id"].reindex(mine["record_id"]).to_numpy()[states]
+    region = pd.Series(area).map(areas.set_index("id")["region"]).fillna("").to_numpy()
+    names = np.unique(region)
+    table = regional_table(temperatures, names, source)
+    middle = (data.laid_from_h + data.laid_to_h) / 2
+    end = float(data.found_h.max())
+    spent = month_hours(middle, end) - month_hours(data.found_h, end)
+    return replace(data, month_hours=spent,
+                   month_temperature_c=table[np.searchsorted(names, region)])
 
 
 def _chance_failures(findings: Findings, persistence: PersistenceClass,
@@ -68,7 +87,8 @@ def observed_share(findings: Findings, age_h: float, spread: float = 0.25
 
 def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
               scenario: str, codes: list[str] | None = None,
-              min_findings: int = MIN_FINDINGS) -> pd.DataFrame:
+              min_findings: int = MIN_FINDINGS,
+              climate: tuple[pd.DataFrame, pd.DataFrame, str] | None = None) -> pd.DataFrame:
     """One row per type and fitted parameter (one row for types with nothing to fit)."""
     rows = []
     present = sorted(set(findings["item_type"]))
@@ -76,7 +96,7 @@ def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
         item = catalog.get(code)
         priors = catalog.priors(code, scenario)
         means = {name: prior_math.mean(p) for name, p in priors.items()}
-        data = findings_of(findings, records, code)
+        data = findings_of(findings, records, code, climate)
         base: dict[str, object] = {"item_type": code, "persistence": item.persistence.value,
                                    "scenario": scenario, "findings": data.n}
         free = FREE[item.persistence]
@@ -95,9 +115,10 @@ def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
                                                                     method="jeffreys"))
                      if chances else np.nan})
         enough = data.n >= min_findings
-        result = ReliabilityFitter(item.persistence, means, item.life_distribution).fit(
-            data) if enough else None
-        for name in free:
+        fitter = ReliabilityFitter(item.persistence, means, item.life_distribution,
+                                   temperature=climate is not None)
+        result = fitter.fit(data) if enough else None
+        for name in fitter.free:
             low, high = prior_math.quantile(priors[name], np.array([0.05, 0.95]))
             row = {**base, "parameter": name, "catalog_mean": means[name],
                    "catalog_q05": float(low), "catalog_q95": float(high),

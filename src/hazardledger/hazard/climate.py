@@ -42,6 +42,12 @@ class Climate:
 
 def climate_from_frame(frame: pd.DataFrame, inp: HazardInput, source: str) -> Climate:
     """A climate for the input's regions from rows of region, month (1-12), temperature_c."""
+    return Climate(regional_table(frame, inp.regions, source))
+
+
+def regional_table(frame: pd.DataFrame, regions: np.ndarray, source: str) -> np.ndarray:
+    """Checked monthly temperatures, one row per region in ``regions`` (reference
+    temperature for regions the file does not give): (regions, 12)."""
     problems = [Problem(None, c, "required column is missing")
                 for c in ("region", "month", "temperature_c") if c not in frame.columns]
     if problems:
@@ -65,12 +71,12 @@ def climate_from_frame(frame: pd.DataFrame, inp: HazardInput, source: str) -> Cl
             problems.append(Problem(None, "month", f"region {region}: months {missing} missing"))
     if problems:
         raise InputRejected(source, problems)
-    table = np.full((inp.regions.size, 12), REFERENCE_TEMPERATURE_C)
-    position = {str(r): i for i, r in enumerate(inp.regions)}
+    table = np.full((len(regions), 12), REFERENCE_TEMPERATURE_C)
+    position = {str(r): i for i, r in enumerate(regions)}
     rows = frame["region"].astype(str).map(position)
     ok = rows.notna().to_numpy()
     table[rows[ok].astype(int).to_numpy(), month[ok].astype(int).to_numpy() - 1] = temp[ok]
-    return Climate(table)
+    return table
 
 
 def month_hours(start_h: np.ndarray, end_h: float) -> np.ndarray:
