@@ -148,3 +148,16 @@ def test_temperature_coefficient_is_fitted_from_seasonal_findings() -> None:
     e = fitter.fit(findings).estimates["temp_coef_per_c"]
     assert e.low > 0.02  # the data do inform the coefficient
     assert abs(e.mle - 0.07) < 3 * (e.high - e.low) / 3.3  # within three standard errors
+
+
+def test_estimates_converge_as_findings_accumulate() -> None:
+    truth = {**TRUTH, "rho_sd": 0.8, "sd_setting_h": 24.0, "rho_sda": 0.0}
+    fitter = ReliabilityFitter(PersistenceClass.SELF_DESTRUCT, {**truth, "rho_sd": 0.5})
+    widths, errors = [], []
+    for n in (100, 1000, 10_000):
+        e = fitter.fit(simulate(truth, n, seed=n, max_age_h=200)).estimates["rho_sd"]
+        widths.append(e.high - e.low)
+        errors.append(abs(e.mle - 0.8))
+    # ten times the findings: intervals about sqrt(10) = 3.2 times narrower
+    assert widths[0] > 2.5 * widths[1] and widths[1] > 2.5 * widths[2]
+    assert errors[2] < 0.01
