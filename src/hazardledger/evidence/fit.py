@@ -106,13 +106,18 @@ class ReliabilityFitter:
         names = self.free
         start = np.array([_to_free(n, self.fixed[n]) for n in names])
         bounds = [_bounds(n, s) for n, s in zip(names, start, strict=True)]
-        # A cure fraction and a long tail can look alike over short ages: several starts
-        # keep the optimiser out of the wrong one.
         lows, highs = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
-        tries = [self._optimise(findings, names, np.clip(start + shift, lows, highs), bounds,
-                                {})
-                 for shift in _SHIFTS[: 1 + 4 * (len(names) > 1)]]
-        best, nll, ok = min(tries, key=lambda t: t[1])
+        best, nll, ok = self._optimise(findings, names, start, bounds, {})
+        # A cure fraction and a long tail can look alike over short ages; when the first
+        # answer sits at an edge (or failed), other starts keep the optimiser out of the
+        # wrong optimum.
+        at_edge = any(n in _PROBABILITY and abs(x) > 10 for n, x in zip(names, best,
+                                                                        strict=True))
+        if len(names) > 1 and (at_edge or not ok):
+            tries = [(best, nll, ok)] + [
+                self._optimise(findings, names, np.clip(start + shift, lows, highs), bounds, {})
+                for shift in _SHIFTS[1:]]
+            best, nll, ok = min(tries, key=lambda t: t[1])
         result = FitResult(findings.n, -nll, converged=ok,
                            fixed={k: v for k, v in self.fixed.items() if k not in names})
         threshold = nll + chi2.ppf(self.level, 1) / 2
