@@ -37,13 +37,13 @@ _SHIFTS = (0.0, 2.0, -2.0, 1.0, -1.0)  # starting points around the prior means 
 _REAL = {"temp_coef_per_c"}  # fitted on its own scale
 
 
-def _to_free(name: str, value: float) -> float:
+def to_fitting_scale(name: str, value: float) -> float:
     if name in _PROBABILITY:
         return float(logit(np.clip(value, 1e-6, 1 - 1e-6)))
     return float(value) if name in _REAL else float(np.log(value))
 
 
-def _from_free(name: str, x: float) -> float:
+def from_fitting_scale(name: str, x: float) -> float:
     if name in _PROBABILITY:
         return float(expit(x))
     return float(x) if name in _REAL else float(np.exp(x))
@@ -85,9 +85,10 @@ class ReliabilityFitter:
         self.life = life
         self.level = level
 
-    def _nll(self, x: np.ndarray, findings: Findings, names: tuple[str, ...],
-             pinned: Mapping[str, float]) -> float:
-        params = {**self.fixed, **pinned, **{n: _from_free(n, v) for n, v in zip(
+    def negative_log_likelihood(self, x: np.ndarray, findings: Findings,
+                                names: tuple[str, ...], pinned: Mapping[str, float]) -> float:
+        """Minus the log-likelihood with ``names`` at ``x`` (fitting scale), ``pinned`` set."""
+        params = {**self.fixed, **pinned, **{n: from_fitting_scale(n, v) for n, v in zip(
             names, x, strict=True)}}
         return -log_likelihood(findings, params, self.life)
 
@@ -95,8 +96,10 @@ class ReliabilityFitter:
                   bounds: list[tuple[float, float]], pinned: Mapping[str, float]
                   ) -> tuple[np.ndarray, float, bool]:
         if not names:
-            return np.zeros(0), self._nll(np.zeros(0), findings, (), pinned), True
-        result = minimize(self._nll, start, args=(findings, names, pinned), method="L-BFGS-B",
+            return np.zeros(0), self.negative_log_likelihood(np.zeros(0), findings, (),
+                                                             pinned), True
+        result = minimize(self.negative_log_likelihood, start, args=(findings, names, pinned),
+                          method="L-BFGS-B",
                           bounds=bounds)
         return result.x, float(result.fun), bool(result.success)
 
@@ -104,7 +107,7 @@ class ReliabilityFitter:
         """Maximum likelihood, then (unless ``intervals`` is False) a profile-likelihood
         interval for each free parameter."""
         names = self.free
-        start = np.array([_to_free(n, self.fixed[n]) for n in names])
+        start = np.array([to_fitting_scale(n, self.fixed[n]) for n in names])
         bounds = [_bounds(n, s) for n, s in zip(names, start, strict=True)]
         lows, highs = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
         best, nll, ok = self._optimise(findings, names, start, bounds, {})
@@ -122,7 +125,7 @@ class ReliabilityFitter:
                            fixed={k: v for k, v in self.fixed.items() if k not in names})
         threshold = nll + chi2.ppf(self.level, 1) / 2
         if not intervals:
-            result.estimates = {n: Estimate(_from_free(n, x), np.nan, np.nan)
+            result.estimates = {n: Estimate(from_fitting_scale(n, x), np.nan, np.nan)
                                 for n, x in zip(names, best, strict=True)}
             return result
         for j, name in enumerate(names):
@@ -133,14 +136,14 @@ class ReliabilityFitter:
             def profile(x: float, _name: str = name, _others: tuple[str, ...] = others,
                         _start: np.ndarray = other_start,
                         _bounds: list[tuple[float, float]] = other_bounds) -> float:
-                value = _from_free(_name, x)
+                value = from_fitting_scale(_name, x)
                 return self._optimise(findings, _others, _start, _bounds,
                                       {_name: value})[1] - threshold
 
             low = self._end(profile, best[j], bounds[j][0])
             high = self._end(profile, best[j], bounds[j][1])
-            result.estimates[name] = Estimate(_from_free(name, best[j]), _from_free(name, low),
-                                              _from_free(name, high))
+            result.estimates[name] = Estimate(*(from_fitting_scale(name, x)
+                                                for x in (best[j], low, high)))
         return result
 
     @staticmethod

@@ -27,7 +27,7 @@ from ..hazard.survival import REFERENCE_TEMPERATURE_C, state_probabilities
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
 STATE_CODES = {FindingState.FUNCTIONAL.value: 0, FindingState.SELF_DESTROYED.value: 1,
                FindingState.INERT.value: 2}
-_FLOOR = 1e-300  # a probability of exactly 0 would make the log-likelihood -inf
+PROBABILITY_FLOOR = 1e-300  # a probability of exactly 0 would make the log-likelihood -inf
 
 
 @dataclass(frozen=True)
@@ -97,4 +97,5 @@ def state_likelihoods(findings: Findings, params: Mapping[str, float],
 def log_likelihood(findings: Findings, params: Mapping[str, float],
                    life: str = "weibull") -> float:
     """Log-likelihood of the findings under one parameter set."""
-    return float(np.log(np.maximum(state_likelihoods(findings, params, life), _FLOOR)).sum())
+    chosen = state_likelihoods(findings, params, life)
+    return float(np.log(np.maximum(chosen, PROBABILITY_FLOOR)).sum())

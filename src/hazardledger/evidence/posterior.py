@@ -19,8 +19,8 @@ import numpy as np
 from ..catalog.loader import Catalog
 from ..hazard.parameters import type_stream
 from ..hazard.survival import state_probabilities
-from .fit import FREE, ReliabilityFitter, _from_free, _to_free
-from .likelihood import _FLOOR, Findings
+from .fit import FREE, ReliabilityFitter, from_fitting_scale, to_fitting_scale
+from .likelihood import PROBABILITY_FLOOR, Findings
 
 CHUNK = 256
 
@@ -39,7 +39,8 @@ def _log_likelihoods(findings: Findings, draws: Mapping[str, np.ndarray], life: 
                                      p["sd_setting_h"])
         functional, destroyed, inert = state_probabilities(ages[None], p, life=life)
         chosen = np.where(state == 0, functional, np.where(state == 1, destroyed, inert))
-        out[start:start + CHUNK] = np.log(np.maximum(chosen @ weights, _FLOOR)).sum(axis=1)
+        per_finding = np.maximum(chosen @ weights, PROBABILITY_FLOOR)
+        out[start:start + CHUNK] = np.log(per_finding).sum(axis=1)
     return out
 
 
@@ -63,12 +64,13 @@ def posterior_samples(catalog: Catalog, code: str, scenario: str, findings: Find
     means = {k: float(np.mean(v)) for k, v in draws.items()}
     fitter = ReliabilityFitter(item.persistence, means, item.life_distribution)
     best = fitter.fit(findings, intervals=False).estimates
-    centre = np.array([_to_free(n, best[n].mle) for n in free])
-    covariance = _inverse_hessian(lambda x: fitter._nll(x, findings, free, {}), centre)
+    centre = np.array([to_fitting_scale(n, best[n].mle) for n in free])
+    covariance = _inverse_hessian(
+        lambda x: fitter.negative_log_likelihood(x, findings, free, {}), centre)
     z = rng.multivariate_normal(centre, covariance, n_samples)
     out = {k: np.full(n_samples, v) for k, v in means.items()}
     for j, name in enumerate(free):
-        out[name] = np.array([_from_free(name, x) for x in z[:, j]])
+        out[name] = np.array([from_fitting_scale(name, x) for x in z[:, j]])
     for name in set(draws) - set(free):  # what the findings do not inform keeps its prior
         out[name] = draws[name][rng.choice(prior_draws, n_samples)]
     return out, f"normal approximation at the maximum likelihood (ESS {ess:.0f} too small)"
