@@ -251,7 +251,7 @@ def demo(directory: Annotated[Path, typer.Argument(help="Where to build the demo
     build_demo(directory, console=out)
 
 
-from . import cli_evidence, cli_hazard  # noqa: E402, F401  (register their commands)
+from . import cli_evidence, cli_exposure, cli_hazard  # noqa: E402, F401  (register commands)
 
 
 def main() -> None:

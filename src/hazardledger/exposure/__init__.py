@@ -1,0 +1,1 @@
+"""Who lives near the hazard: distances to populated places, exposure, proximity checks."""
