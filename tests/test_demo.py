@@ -59,7 +59,7 @@ def test_demo_is_valid_and_audited(demo: tuple[Path, str]) -> None:
 
 def test_demo_computes_residual_hazard_and_the_national_curve(demo: tuple[Path, str]) -> None:
     path, text = demo
-    layer = Ledger(path).store.read_residual_hazard()
+    layer = Ledger(path).store.read_result("residual_hazard")
     assert len(layer) == len(Ledger(path).read("hazard_areas"))
     assert (layer["scenario"] == "pessimistic").all() and (layer["samples"] == 500).all()
     assert (layer["expected_q05"] <= layer["expected_q95"]).all()

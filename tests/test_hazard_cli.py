@@ -43,7 +43,7 @@ def test_hazard_by_area_fills_the_layer_and_warns(db: str, tmp_path: Path) -> No
                          "--scenario", "claimed", "-o", str(out_csv))
     assert code == 0, err
     assert "WARNING: " + WARNING in out
-    layer = Ledger(db).store.read_residual_hazard().set_index("area_id")
+    layer = Ledger(db).store.read_result("residual_hazard").set_index("area_id")
     assert set(layer.index) == {"HA-1", "HA-2", "HA-3"}
     # persistent: every item, for ever; 48 h battery mine one day after laying: some left
     assert layer.loc["HA-1", "expected_q05"] == layer.loc["HA-1", "expected_q95"] == 10

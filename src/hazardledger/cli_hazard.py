@@ -89,7 +89,8 @@ def hazard(
                                 ledger.catalog, run, by, ledger.read("incidents"))
     key = frame.columns[0]
     if by == "area":
-        ledger.store.replace_residual_hazard(frame, actor=default_actor(), run=run.describe())
+        ledger.store.replace_result("residual_hazard", frame, actor=default_actor(),
+                                    run=run.describe())
     table = Table(key, "expected functioning (90 %)", "P(any functions) (90 %)",
                   "likely inert by (90 %)",
                   title=f"Residual hazard on {run.as_of:%Y-%m-%d}, scenario {scenario}"

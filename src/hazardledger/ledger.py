@@ -238,7 +238,7 @@ class Ledger:
         frame = residual_hazard(self.read("records"), self.read("hazard_areas"), self.catalog,
                                 run, by, self.read("incidents"))
         if store and by == "area":
-            self.store.replace_residual_hazard(frame, actor=actor or default_actor(),
+            self.store.replace_result("residual_hazard", frame, actor=actor or default_actor(),
                                                run=run.describe())
         return frame
 

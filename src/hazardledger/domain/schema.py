@@ -115,8 +115,9 @@ LAYERS: dict[str, LayerSchema] = {
                     "People killed or injured (personal data: admin only)"),
         LayerSchema("activities", Activity, _fields(Activity), _POLYGONAL, "MULTIPOLYGON",
                     "Non-technical survey, technical survey and clearance"),
-        LayerSchema("places", Place, _fields(Place), ("Point",), "POINT",
-                    "Populated places (GeoNames, CC BY 4.0)"),
+        LayerSchema("places", Place, _fields(Place), ("Point", "MultiPoint", *_POLYGONAL),
+                    "GEOMETRY", "Populated places: points or settlement polygons "
+                    "(GeoNames by default, CC BY 4.0)"),
     )
 }
 

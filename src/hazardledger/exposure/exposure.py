@@ -28,6 +28,16 @@ def band_labels(bands_km: Sequence[float]) -> list[str]:
     return [f"population_{lo:g}_{hi:g}km" for lo, hi in pairwise([0.0, *bands_km])]
 
 
+def nearest_of_pairs(place: np.ndarray, area: np.ndarray, d: np.ndarray, n_areas: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Per area, the closest place among its pairs (-1 and inf where it has none)."""
+    which, distance = np.full(n_areas, -1, dtype=np.int64), np.full(n_areas, np.inf)
+    order = np.lexsort((d, area))
+    areas_with, first = np.unique(area[order], return_index=True)
+    which[areas_with], distance[areas_with] = place[order][first], d[order][first]
+    return which, distance
+
+
 def area_exposure(areas: gpd.GeoDataFrame, places: gpd.GeoDataFrame,
                   bands_km: Sequence[float] = DEFAULT_BANDS_KM,
                   decay_km: float = DECAY_KM) -> pd.DataFrame:
@@ -39,12 +49,16 @@ def area_exposure(areas: gpd.GeoDataFrame, places: gpd.GeoDataFrame,
     points = places.geometry.to_numpy()
     population = places["population"].to_numpy(dtype=float)
     frame = pd.DataFrame({"area_id": areas["id"].to_numpy()})
+    place, area, d = pairs_within(points, geoms, bands[-1] * 1000)
     if len(points) and len(geoms):
-        which, distance = nearest(geoms, points)
+        which, distance = nearest_of_pairs(place, area, d, len(geoms))
+        # only areas with no place in the outer band need a search further out
+        far = np.nonzero(which < 0)[0]
+        if len(far):
+            which[far], distance[far] = nearest(geoms[far], points)
         frame["nearest_place"] = places["name"].to_numpy()[which]
         frame["nearest_population"] = population[which]
         frame["nearest_distance_m"] = distance
-    place, area, d = pairs_within(points, geoms, bands[-1] * 1000)
     edges = np.array([0.0, *bands]) * 1000
     for label, lo, hi in zip(band_labels(bands), edges[:-1], edges[1:], strict=True):
         inside = ((d >= lo) if lo == 0 else (d > lo)) & (d <= hi)

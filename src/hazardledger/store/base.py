@@ -80,13 +80,14 @@ class Store(ABC):
         """Store user item-type definitions (validated by the catalog first)."""
 
     @abstractmethod
-    def replace_residual_hazard(self, frame: gpd.GeoDataFrame, *, actor: str,
-                                run: dict[str, object]) -> WriteSummary:
-        """Replace the computed ``residual_hazard`` layer; one audit entry describes the run."""
+    def replace_result(self, name: str, frame: gpd.GeoDataFrame, *, actor: str,
+                       run: dict[str, object]) -> WriteSummary:
+        """Replace a computed layer (``residual_hazard``, ``exposure``, ``priorities``)
+        whole; one audit entry describes the run."""
 
     @abstractmethod
-    def read_residual_hazard(self) -> gpd.GeoDataFrame:
-        """The last computed ``residual_hazard`` layer."""
+    def read_result(self, name: str) -> gpd.GeoDataFrame:
+        """The last computed rows of a result layer."""
 
     @abstractmethod
     def get_meta(self, key: str) -> str | None:

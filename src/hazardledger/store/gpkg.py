@@ -27,14 +27,23 @@ from ..domain.schema import layer as layer_schema
 from . import audit, gpkg_results, rtree_bulk
 from .base import Store, StoreError, WriteSummary
 from .gpkg_geometry import decode, encode, envelope, is_empty, promote_to_multi
-from .gpkg_schema import APPLICATION_ID, GEOM, SCHEMA_VERSION, USER_VERSION, migrate
+from .gpkg_schema import (
+    APPLICATION_ID,
+    GEOM,
+    RESULT_LAYERS,
+    SCHEMA_VERSION,
+    USER_VERSION,
+    migrate,
+)
 from .values import storage_columns, typed_frame
 
 _CHUNK = 500  # ids per IN (...) query, under SQLite's parameter limit
-# The computed layer has no domain schema; this stands in for it where only name and
+# Computed layers have no domain schema; this stands in for one where only name and
 # geometry matter (gpkg_contents upkeep).
-RESIDUAL_HAZARD = LayerSchema("residual_hazard", object, (), ("MultiPolygon",), "MULTIPOLYGON",
-                              "Modelled residual hazard per hazard area")
+def _result_schema(name: str) -> LayerSchema:
+    return LayerSchema(name, object, (), ("MultiPolygon",), "MULTIPOLYGON", name)
+
+
 _BULK_RTREE = 1000  # from this many new features on, the spatial index is filled in bulk
 
 
@@ -362,17 +371,23 @@ class GeoPackageStore(Store):
                                               definitions])
         return WriteSummary("item_types", len(codes), 0, 0, first, last)
 
-    def replace_residual_hazard(self, frame: gpd.GeoDataFrame, *, actor: str,
-                                run: dict[str, object]) -> WriteSummary:
+    def replace_result(self, name: str, frame: gpd.GeoDataFrame, *, actor: str,
+                       run: dict[str, object]) -> WriteSummary:
+        if name not in RESULT_LAYERS:
+            raise StoreError(f"unknown result layer '{name}' (result layers: "
+                             f"{', '.join(RESULT_LAYERS)})")
         with self._transaction() as conn:
-            n = gpkg_results.replace_residual_hazard(conn, frame)
-            first, last = self._append_audit(conn, actor, "compute", "residual_hazard", [""],
-                                             [None], [_json({**run, "areas": n})])
-            self._touch_contents(conn, RESIDUAL_HAZARD)
-        return WriteSummary("residual_hazard", n, 0, 0, first, last)
+            n = gpkg_results.replace_result(conn, name, frame)
+            first, last = self._append_audit(conn, actor, "compute", name, [""],
+                                             [None], [_json({**run, "features": n})])
+            self._touch_contents(conn, _result_schema(name))
+        return WriteSummary(name, n, 0, 0, first, last)
 
-    def read_residual_hazard(self) -> gpd.GeoDataFrame:
-        return gpkg_results.read_residual_hazard(self._conn)
+    def read_result(self, name: str) -> gpd.GeoDataFrame:
+        if name not in RESULT_LAYERS:
+            raise StoreError(f"unknown result layer '{name}' (result layers: "
+                             f"{', '.join(RESULT_LAYERS)})")
+        return gpkg_results.read_result(self._conn, name)
 
     def get_meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM hl_meta WHERE key = ?", (key,)).fetchone()

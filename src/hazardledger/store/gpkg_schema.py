@@ -12,7 +12,7 @@ from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10400  # GeoPackage 1.4.0
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 GEOM = "geom"
 
 _CORE = """
@@ -214,7 +214,57 @@ def _create_v2(conn: sqlite3.Connection) -> None:
         (GEOM, qml("residual_hazard"), _now()))
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1, 2: _create_v2}
+# exposure: the population_* band columns depend on the bands asked for and are added
+# as they first appear (ALTER TABLE ADD COLUMN), so the table holds the defaults from the start.
+EXPOSURE_COLUMNS = {
+    "area_id": "TEXT", "region": "TEXT", "nearest_place": "TEXT", "nearest_population": "INTEGER",
+    "nearest_distance_m": "REAL", "population_0_1km": "REAL", "population_1_5km": "REAL",
+    "population_5_10km": "REAL", "exposure_index": "REAL", "bands_km": "TEXT",
+    "decay_km": "REAL", "attribution": "TEXT", "computed_at": "DATETIME",
+}
+PRIORITY_COLUMNS = {
+    "rank": "INTEGER", "area_id": "TEXT", "name": "TEXT", "region": "TEXT",
+    "classification": "TEXT", "status": "TEXT", "score": "REAL", "score_q05": "REAL",
+    "score_q95": "REAL", "expected_q05": "REAL", "expected_q50": "REAL", "expected_q95": "REAL",
+    "p_any_mean": "REAL", "p_any_q05": "REAL", "p_any_q95": "REAL", "exposure_index": "REAL",
+    "population_within_5km": "REAL", "land_use": "TEXT", "remaining_m2": "REAL",
+    "incidents": "INTEGER", "hazard_score": "REAL", "exposure_score": "REAL",
+    "land_use_score": "REAL", "area_score": "REAL", "incident_score": "REAL",
+    "weights": "TEXT", "as_of": "DATETIME", "scenario": "TEXT", "warning": "TEXT",
+    "computed_at": "DATETIME",
+}
+RESULT_LAYERS: dict[str, tuple[dict[str, str], str]] = {
+    "residual_hazard": (RESIDUAL_HAZARD_COLUMNS,
+                        "Modelled residual hazard per hazard area (never a land release)"),
+    "exposure": (EXPOSURE_COLUMNS, "People near each hazard area (GeoNames, CC BY 4.0)"),
+    "priorities": (PRIORITY_COLUMNS,
+                   "Hazard areas ranked for survey and clearance (never sets a status)"),
+}
+
+
+def _create_result_layer(conn: sqlite3.Connection, name: str) -> None:
+    columns, description = RESULT_LAYERS[name]
+    typed = ", ".join(f'"{n}" {t}' for n, t in columns.items())
+    conn.execute(f'CREATE TABLE "{name}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+                 f'"{GEOM}" MULTIPOLYGON, {typed})')
+    _register(conn, name, "MULTIPOLYGON", description)
+    conn.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+        "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
+        "update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, 'Hazard Ledger default', "
+        "'hazardledger', ?)", (name, GEOM, f"{name} (Hazard Ledger)", qml(name), _now()))
+
+
+def _create_v3(conn: sqlite3.Connection) -> None:
+    """Settlement polygons in ``places``; the computed ``exposure`` and ``priorities``."""
+    conn.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = ? WHERE table_name = "
+                 "'places'", (LAYERS["places"].gpkg_geometry,))
+    for name in ("exposure", "priorities"):
+        _create_result_layer(conn, name)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _create_v1, 2: _create_v2, 3: _create_v3}
 
 
 def migrate(conn: sqlite3.Connection, current: int) -> int:

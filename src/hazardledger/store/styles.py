@@ -50,19 +50,27 @@ def _symbol(name: str, kind: str, rgb: str) -> str:
     return f'<symbol type="{kind}" name="{name}" alpha="1" clip_to_extent="1">{layer}</symbol>'
 
 
-# residual_hazard: graduated by the median expected functioning items
-GRADUATED = ("expected_q50", [(0, 0.5, "below 0.5", "255,255,178"), (0.5, 5, "0.5 – 5",
-                                                                      "254,204,92"),
-                              (5, 50, "5 – 50", "253,141,60"), (50, 500, "50 – 500",
-                                                                "240,59,32"),
-                              (500, 1e12, "500 and more", "189,0,38")])
+_YL_OR_RD = ("255,255,178", "254,204,92", "253,141,60", "240,59,32", "189,0,38")
+# computed layers, graduated: residual hazard by the median expected functioning items,
+# exposure by its index (people, distance-weighted), priorities by their score
+GRADUATED: dict[str, tuple[str, list[tuple[float, float, str]]]] = {
+    "residual_hazard": ("expected_q50", [(0, 0.5, "below 0.5"), (0.5, 5, "0.5 – 5"),
+                                         (5, 50, "5 – 50"), (50, 500, "50 – 500"),
+                                         (500, 1e12, "500 and more")]),
+    "exposure": ("exposure_index", [(0, 10, "below 10"), (10, 100, "10 – 100"),
+                                    (100, 1000, "100 – 1,000"), (1000, 10000, "1,000 – 10,000"),
+                                    (10000, 1e12, "10,000 and more")]),
+    "priorities": ("score", [(0, 0.2, "score below 0.2"), (0.2, 0.4, "0.2 – 0.4"),
+                             (0.4, 0.6, "0.4 – 0.6"), (0.6, 0.8, "0.6 – 0.8"),
+                             (0.8, 1.01, "0.8 – 1")]),
+}
 
 
-def _graduated() -> str:
-    attribute, ranges = GRADUATED
+def _graduated(layer: str) -> str:
+    attribute, ranges = GRADUATED[layer]
     spans = "".join(f'<range symbol="{i}" lower="{lo}" upper="{hi}" label={quoteattr(lab)} '
-                    'render="true"/>' for i, (lo, hi, lab, _) in enumerate(ranges))
-    syms = "".join(_symbol(str(i), "fill", rgb) for i, (_, _, _, rgb) in enumerate(ranges))
+                    'render="true"/>' for i, (lo, hi, lab) in enumerate(ranges))
+    syms = "".join(_symbol(str(i), "fill", rgb) for i, rgb in enumerate(_YL_OR_RD))
     return (f'<renderer-v2 type="graduatedSymbol" attr={quoteattr(attribute)} '
             f'graduatedMethod="GraduatedColor"><ranges>{spans}</ranges><symbols>{syms}'
             "</symbols></renderer-v2>")
@@ -71,8 +79,9 @@ def _graduated() -> str:
 def qml(layer: str) -> str:
     """The QGIS style document for a layer."""
     head = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-    if layer == "residual_hazard":
-        return f'{head}<qgis version="3.28" styleCategories="Symbology">{_graduated()}</qgis>\n'
+    if layer in GRADUATED:
+        return (f'{head}<qgis version="3.28" styleCategories="Symbology">{_graduated(layer)}'
+                "</qgis>\n")
     attribute, kind, categories = CATEGORIES[layer]
     if not categories:
         body = (f'<renderer-v2 type="singleSymbol"><symbols>{_symbol("0", kind, "31,120,180")}'
