@@ -10,9 +10,10 @@ import pyogrio
 import pytest
 from rich.console import Console
 
-from hazardledger.demo.build import build_demo, ukraine_places
+from hazardledger.demo.build import build_demo
 from hazardledger.demo.scenario import TRUE_PARAMETERS
 from hazardledger.domain.schema import LAYERS
+from hazardledger.exposure.places import geonames_places
 from hazardledger.ledger import Ledger
 
 from .conftest import gpkg_errors
@@ -43,7 +44,7 @@ def test_demo_layers_and_labels(demo: tuple[Path, str]) -> None:
     assert led.read("victims")["name"].str.startswith("Synthetic Person").all()
     assert led.read("activities")["organisation"].str.startswith("SYNTHETIC").all()
     places = led.read("places")
-    assert len(places) == len(ukraine_places())
+    assert len(places) == len(geonames_places(["UA"]))
     assert (places["population"] >= 500).all() and (places["country"] == "UA").all()
 
 

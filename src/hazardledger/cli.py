@@ -78,8 +78,13 @@ def _parse_map(pairs: list[str]) -> dict[str, str]:
 def init(db: DbOption = None,
          extent: Annotated[str | None, typer.Option(
              help="Programme extent lon_min,lat_min,lon_max,lat_max (spots swapped coordinates)"
-         )] = None) -> None:
-    """Create an empty ledger."""
+         )] = None,
+         places: Annotated[bool, typer.Option(
+             help="Load the GeoNames populated places shipped offline (population >= 500, "
+                  "CC BY 4.0) into the places layer")] = True,
+         country: Annotated[str | None, typer.Option(
+             help="Places of these ISO country codes only, e.g. UA or UA,MD")] = None) -> None:
+    """Create a ledger: empty but for the populated places of its extent (or countries)."""
     ledger = _ledger(db)
     existed = ledger.exists
     ledger.init()
@@ -89,6 +94,12 @@ def init(db: DbOption = None,
             raise ValueError("--extent: expected four numbers lon_min,lat_min,lon_max,lat_max")
         ledger.set_extent((values[0], values[1], values[2], values[3]))
     out.print(f"{'Opened existing' if existed else 'Created'} ledger {ledger.location}")
+    if places and not existed:
+        countries = [c.strip() for c in country.split(",")] if country else []
+        report = ledger.load_geonames_places(countries)
+        written = report.written
+        out.print(f"places: {written.inserted if written else 0:,} GeoNames populated places "
+                  "loaded (GeoNames, geonames.org, CC BY 4.0)")
 
 
 @app.command("import")
@@ -251,7 +262,7 @@ def demo(directory: Annotated[Path, typer.Argument(help="Where to build the demo
     build_demo(directory, console=out)
 
 
-from . import cli_evidence, cli_exposure, cli_hazard  # noqa: E402, F401  (register commands)
+from . import cli_evidence, cli_exposure, cli_hazard, cli_priority  # noqa: E402, F401  (register commands)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""``hazardledger exposure`` and ``hazardledger check proximity``."""
+"""``hazardledger exposure``, ``hazardledger places load`` and ``hazardledger check
+proximity``."""
 
 from __future__ import annotations
 
@@ -9,11 +10,42 @@ import typer
 from rich.table import Table
 
 from .cli import DbOption, _ledger, app, out, reports_bad_input
-from .exposure.exposure import ATTRIBUTION, DEFAULT_BANDS_KM, area_exposure, proximity
+from .exposure.exposure import ATTRIBUTION, DEFAULT_BANDS_KM, proximity
 from .io.write import export_frame
 
 check_app = typer.Typer(help="Checks for monitors.", no_args_is_help=True)
 app.add_typer(check_app, name="check")
+places_app = typer.Typer(help="Populated places (GeoNames by default, CC BY 4.0).",
+                         no_args_is_help=True)
+app.add_typer(places_app, name="places")
+
+
+def parse_bands(bands: str) -> list[float]:
+    try:
+        return [float(b) for b in bands.split(",")]
+    except ValueError:
+        raise ValueError(f"--bands {bands}: expected numbers in km, e.g. 1,5,10") from None
+
+
+@places_app.command("load")
+@reports_bad_input
+def places_load(
+    db: DbOption = None,
+    country: Annotated[str | None, typer.Option(
+        help="ISO country codes, e.g. UA or UA,MD (default: the ledger's extent, else all)")
+    ] = None,
+    min_population: Annotated[int, typer.Option("--min-population",
+                                                help="Smallest place to load (>= 500)")] = 500,
+) -> None:
+    """Load (or refresh) the GeoNames populated places shipped offline."""
+    ledger = _ledger(db)
+    countries = [c.strip() for c in country.split(",")] if country else []
+    report = ledger.load_geonames_places(countries, min_population)
+    written = report.written
+    out.print(f"places: {report.features:,} GeoNames populated places "
+              f"({written.inserted if written else 0:,} new, "
+              f"{written.updated if written else 0:,} refreshed)")
+    out.print(ATTRIBUTION)
 
 
 @app.command()
@@ -27,14 +59,9 @@ def exposure(
     top: Annotated[int, typer.Option(help="Rows to print")] = 15,
 ) -> None:
     """People near each hazard area: nearest place, population per distance band and a
-    distance-weighted exposure index."""
-    try:
-        edges = [float(b) for b in bands.split(",")]
-    except ValueError:
-        raise ValueError(f"--bands {bands}: expected numbers in km, e.g. 1,5,10") from None
+    distance-weighted exposure index. Replaces the ledger's exposure layer (for QGIS)."""
     ledger = _ledger(db)
-    areas = ledger.read("hazard_areas")
-    frame = area_exposure(areas, ledger.read("places"), edges)
+    frame = ledger.exposure(parse_bands(bands), store=True)
     columns = [c for c in frame.columns if c.startswith("population_")]
     table = Table("area", "nearest place", "distance (m)", *columns, "exposure index",
                   title="Exposure of people to hazard areas")
@@ -44,9 +71,9 @@ def exposure(
                       *(f"{row[c]:,.0f}" for c in columns), f"{row['exposure_index']:,.0f}")
     out.print(table)
     out.print(ATTRIBUTION)
+    out.print("layer exposure updated")
     if output is not None:
-        geo = areas[["id", "geometry"]].rename(columns={"id": "area_id"}).merge(frame, on="area_id")
-        out.print(f"wrote {export_frame(geo, output, 'exposure')}")
+        out.print(f"wrote {export_frame(frame, output, 'exposure')}")
 
 
 @check_app.command("proximity")
@@ -64,7 +91,7 @@ def check_proximity(
     if km <= 0 or min_population < 0:
         raise ValueError("--km must be above 0 and --min-population at least 0")
     ledger = _ledger(db)
-    found = proximity(ledger.read("records"), ledger.read("places"), km, min_population)
+    found = proximity(ledger.read("records"), ledger.places(), km, min_population)
     if found.empty:
         out.print(f"none found: no record lies within {km:g} km of a place of at least "
                   f"{min_population:,} people")

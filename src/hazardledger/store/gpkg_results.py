@@ -1,7 +1,7 @@
 """Computed result layers in the GeoPackage (``residual_hazard``, ``exposure``,
 ``priorities``): each replaced whole by a computation, in one transaction with one audit
 entry. Columns a computation brings that the table lacks (exposure bands chosen by the
-user) are added as REAL columns first."""
+user) are added first."""
 
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ def replace_result(conn: sqlite3.Connection, name: str, frame: gpd.GeoDataFrame)
     for extra in [c for c in frame.columns if c not in columns and c != frame.geometry.name]:
         if extra in declared or not _COLUMN_NAME.match(extra):
             raise ValueError(f"{name}: column '{extra}' cannot be stored")
-        conn.execute(f'ALTER TABLE "{name}" ADD COLUMN "{extra}" REAL')
-        columns[extra] = "REAL"
+        kind = "REAL" if pd.api.types.is_numeric_dtype(frame[extra]) else "TEXT"
+        conn.execute(f'ALTER TABLE "{name}" ADD COLUMN "{extra}" {kind}')
+        columns[extra] = kind
     conn.execute(f'DELETE FROM "{name}"')
     names = list(columns)
     values = [_storable(frame, n, columns[n]) for n in names]
@@ -59,7 +60,6 @@ def replace_result(conn: sqlite3.Connection, name: str, frame: gpd.GeoDataFrame)
 
 def read_result(conn: sqlite3.Connection, name: str) -> gpd.GeoDataFrame:
     """The last computed rows of a result layer; columns no computation filled are left out."""
-    declared, _ = RESULT_LAYERS[name]
     columns = _columns(conn, name)
     names = list(columns)
     quoted = ", ".join(f'"{n}"' for n in [GEOM, *names])
@@ -70,7 +70,8 @@ def read_result(conn: sqlite3.Connection, name: str) -> gpd.GeoDataFrame:
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
         elif kind in ("REAL", "INTEGER"):
             frame[column] = pd.to_numeric(frame[column])
-    unused = [c for c in names if c not in declared and frame[c].isna().all()]
+    # band columns of earlier runs with other bands stay in the table, empty
+    unused = [c for c in names if c.startswith("population_") and frame[c].isna().all()]
     frame = frame.drop(columns=unused)
     geoms = decode([r[0] for r in rows]) if rows else np.array([], dtype=object)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")

@@ -1,0 +1,77 @@
+"""``hazardledger priorities``: hazard areas ranked for survey and clearance, and
+communities ranked for risk education. The ranking never changes an area's status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .cli import DbOption, _ledger, app, err, out, reports_bad_input
+from .cli_hazard import Samples, Scenario, Seed, _date
+from .exposure.exposure import ATTRIBUTION
+from .io.write import export_frame
+from .priority.ranking import NOT_A_RELEASE
+from .residual import DEFAULT_SCENARIO
+
+Config = Annotated[Path | None, typer.Option(
+    help="TOML file of [weights], [land_use] and [communities] reach_km (see the README)")]
+
+
+@app.command()
+@reports_bad_input
+def priorities(
+    as_of: Annotated[str, typer.Option("--as-of", help="Date of the estimate (YYYY-MM-DD)")],
+    db: DbOption = None,
+    scenario: Scenario = DEFAULT_SCENARIO,
+    config: Config = None,
+    samples: Samples = 500,
+    seed: Seed = 0,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Ranked areas to .csv, .geojson or .gpkg")] = None,
+    communities_output: Annotated[Path | None, typer.Option(
+        "--communities", help="Ranked communities to .csv, .geojson or .gpkg")] = None,
+    top: Annotated[int, typer.Option(help="Rows of each list to print")] = 10,
+) -> None:
+    """Rank open hazard areas for survey and clearance (each factor and the weights shown)
+    and communities for risk education; replaces the ledger's priorities layer."""
+    ledger = _ledger(db)
+    when = _date(as_of, "--as-of")
+    with err.status(f"ranking on {when:%Y-%m-%d} (scenario {scenario}, {samples} samples)"):
+        ranked, communities = ledger.priorities(when, scenario=scenario, samples=samples,
+                                                seed=seed, config_path=config, store=True)
+    table = Table("rank", "area", "score (90 %)", "P(any functions) (90 %)",
+                  "expected functioning (90 %)", "exposure index", "land use",
+                  "remaining m²", "incidents",
+                  title=f"Hazard areas for survey and clearance on {when:%Y-%m-%d}, "
+                        f"scenario {scenario}")
+    for row in ranked.head(top).to_dict("records"):
+        expected = ("not modelled" if row["hazard_note"] else
+                    f"{row['expected_q50']:,.3g} ({row['expected_q05']:,.3g}–"
+                    f"{row['expected_q95']:,.3g})")
+        table.add_row(str(row["rank"]), f"{row['area_id']} {row['name']}",
+                      f"{row['score']:.2f} ({row['score_q05']:.2f}–{row['score_q95']:.2f})",
+                      f"{row['p_any_mean']:.2f} ({row['p_any_q05']:.2f}–{row['p_any_q95']:.2f})",
+                      expected, f"{row['exposure_index']:,.0f}", str(row["land_use"]),
+                      f"{row['remaining_m2']:,.0f}", str(row["incidents"]))
+    out.print(table)
+    weights = ranked["weights"].iloc[0] if len(ranked) else ""
+    out.print(f"Weights: {weights}")
+    reach = Table("rank", "community", "population", "areas within reach", "nearest area (m)",
+                  "expected functioning within reach", "P(any)",
+                  title="Communities for risk education (live hazard within reach)")
+    for row in communities.head(top).to_dict("records"):
+        reach.add_row(str(row["rank"]), str(row["place"]), f"{row['population']:,}",
+                      str(row["areas_within_reach"]), f"{row['nearest_area_m']:,.0f}",
+                      f"{row['expected_within_reach']:,.3g} ({row['expected_low']:,.3g}–"
+                      f"{row['expected_high']:,.3g})", f"{row['p_any_within_reach']:.2f}")
+    out.print(reach)
+    out.print(f"WARNING: {NOT_A_RELEASE}")
+    out.print(ATTRIBUTION)
+    out.print("layers priorities and exposure updated")
+    if output is not None:
+        out.print(f"wrote {export_frame(ranked, output, 'priorities')}")
+    if communities_output is not None:
+        out.print(f"wrote {export_frame(communities, communities_output, 'communities')}")

@@ -1,0 +1,1 @@
+"""Ranking of hazard areas and communities, with every factor shown."""
