@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck clean bench
+.PHONY: demo test lint typecheck clean bench system
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+# Debian packages the tests use (pdftoppm/pdftotext for the PDF reports)
+system:
+	bash scripts/system-packages.sh
+
+test: $(STAMP) lint system
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_bench.py
 	$(BIN)/python benchmarks/hazard_bench.py
 	$(BIN)/python benchmarks/fit_bench.py
+	$(BIN)/python benchmarks/exposure_bench.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache

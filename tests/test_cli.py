@@ -33,7 +33,8 @@ def write(frame: pd.DataFrame, path: Path) -> Path:
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     path = tmp_path / "l.gpkg"
-    code, _, err = run("init", "--db", str(path), "--extent", "22.1,44.3,40.3,52.4")
+    code, _, err = run("init", "--db", str(path), "--extent", "22.1,44.3,40.3,52.4",
+                       "--no-places")
     assert code == 0, err
     return str(path)
 

@@ -262,7 +262,14 @@ def demo(directory: Annotated[Path, typer.Argument(help="Where to build the demo
     build_demo(directory, console=out)
 
 
-from . import cli_evidence, cli_exposure, cli_hazard, cli_priority  # noqa: E402, F401  (register commands)
+# register the commands defined in the other cli_* modules
+from . import (  # noqa: E402, F401
+    cli_evidence,
+    cli_exposure,
+    cli_hazard,
+    cli_priority,
+    cli_report,
+)
 
 
 def main() -> None:

@@ -14,6 +14,10 @@ from ..evidence.table import fit_table
 from ..exposure.places import geonames_places
 from ..hazard.inert import WARNING
 from ..ledger import Ledger
+from ..priority.ranking import NOT_A_RELEASE
+from ..report.assemble import ReportRequest, build_report
+from ..report.html import write_html
+from ..report.pdf import write_pdf
 from ..report.plots import plot_curve
 from .scenario import NOW, TRUE_PARAMETERS, scenario
 
@@ -49,7 +53,8 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
         national = ledger.residual_hazard(NOW, by="national", samples=500)
         series = ledger.curve(NOW - pd.Timedelta(days=3 * 365), NOW + pd.Timedelta(days=365),
                               samples=300)
-        curve_png = plot_curve(series, directory / "national_curve.png")
+        curve_png = directory / "national_curve.png"
+        plot_curve(series, curve_png)
     row = national.iloc[0]
     console.print(f"Residual hazard on {NOW:%Y-%m-%d} (scenario pessimistic): "
                   f"{row['expected_mean']:,.0f} items expected to function "
@@ -70,6 +75,23 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
     console.print("Hazard areas, records, findings, incidents, victims and activities are "
                   "SYNTHETIC, generated with a fixed seed in Kharkiv oblast (GeoNames UA.07).")
     console.print(GEONAMES_ATTRIBUTION)
+    with console.status("ranking priorities and writing the report (HTML and PDF)"):
+        ranked, _ = ledger.priorities(NOW, samples=300, store=True, actor=ACTOR)
+        document = build_report(ledger, ReportRequest(NOW, samples=300))
+        html = write_html(document, directory / "report.html")
+        pdf = write_pdf(document, directory / "report.pdf")
+    table = Table("rank", "area", "score (90 %)", "P(any functions)", "exposure index",
+                  "incidents", title="Top five priorities for survey and clearance "
+                                     "(hazardledger priorities)")
+    for row in ranked.head(5).to_dict("records"):
+        table.add_row(str(row["rank"]), f"{row['area_id']} {row['name']}",
+                      f"{row['score']:.2f} ({row['score_q05']:.2f}–{row['score_q95']:.2f})",
+                      f"{row['p_any_mean']:.2f} ({row['p_any_q05']:.2f}–{row['p_any_q95']:.2f})",
+                      f"{row['exposure_index']:,.0f}", str(row["incidents"]))
+    console.print(table)
+    console.print(f"WARNING: {NOT_A_RELEASE}")
     console.print(f"Ledger: {path.resolve()}")
+    console.print(f"Report: {html.resolve()}")
+    console.print(f"Report: {pdf.resolve()}")
     ledger.close()
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import IO
 
 import matplotlib
 
@@ -14,7 +15,7 @@ import pandas as pd
 from ..hazard.inert import WARNING
 
 
-def plot_curve(frame: pd.DataFrame, path: Path) -> Path:
+def plot_curve(frame: pd.DataFrame, path: Path | IO[bytes]) -> Path | IO[bytes]:
     """Expected functioning items per day: median line, mean dashed, 90 % band; the
     warning printed under the plot."""
     fig, ax = plt.subplots(figsize=(9, 5), dpi=110)
@@ -33,12 +34,12 @@ def plot_curve(frame: pd.DataFrame, path: Path) -> Path:
              va="bottom")
     fig.autofmt_xdate()
     fig.subplots_adjust(bottom=0.22)
-    fig.savefig(path)
+    fig.savefig(path, format="png")
     plt.close(fig)
     return path
 
 
-def plot_fits(panels: list[dict[str, object]], path: Path) -> Path:
+def plot_fits(panels: list[dict[str, object]], path: Path | IO[bytes]) -> Path | IO[bytes]:
     """One panel per item type: observed share still functional by age (binned, with
     90 % Clopper–Pearson bars), the isotonic estimate, the fitted S(a) and the catalog's."""
     import numpy as np
@@ -82,6 +83,34 @@ def plot_fits(panels: list[dict[str, object]], path: Path) -> Path:
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path
+
+
+def plot_region_curves(curves: dict[str, pd.DataFrame], path: Path | IO[bytes]
+                       ) -> Path | IO[bytes]:
+    """Small multiples: one panel per region, median with its 90 % band."""
+    cols = min(2, len(curves)) or 1
+    rows = -(-len(curves) // cols) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), dpi=100,
+                             squeeze=False)
+    for ax, (region, frame) in zip(axes.ravel(), curves.items(), strict=False):
+        ax.fill_between(frame["date"], frame["expected_q05"], frame["expected_q95"],
+                        color="#fdae6b", alpha=0.6, label="90 % interval")
+        ax.plot(frame["date"], frame["expected_q50"], color="#d7301f", label="median")
+        ax.set_title(f"region {region}", fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("expected functioning items", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(curves):]:
+        ax.axis("off")
+    fig.autofmt_xdate()
+    fig.text(0.01, 0.005, "\n".join(textwrap.wrap("WARNING: " + WARNING, 150)), fontsize=6,
+             va="bottom")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.savefig(path, format="png")
     plt.close(fig)
     return path

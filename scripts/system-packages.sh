@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian packages the tests need, installed only when missing:
+#   poppler-utils: pdftoppm and pdftotext, which render and read the PDF reports in tests.
+set -euo pipefail
+declare -A needs=([pdftoppm]=poppler-utils [pdftotext]=poppler-utils)
+missing=()
+for command in "${!needs[@]}"; do
+    command -v "$command" >/dev/null 2>&1 || missing+=("${needs[$command]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+echo "installing Debian packages: ${packages[*]}"
+$sudo apt-get install -y -q --no-install-recommends "${packages[@]}" \
+    || { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"; }

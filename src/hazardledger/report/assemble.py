@@ -1,0 +1,295 @@
+"""What a programme manager's report holds, gathered from a ledger into a renderer-free
+:class:`~hazardledger.report.document.Report`: summary figures, the map, curves with
+bands, the priority tables, the proximity findings, the reliability fit table, method
+and caveats."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..evidence.table import fit_table
+from ..exposure.distance import pairs_within
+from ..exposure.exposure import ATTRIBUTION, DECAY_KM, proximity
+from ..hazard.inert import WARNING
+from ..ledger import Ledger, utc_timestamp
+from ..priority.ranking import NOT_A_RELEASE
+from .document import Figure, Report, Section, TableBlock
+from .maps import OUTLINES_CREDIT, plot_map
+from .plots import plot_curve, plot_fits, plot_region_curves
+
+MAX_REGION_CURVES = 6
+TOP = 25
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What the report is asked for."""
+
+    as_of: pd.Timestamp
+    scenario: str = "pessimistic"
+    region: str | None = None
+    samples: int = 300
+    seed: int = 0
+    config_path: Path | None = None
+    proximity_km: float = 5.0
+    proximity_min_population: int = 10_000
+
+
+def _png(draw: object) -> bytes:
+    buffer = io.BytesIO()
+    draw(buffer)  # type: ignore[operator]
+    return buffer.getvalue()
+
+
+def _figure(x: float) -> str:
+    """About three significant figures, with thousands separators and never e-notation."""
+    if pd.isna(x):
+        return "–"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}"
+
+
+def _span(mid: float, low: float, high: float, digits: str | None = None) -> str:
+    if digits is None:
+        return f"{_figure(mid)} ({_figure(low)}–{_figure(high)})"
+    return f"{mid:{digits}} ({low:{digits}}–{high:{digits}})"
+
+
+def _in_region(frame: pd.DataFrame, areas: gpd.GeoDataFrame, region: str | None,
+               column: str = "area_id") -> pd.DataFrame:
+    if region is None:
+        return frame
+    return frame[frame[column].isin(areas["id"])]
+
+
+def _people_near(places: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, km: float) -> float:
+    """People in distinct places within ``km`` of any of the areas (each place once)."""
+    place, _, _ = pairs_within(places.geometry.to_numpy(), areas.geometry.to_numpy(), km * 1000)
+    return float(places["population"].to_numpy()[np.unique(place)].sum())
+
+
+def build_report(ledger: Ledger, request: ReportRequest) -> Report:
+    """Compute everything the report shows; raises ValueError for an unknown region."""
+    as_of = utc_timestamp(request.as_of)
+    every_area = gpd.GeoDataFrame(ledger.read("hazard_areas"))
+    regions = sorted(every_area["region"].dropna().unique())
+    if request.region is not None and request.region not in regions:
+        raise ValueError(f"--region {request.region}: no hazard area in that region (regions: "
+                         f"{', '.join(regions) or 'none'})")
+    areas = (every_area if request.region is None
+             else every_area[every_area["region"] == request.region])
+    open_areas = areas[areas["status"].astype(str) == "open"]
+    places = ledger.places()
+    ranked, communities = ledger.priorities(
+        as_of, scenario=request.scenario, samples=request.samples, seed=request.seed,
+        config_path=request.config_path)
+    hazard = ledger.residual_hazard(as_of, scenario=request.scenario, samples=request.samples,
+                                    seed=request.seed)
+    hazard = _in_region(hazard, areas, request.region)
+    ranked = _in_region(ranked, areas, request.region)
+    if request.region is not None:
+        from ..priority.ranking import rank_communities
+        from ..priority.weights import load_config
+
+        communities = rank_communities(places, areas, hazard, load_config(request.config_path))
+    records = gpd.GeoDataFrame(ledger.read("records"))
+    records = records[records["area_id"].isin(areas["id"])] if request.region else records
+    near = proximity(records, places, request.proximity_km, request.proximity_min_population)
+    unit = request.region or "national"
+    curve_kwargs = {"scenario": request.scenario, "samples": request.samples,
+                    "seed": request.seed}
+    # from three years back, or from the first laying if that is later
+    first_laid = pd.to_datetime(records["laid_from"], utc=True).min().ceil("D")
+    start = max(as_of - pd.Timedelta(days=3 * 365), first_laid)
+    end = as_of + pd.Timedelta(days=365)
+    national = ledger.curve(start, end, region=request.region, **curve_kwargs)  # type: ignore[arg-type]
+    whole = ledger.residual_hazard(as_of, by="region" if request.region else "national",
+                                   scenario=request.scenario, samples=request.samples,
+                                   seed=request.seed)
+    if request.region:
+        whole = whole[whole["region"] == request.region]
+    top_regions = (hazard.groupby("region")["expected_mean"].sum().sort_values(ascending=False)
+                   .index[:MAX_REGION_CURVES])
+    region_curves = {r: ledger.curve(start, end, region=r, **curve_kwargs)  # type: ignore[arg-type]
+                     for r in top_regions}
+    title_when = f"{as_of:%Y-%m-%d}, scenario {request.scenario}"
+    row = whole.iloc[0]
+    within_1km, within_5km = (_people_near(places, open_areas, km) for km in (1, 5))
+    summary = (
+        ("Hazard areas open / closed", f"{len(open_areas):,} / {len(areas) - len(open_areas):,}"),
+        ("Records", f"{len(records):,}"),
+        (f"Expected functioning items ({unit}, median, 90 %)",
+         _span(row["expected_q50"], row["expected_q05"], row["expected_q95"], ",.0f")),
+        ("P(at least one item functions)",
+         _span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"], ".2f")),
+        ("People in places within 1 km / 5 km of an open area",
+         f"{within_1km:,.0f} / {within_5km:,.0f}"),
+        ("Incidents recorded in these areas",
+         f"{int(ranked['incidents'].sum()) if len(ranked) else 0:,}"),
+        (f"Records within {request.proximity_km:g} km of places of "
+         f"{request.proximity_min_population:,}+ people", f"{near['record_id'].nunique():,}"),
+    )
+    sections = [
+        _map_section(hazard, open_areas, areas, places, title_when),
+        _curve_section(national, region_curves, unit),
+        _priority_section(ranked),
+        _community_section(communities),
+        _proximity_section(near, request),
+        _fit_section(ledger, request.scenario),
+        _method_section(ledger, request),
+    ]
+    return Report(
+        title="Hazard Ledger report: residual hazard, exposure and priorities",
+        subtitle=(f"{'Region ' + request.region if request.region else 'All regions'} — as of "
+                  f"{title_when}; {request.samples} samples; generated by hazardledger "
+                  f"{__version__} from {Path(ledger.location).name}"),
+        summary=summary, sections=tuple(s for s in sections if s is not None),
+        warning=f"{WARNING} {NOT_A_RELEASE}",
+        footer=f"{ATTRIBUTION}. {OUTLINES_CREDIT}. Item-type parameters: the sources listed "
+               "under Method and caveats.")
+
+
+def _map_section(hazard: pd.DataFrame, open_areas: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
+                 places: gpd.GeoDataFrame, when: str) -> Section:
+    shown = gpd.GeoDataFrame(hazard[hazard["area_id"].isin(open_areas["id"])])
+    closed = areas[~areas["id"].isin(open_areas["id"])]
+    png = plot_map(shown, places, f"Open hazard areas by median expected functioning items, "
+                                  f"{when}", closed)
+    return Section("Map", paragraphs=(
+        "Open hazard areas coloured by the median expected number of items still able to "
+        "function; closed areas in grey; populated places sized by population.",),
+        figures=(Figure(png, "Hazard areas and populated places"),))
+
+
+def _curve_section(national: pd.DataFrame, regions: dict[str, pd.DataFrame],
+                   unit: str) -> Section:
+    figures = [Figure(_png(lambda b: plot_curve(national, b)),
+                      f"Residual hazard over time, {unit}: median, mean and 90 % interval")]
+    if len(regions) > 1 or (regions and unit == "national"):
+        figures.append(Figure(_png(lambda b: plot_region_curves(regions, b)),
+                              "Residual hazard over time by region (largest first)"))
+    return Section("Residual hazard over time", paragraphs=(
+        "Daily expected number of items able to function, from three years before the "
+        "report date (or the first laying) to one year after, with the 90 % interval across "
+        "parameter samples.",),
+        figures=tuple(figures), warnings=(WARNING,))
+
+
+def _priority_section(ranked: pd.DataFrame) -> Section:
+    rows = ranked.head(TOP)
+    table = pd.DataFrame({
+        "rank": rows["rank"], "area": rows["area_id"] + " " + rows["name"].astype(str),
+        "score (90 %)": [_span(s, lo, hi, ".2f") for s, lo, hi in
+                         zip(rows["score"], rows["score_q05"], rows["score_q95"], strict=True)],
+        "P(any) (90 %)": [_span(p, lo, hi, ".2f") for p, lo, hi in zip(
+            rows["p_any_mean"], rows["p_any_q05"], rows["p_any_q95"], strict=True)],
+        "expected functioning (90 %)": [
+            "not modelled" if note else _span(m, lo, hi) for note, m, lo, hi in zip(
+                rows["hazard_note"], rows["expected_q50"], rows["expected_q05"],
+                rows["expected_q95"], strict=True)],
+        "exposure index": rows["exposure_index"].round(0),
+        "land use": rows["land_use"], "remaining m²": rows["remaining_m2"].round(0),
+        "incidents": rows["incidents"]})
+    weights = ranked["weights"].iloc[0] if len(ranked) else "–"
+    return Section("Priorities for survey and clearance", paragraphs=(
+        f"Open hazard areas ranked by a weighted score of five factors (weights: {weights}). "
+        "Each factor is shown; the score's interval carries the 90 % interval of P(at least "
+        f"one item functions). Top {min(TOP, len(ranked))} of {len(ranked):,}.",),
+        tables=(TableBlock("Hazard areas for survey and clearance", table),),
+        warnings=(NOT_A_RELEASE,))
+
+
+def _community_section(communities: pd.DataFrame) -> Section:
+    rows = communities.head(TOP)
+    table = pd.DataFrame({
+        "rank": rows["rank"], "community": rows["place"], "population": rows["population"],
+        "areas within reach": rows["areas_within_reach"],
+        "nearest area (m)": rows["nearest_area_m"],
+        "expected functioning within reach": [_span(m, lo, hi) for m, lo, hi in zip(
+            rows["expected_within_reach"], rows["expected_low"], rows["expected_high"],
+            strict=True)],
+        "P(any)": rows["p_any_within_reach"].round(2)})
+    reach = communities["reach_km"].iloc[0] if len(communities) else "–"
+    return Section("Communities for risk education", paragraphs=(
+        f"Populated places with open hazard areas within {reach} km, ranked by the live "
+        f"hazard within reach (median expected functioning items weighted by "
+        f"e^(−d/{DECAY_KM:g} km)). Intervals add the areas' 5 % and 95 % figures, so they are "
+        "wider than the joint interval; P(any) treats the areas as independent.",),
+        tables=(TableBlock("Communities for risk education", table, note=ATTRIBUTION),))
+
+
+def _proximity_section(near: pd.DataFrame, request: ReportRequest) -> Section:
+    table = pd.DataFrame({
+        "record": near["record_id"], "item type": near["item_type"],
+        "laid from": pd.to_datetime(near["laid_from"]).dt.strftime("%Y-%m-%d"),
+        "source": near["source"].astype(str), "place": near["place"],
+        "population": near["population"], "distance (m)": near["distance_m"].round(0)})
+    found = (f"{near['record_id'].nunique():,} records" if len(near) else "none found: no record")
+    return Section("Proximity check", paragraphs=(
+        f"Records laid within {request.proximity_km:g} km of a place of at least "
+        f"{request.proximity_min_population:,} people — the condition that non-persistent "
+        f"mines be used away from densely populated areas, made checkable: {found}.",),
+        tables=(TableBlock("Records near populated places", table.head(200),
+                           note=ATTRIBUTION + (f"; first 200 of {len(near):,} pairs"
+                                               if len(near) > 200 else "")),))
+
+
+def _fit_section(ledger: Ledger, scenario: str) -> Section | None:
+    findings = ledger.read("findings")
+    if findings.empty:
+        return None
+    from ..evidence.table import fit_panels
+
+    fits = fit_table(findings, ledger.read("records"), ledger.catalog, scenario)
+    fitted = fits.dropna(subset=["field_mle"]) if "field_mle" in fits else fits.iloc[0:0]
+    table = pd.DataFrame({
+        "type": fitted["item_type"], "parameter": fitted["parameter"],
+        "findings": fitted["findings"],
+        "catalog prior (90 %)": [_span(m, lo, hi) for m, lo, hi in zip(
+            fitted["catalog_mean"], fitted["catalog_q05"], fitted["catalog_q95"], strict=True)],
+        "field estimate (90 %)": [_span(m, lo, hi) for m, lo, hi in zip(
+            fitted["field_mle"], fitted["field_q05"], fitted["field_q95"], strict=True)],
+        "source of prior": fitted["catalog_source"]})
+    figures: tuple[Figure, ...] = ()
+    panels = fit_panels(fits, findings, ledger.read("records"), ledger.catalog, scenario)
+    if panels:
+        figures = (Figure(_png(lambda b: plot_fits(panels, b)),
+                          "Share still functional by age at finding: observed, fitted, catalog"),)
+    return Section("Reliability learned from findings", paragraphs=(
+        "Self-destruct and self-deactivation reliability and power-source life fitted to what "
+        "deminers found (current-status data), beside the catalog's prior. Profile-likelihood "
+        "90 % intervals.",), figures=figures,
+        tables=(TableBlock("Reliability fit (hazardledger fit)", table),))
+
+
+def _method_section(ledger: Ledger, request: ReportRequest) -> Section:
+    cited = sorted({p.source for t in ledger.catalog.types.values()
+                    for p in t.priors[request.scenario].values()})
+    sources = pd.DataFrame({
+        "source": cited,
+        "kind": [ledger.catalog.sources[s].kind for s in cited],
+        "citation": [ledger.catalog.sources[s].citation for s in cited]})
+    return Section("Method and caveats", paragraphs=(
+        "Residual hazard: each record's items are followed through self-destruct, "
+        "self-deactivation and power-source life drawn from the catalog's sourced priors "
+        f"(scenario {request.scenario}); the figures are quantiles over {request.samples} "
+        "parameter samples. An incident after a modelled 'likely inert by' date overrides it.",
+        "Exposure: populated places (GeoNames, population 500 and more, or the programme's own "
+        "settlements) within distance bands of each area, distances on the WGS 84 ellipsoid; "
+        f"the index weights people by e^(−d/{DECAY_KM:g} km).",
+        "Priorities: a transparent weighted score for tasking; weights are set in a "
+        "configuration file and printed with every ranking.",
+        "Caveats: the model is only as good as the records and the catalog; unrecorded "
+        "laying, wrong counts or wrong types make it wrong. Areas without records count as "
+        "live. " + WARNING, NOT_A_RELEASE),
+        tables=(TableBlock(f"Sources of the catalog's parameters (scenario {request.scenario})",
+                           sources),),
+        warnings=(WARNING,))
