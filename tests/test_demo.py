@@ -30,6 +30,15 @@ def test_demo_prints_what_it_built(demo: tuple[Path, str]) -> None:
     path, text = demo
     assert "SYNTHETIC" in text and "CC BY 4.0" in text and str(path.resolve()) in text
     assert "hazard_areas" in text and "300" in text
+    assert "Top five priorities for survey and clearance" in text
+    assert "never changes an area's status" in text
+    for name in ("report.html", "report.pdf"):
+        report = path.parent / name
+        assert f"Report: {report.resolve()}" in text and report.stat().st_size > 50_000
+    assert path.parent.joinpath("report.pdf").read_bytes().startswith(b"%PDF")
+    ranked = Ledger(path).store.read_result("priorities")
+    assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert all(str(a) in text for a in ranked["area_id"].head(5))
 
 
 def test_demo_layers_and_labels(demo: tuple[Path, str]) -> None:

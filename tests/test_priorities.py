@@ -72,6 +72,7 @@ def test_ranking_shows_its_factors_and_never_touches_status(ranked_ledger: Ledge
     assert ranked.set_index("area_id").loc["HA-2", "remaining_m2"] == pytest.approx(
         full - 1_000_000, rel=1e-6)
     assert ranked["warning"].eq(NOT_A_RELEASE).all()
+    assert ranked["attribution"].str.contains("GeoNames").all()
     assert ranked["weights"].iloc[0].startswith("hazard 0.35")
     pd.testing.assert_frame_equal(ranked_ledger.read("hazard_areas")[["id", "status"]], before)
     stored = ranked_ledger.store.read_result("priorities")

@@ -98,6 +98,7 @@ def rank_areas(areas: gpd.GeoDataFrame, hazard: pd.DataFrame, exposure: pd.DataF
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame["weights"] = config.describe()
     frame["warning"] = NOT_A_RELEASE
+    frame["attribution"] = ATTRIBUTION
     geometry = open_areas.set_index("id").geometry.reindex(frame["area_id"]).to_numpy()
     return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=geometry, crs="EPSG:4326")
 

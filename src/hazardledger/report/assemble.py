@@ -289,7 +289,9 @@ def _method_section(ledger: Ledger, request: ReportRequest) -> Section:
         "configuration file and printed with every ranking.",
         "Caveats: the model is only as good as the records and the catalog; unrecorded "
         "laying, wrong counts or wrong types make it wrong. Areas without records count as "
-        "live. " + WARNING, NOT_A_RELEASE),
+        "live. The residual-hazard figures count every record, including those in areas "
+        "since closed: items removed by clearance are not subtracted. " + WARNING,
+        NOT_A_RELEASE),
         tables=(TableBlock(f"Sources of the catalog's parameters (scenario {request.scenario})",
                            sources),),
         warnings=(WARNING,))

@@ -232,7 +232,7 @@ PRIORITY_COLUMNS = {
     "incidents": "INTEGER", "hazard_score": "REAL", "exposure_score": "REAL",
     "land_use_score": "REAL", "area_score": "REAL", "incident_score": "REAL",
     "weights": "TEXT", "as_of": "DATETIME", "scenario": "TEXT", "warning": "TEXT",
-    "computed_at": "DATETIME",
+    "attribution": "TEXT", "computed_at": "DATETIME",
 }
 RESULT_LAYERS: dict[str, tuple[dict[str, str], str]] = {
     "residual_hazard": (RESIDUAL_HAZARD_COLUMNS,
