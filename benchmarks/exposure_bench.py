@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 import warnings
 
 import numpy as np
+from synthetic import run_children
 
 
 def inputs(n_areas: int):  # type: ignore[no-untyped-def]
@@ -81,11 +80,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.areas)))
         return
-    runs = {}
-    for kind in ("ours", "geopandas"):
-        out = subprocess.run([sys.executable, __file__, "--child", kind, "--areas",
-                              str(args.areas)], check=True, capture_output=True, text=True)
-        runs[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+    runs = run_children(__file__, ("ours", "geopandas"), "--areas", str(args.areas))
     print(f"exposure benchmark: {args.areas:,} hazard areas x 234,908 GeoNames places")
     for kind, r in runs.items():
         print(f"  {kind:10s} {r['seconds']:7.2f} s  peak {r['peak_mb']:6.0f} MB  population "

@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 import warnings
 
 import numpy as np
+from synthetic import run_children
 
 TRUE_BETA, TRUE_ETA = 3.0, 60.0
 
@@ -75,11 +74,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.n)))
         return
-    runs = {}
-    for kind in ("ours", "lifelines", "scipy"):
-        out = subprocess.run([sys.executable, __file__, "--child", kind, "--n", str(args.n)],
-                             check=True, capture_output=True, text=True)
-        runs[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+    runs = run_children(__file__, ("ours", "lifelines", "scipy"), "--n", str(args.n))
     ours = runs["ours"]
     print(f"fit benchmark: {args.n:,} current-status findings, truth beta {TRUE_BETA}, "
           f"eta {TRUE_ETA} h")

@@ -62,3 +62,18 @@ def national_input(n_records: int = 1_000_000, n_areas: int = 100_000, n_types: 
         area_region=np.append(rng.integers(0, 25, n_areas), 25),
         regions=np.array([f"R{i}" for i in range(26)], dtype=object))
     return sort_records(inp), catalog
+
+
+def run_children(script: str, kinds: tuple[str, ...], *args: str) -> dict[str, dict[str, float]]:
+    """Run ``script --child KIND ARGS`` once per kind, each in a fresh process so that its
+    peak memory is its own, and collect the JSON each prints last."""
+    import json
+    import subprocess
+    import sys
+
+    runs = {}
+    for kind in kinds:
+        out = subprocess.run([sys.executable, script, "--child", kind, *args], check=True,
+                             capture_output=True, text=True)
+        runs[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+    return runs

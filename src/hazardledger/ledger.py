@@ -298,16 +298,19 @@ class Ledger:
 
     def priorities(self, as_of: str | pd.Timestamp, *, scenario: str = "pessimistic",
                    samples: int = 500, seed: int = 0, config_path: Path | None = None,
-                   store: bool = False, actor: str | None = None
+                   store: bool = False, actor: str | None = None,
+                   hazard: pd.DataFrame | None = None
                    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         """Open hazard areas ranked for survey and clearance, and communities ranked for
         risk education, every factor shown. ``store=True`` replaces the ledger's
-        priorities and exposure layers. Never changes an area's status."""
+        priorities and exposure layers. Never changes an area's status. ``hazard``: the
+        area-level residual hazard for the same date and scenario, if already computed."""
         from .priority.ranking import rank_areas, rank_communities
         from .priority.weights import load_config
 
         config = load_config(config_path)
-        hazard = self.residual_hazard(as_of, scenario=scenario, samples=samples, seed=seed)
+        if hazard is None:
+            hazard = self.residual_hazard(as_of, scenario=scenario, samples=samples, seed=seed)
         exposure = self.exposure(store=store, actor=actor)
         areas = gpd.GeoDataFrame(self.read("hazard_areas"))
         ranked = rank_areas(areas, hazard, exposure, self.read("activities"),

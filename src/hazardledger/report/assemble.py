@@ -6,8 +6,10 @@ and caveats."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import geopandas as gpd
 import numpy as np
@@ -42,9 +44,9 @@ class ReportRequest:
     proximity_min_population: int = 10_000
 
 
-def _png(draw: object) -> bytes:
+def _png(draw: Callable[[IO[bytes]], object]) -> bytes:
     buffer = io.BytesIO()
-    draw(buffer)  # type: ignore[operator]
+    draw(buffer)
     return buffer.getvalue()
 
 
@@ -88,12 +90,12 @@ def build_report(ledger: Ledger, request: ReportRequest) -> Report:
              else every_area[every_area["region"] == request.region])
     open_areas = areas[areas["status"].astype(str) == "open"]
     places = ledger.places()
+    every_hazard = ledger.residual_hazard(as_of, scenario=request.scenario,
+                                          samples=request.samples, seed=request.seed)
     ranked, communities = ledger.priorities(
         as_of, scenario=request.scenario, samples=request.samples, seed=request.seed,
-        config_path=request.config_path)
-    hazard = ledger.residual_hazard(as_of, scenario=request.scenario, samples=request.samples,
-                                    seed=request.seed)
-    hazard = _in_region(hazard, areas, request.region)
+        config_path=request.config_path, hazard=every_hazard)
+    hazard = _in_region(every_hazard, areas, request.region)
     ranked = _in_region(ranked, areas, request.region)
     if request.region is not None:
         from ..priority.ranking import rank_communities
@@ -104,13 +106,15 @@ def build_report(ledger: Ledger, request: ReportRequest) -> Report:
     records = records[records["area_id"].isin(areas["id"])] if request.region else records
     near = proximity(records, places, request.proximity_km, request.proximity_min_population)
     unit = request.region or "national"
-    curve_kwargs = {"scenario": request.scenario, "samples": request.samples,
-                    "seed": request.seed}
     # from three years back, or from the first laying if that is later
     first_laid = pd.to_datetime(records["laid_from"], utc=True).min().ceil("D")
     start = max(as_of - pd.Timedelta(days=3 * 365), first_laid)
     end = as_of + pd.Timedelta(days=365)
-    national = ledger.curve(start, end, region=request.region, **curve_kwargs)  # type: ignore[arg-type]
+    def curve(region: str | None) -> pd.DataFrame:
+        return ledger.curve(start, end, region=region, scenario=request.scenario,
+                            samples=request.samples, seed=request.seed)
+
+    national = curve(request.region)
     whole = ledger.residual_hazard(as_of, by="region" if request.region else "national",
                                    scenario=request.scenario, samples=request.samples,
                                    seed=request.seed)
@@ -118,8 +122,7 @@ def build_report(ledger: Ledger, request: ReportRequest) -> Report:
         whole = whole[whole["region"] == request.region]
     top_regions = (hazard.groupby("region")["expected_mean"].sum().sort_values(ascending=False)
                    .index[:MAX_REGION_CURVES])
-    region_curves = {r: ledger.curve(start, end, region=r, **curve_kwargs)  # type: ignore[arg-type]
-                     for r in top_regions}
+    region_curves = {r: curve(r) for r in top_regions}
     title_when = f"{as_of:%Y-%m-%d}, scenario {request.scenario}"
     row = whole.iloc[0]
     within_1km, within_5km = (_people_near(places, open_areas, km) for km in (1, 5))
