@@ -269,6 +269,7 @@ from . import (  # noqa: E402, F401
     cli_hazard,
     cli_priority,
     cli_report,
+    cli_serve,
 )
 
 

@@ -30,6 +30,28 @@ class WriteSummary:
     last_seq: int | None
 
 
+@dataclass(frozen=True)
+class FeatureQuery:
+    """A page of a layer: features whose geometry meets ``bbox`` (lon/lat) and whose
+    ``time_field`` lies in [``start``, ``end``] (ISO 8601 text; either end open)."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    time_field: str | None = None
+    start: str | None = None
+    end: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone who may use the server: a name, a role, and when the token was made."""
+
+    name: str
+    role: str
+    created_at: str
+
+
 class Store(ABC):
     """A ledger: the layers, the item types added by users, and the audit trail."""
 
@@ -39,6 +61,24 @@ class Store(ABC):
     def read_layer(self, layer: str, ids: Collection[str] | None = None
                    ) -> gpd.GeoDataFrame | pd.DataFrame:
         """The layer's features (all, or those with the given ids) as a typed frame."""
+
+    @abstractmethod
+    def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
+                                                              int]:
+        """One page of a layer's features in storage order, and how many match in all."""
+
+    @abstractmethod
+    def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
+        """Create a server user, or replace a user's role and token (audited; the token's
+        hash is stored, never the token)."""
+
+    @abstractmethod
+    def user_for_token(self, token_sha256: str) -> User | None:
+        """The user a token belongs to, if any."""
+
+    @abstractmethod
+    def users(self) -> list[User]:
+        """Every server user."""
 
     @abstractmethod
     def count(self, layer: str) -> int:

@@ -24,8 +24,8 @@ import shapely
 
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit, gpkg_results, rtree_bulk
-from .base import Store, StoreError, WriteSummary
+from . import audit, gpkg_query, gpkg_results, rtree_bulk
+from .base import FeatureQuery, Store, StoreError, User, WriteSummary
 from .gpkg_geometry import decode, encode, envelope, is_empty, promote_to_multi
 from .gpkg_schema import (
     APPLICATION_ID,
@@ -61,6 +61,7 @@ def _register_functions(conn: sqlite3.Connection) -> None:
     for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
         conn.create_function(name, 1, bound(i), deterministic=True)
     conn.create_function("ST_IsEmpty", 1, is_empty, deterministic=True)
+    gpkg_query.register(conn)
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -173,6 +174,37 @@ class GeoPackageStore(Store):
         blobs = [b if isinstance(b, bytes) else None for b in columns[len(names)]]
         geoms = decode(blobs) if rows else np.array([], dtype=object)
         return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
+
+    def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
+                                                              int]:
+        schema = layer_schema(layer)
+        ids, matched = gpkg_query.page(self._conn, schema, query)
+        frame = self.read_layer(schema.name, ids)
+        order = gpkg_query.order_like(ids, frame["id"].to_numpy())
+        return frame.iloc[order].reset_index(drop=True), matched
+
+    def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
+        with self._transaction() as conn:
+            before = conn.execute("SELECT role, created_at FROM hl_users WHERE name = ?",
+                                  (name,)).fetchone()
+            created = _utc_now()
+            conn.execute("INSERT INTO hl_users (name, role, token_sha256, created_at) VALUES "
+                         "(?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET role = excluded.role, "
+                         "token_sha256 = excluded.token_sha256, created_at = "
+                         "excluded.created_at", (name, role, token_sha256, created))
+            self._append_audit(conn, actor, "add user" if before is None else "replace user",
+                               "hl_users", [name],
+                               [None if before is None else _json({"role": before[0]})],
+                               [_json({"role": role, "created_at": created})])
+
+    def user_for_token(self, token_sha256: str) -> User | None:
+        row = self._conn.execute("SELECT name, role, created_at FROM hl_users WHERE "
+                                 "token_sha256 = ?", (token_sha256,)).fetchone()
+        return None if row is None else User(*row)
+
+    def users(self) -> list[User]:
+        return [User(*row) for row in self._conn.execute(
+            "SELECT name, role, created_at FROM hl_users ORDER BY name")]
 
     def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
         schema = layer_schema(layer)

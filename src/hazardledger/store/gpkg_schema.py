@@ -12,7 +12,7 @@ from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10400  # GeoPackage 1.4.0
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 GEOM = "geom"
 
 _CORE = """
@@ -264,8 +264,19 @@ def _create_v3(conn: sqlite3.Connection) -> None:
         _create_result_layer(conn, name)
 
 
+def _create_v4(conn: sqlite3.Connection) -> None:
+    """Server users: a role each, and the SHA-256 of their API token (never the token)."""
+    conn.execute("CREATE TABLE hl_users (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+                 "name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, "
+                 "token_sha256 TEXT NOT NULL UNIQUE, created_at DATETIME NOT NULL)")
+    conn.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+        "last_change) VALUES ('hl_users', 'attributes', 'hl_users', "
+        "'Server users and the hashes of their API tokens', ?)", (_now(),))
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _create_v1, 2: _create_v2, 3: _create_v3}
+    1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4}
 
 
 def migrate(conn: sqlite3.Connection, current: int) -> int:

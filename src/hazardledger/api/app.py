@@ -1,0 +1,206 @@
+"""``create_app``: OGC API – Features (Part 1 Core, GeoJSON) over a ledger, with roles.
+
+Landing page, conformance and the OpenAPI document are public; every collection needs a
+viewer's token (``Authorization: Bearer ...``); writes (see :mod:`.writes`) an editor's;
+victims' personal fields are shown to admins only."""
+
+# No `from __future__ import annotations`: FastAPI reads the route annotations at run
+# time, and the dependency aliases below are local to create_app.
+
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from .. import __version__
+from ..domain.schema import LAYERS
+from ..ledger import Ledger
+from ..residual import DEFAULT_SCENARIO
+from ..store.base import FeatureQuery, StoreError, User
+from . import params
+from .auth import Role, user_for
+from .collections import all_collections, as_of, computed_frame, page_in_memory
+from .geojson import dumps, features
+
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+]
+
+
+def _json(document: object, status: int = 200, media_type: str = "application/json"
+          ) -> Response:
+    return Response(dumps(document), status_code=status, media_type=media_type)
+
+
+def create_app(location: str) -> FastAPI:
+    """The server for the ledger at ``location`` (a .gpkg path or a postgresql:// URL)."""
+    app = FastAPI(title="Hazard Ledger", version=__version__,
+                  description="OGC API – Features over a mine action ledger. The model never "
+                              "releases land.")
+    app.state.location = location
+    collections = all_collections()
+
+    def ledger() -> Iterator[Ledger]:
+        with Ledger(location) as led:
+            yield led
+
+    LedgerDep = Annotated[Ledger, Depends(ledger)]
+
+    def viewer(led: LedgerDep,
+               authorization: Annotated[str | None, Header()] = None) -> User:
+        user = user_for(led.store, authorization)
+        if user is None:
+            raise HTTPException(401, "a valid API token is needed: Authorization: Bearer "
+                                     "<token> (hazardledger users add NAME --role ROLE)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return user
+
+    app.state.viewer = viewer
+    app.state.ledger = ledger
+    ViewerDep = Annotated[User, Depends(viewer)]
+
+    @app.exception_handler(params.BadParameter)
+    def bad_parameter(request: Request, exc: params.BadParameter) -> Response:
+        return _json({"code": "InvalidParameterValue", "description": str(exc)}, 400)
+
+    @app.exception_handler(StoreError)
+    def store_error(request: Request, exc: StoreError) -> Response:
+        return _json({"code": "StoreUnavailable", "description": str(exc)}, 503)
+
+    def base(request: Request) -> str:
+        return str(request.base_url).rstrip("/")
+
+    @app.get("/", summary="Landing page")
+    def landing(request: Request) -> Response:
+        root = base(request)
+        return _json({
+            "title": "Hazard Ledger", "description": "Mine action records, residual hazard, "
+            "exposure and priorities. The model never releases land.",
+            "links": [
+                {"href": f"{root}/", "rel": "self", "type": "application/json"},
+                {"href": f"{root}/openapi.json", "rel": "service-desc",
+                 "type": "application/vnd.oai.openapi+json;version=3.0"},
+                {"href": f"{root}/docs", "rel": "service-doc", "type": "text/html"},
+                {"href": f"{root}/conformance", "rel": "conformance",
+                 "type": "application/json"},
+                {"href": f"{root}/collections", "rel": "data", "type": "application/json"}]})
+
+    @app.get("/conformance", summary="Conformance classes")
+    def conformance() -> Response:
+        return _json({"conformsTo": CONFORMANCE})
+
+    def describe(request: Request, cid: str) -> dict[str, Any]:
+        c = collections[cid]
+        root = f"{base(request)}/collections/{cid}"
+        out: dict[str, Any] = {
+            "id": cid, "title": c.title, "description": c.description, "itemType": "feature",
+            "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+            "extent": {"spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]],
+                                   "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
+            "links": [{"href": root, "rel": "self", "type": "application/json"},
+                      {"href": f"{root}/items", "rel": "items", "type": GEOJSON}]}
+        if c.time_field:
+            out["extent"]["temporal"] = {"interval": [[None, None]],
+                                         "trs": "http://www.opengis.net/def/uom/ISO-8601/0/"
+                                                "Gregorian"}
+        return out
+
+    @app.get("/collections", summary="The collections")
+    def list_collections(request: Request, user: ViewerDep) -> Response:
+        return _json({"collections": [describe(request, c) for c in collections],
+                      "links": [{"href": f"{base(request)}/collections", "rel": "self",
+                                 "type": "application/json"}]})
+
+    def known(cid: str) -> None:
+        if cid not in collections:
+            raise HTTPException(404, f"no collection '{cid}' (collections: "
+                                     f"{', '.join(collections)})")
+
+    @app.get("/collections/{cid}", summary="One collection")
+    def collection(request: Request, cid: str, user: ViewerDep) -> Response:
+        known(cid)
+        return _json(describe(request, cid))
+
+    def withheld(cid: str, user: User) -> tuple[str, ...]:
+        if cid in LAYERS and Role.named(user.role) < Role.ADMIN:
+            return LAYERS[cid].personal_fields
+        return ()
+
+    @app.get("/collections/{cid}/items", summary="Features of a collection, paged")
+    def items(request: Request, cid: str, led: LedgerDep, user: ViewerDep,
+              bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (lon/lat)")
+                              ] = None,
+              datetime_: Annotated[str | None, Query(alias="datetime",
+                                                     description="instant or start/end")
+                                   ] = None,
+              limit: Annotated[int, Query(description="1..10000")] = params.DEFAULT_LIMIT,
+              offset: Annotated[int, Query()] = 0,
+              as_of_: Annotated[str | None, Query(alias="as_of", description="YYYY-MM-DD "
+                                                  "(computed collections)")] = None,
+              scenario: Annotated[str, Query()] = DEFAULT_SCENARIO) -> Response:
+        known(cid)
+        box, size, start = params.bbox(bbox), params.limit(limit), params.offset(offset)
+        if collections[cid].computed:
+            if datetime_ is not None:
+                raise params.BadParameter(f"datetime: {cid} is computed for one date: use "
+                                          "as_of")
+            frame, matched = page_in_memory(
+                computed_frame(led, cid, as_of(as_of_), scenario), box, size, start)
+        else:
+            window = params.datetime_window(datetime_, cid)
+            frame, matched = led.store.query(cid, FeatureQuery(
+                box, collections[cid].time_field, window.start, window.end, size, start))
+        found = features(frame, withheld=withheld(cid, user))
+        return _json(page_document(request, found, matched, start, size), media_type=GEOJSON)
+
+    @app.get("/collections/{cid}/items/{fid}", summary="One feature")
+    def item(request: Request, cid: str, fid: str, led: LedgerDep, user: ViewerDep,
+             as_of_: Annotated[str | None, Query(alias="as_of")] = None,
+             scenario: Annotated[str, Query()] = DEFAULT_SCENARIO) -> Response:
+        known(cid)
+        if collections[cid].computed:
+            frame = computed_frame(led, cid, as_of(as_of_), scenario)
+            frame = frame[frame["id"] == fid]
+        else:
+            frame = led.store.read_layer(cid, [fid])
+        if frame.empty:
+            raise HTTPException(404, f"no feature '{fid}' in {cid}")
+        feature = features(frame, withheld=withheld(cid, user))[0]
+        feature["links"] = [{"href": str(request.url), "rel": "self", "type": GEOJSON},
+                            {"href": f"{base(request)}/collections/{cid}", "rel": "collection",
+                             "type": "application/json"}]
+        return _json(feature, media_type=GEOJSON)
+
+    from .writes import add_write_routes
+
+    add_write_routes(app, collections)
+    return app
+
+
+def page_document(request: Request, found: list[dict[str, Any]], matched: int, offset: int,
+                  limit: int) -> dict[str, Any]:
+    """A FeatureCollection page with self/next/prev links that keep the other parameters."""
+    def href(new_offset: int) -> str:
+        query = dict(request.query_params)
+        query.update(offset=str(new_offset), limit=str(limit))
+        return f"{str(request.url).split('?')[0]}?{urlencode(query)}"
+
+    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    if offset + len(found) < matched:
+        links.append({"href": href(offset + limit), "rel": "next", "type": GEOJSON})
+    if offset > 0:
+        links.append({"href": href(max(offset - limit, 0)), "rel": "prev", "type": GEOJSON})
+    return {"type": "FeatureCollection", "features": found, "numberMatched": matched,
+            "numberReturned": len(found),
+            "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
+
+

@@ -1,0 +1,63 @@
+"""``hazardledger serve`` and ``hazardledger users``: the ledger as a multi-user server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .cli import DbOption, _ledger, app, out, reports_bad_input
+from .ledger import default_actor
+
+users_app = typer.Typer(help="Server users and their API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+@reports_bad_input
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default)")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the ledger: OGC API – Features (read and, for editors, write) with tokens."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    ledger = _ledger(db)
+    ledger.store  # noqa: B018 - open it now, so a missing ledger fails before listening
+    ledger.close()
+    out.print(f"serving {ledger.location} on http://{host}:{port}/ (OGC API – Features; "
+              "API tokens from 'hazardledger users add')")
+    uvicorn.run(create_app(ledger.location), host=host, port=port, workers=workers,
+                log_level="warning")
+
+
+@users_app.command("add")
+@reports_bad_input
+def users_add(
+    name: Annotated[str, typer.Argument(help="Who the token is for")],
+    role: Annotated[str, typer.Option(help="viewer, editor or admin")],
+    db: DbOption = None,
+) -> None:
+    """Create a user (or give an existing one a new token and role); prints the token once."""
+    from .api.auth import add_user
+
+    ledger = _ledger(db)
+    token = add_user(ledger.store, name, role, actor=default_actor())
+    out.print(f"user {name} ({role.lower()}): token {token}")
+    out.print("Keep the token now: the ledger stores only its hash.")
+
+
+@users_app.command("list")
+@reports_bad_input
+def users_list(db: DbOption = None) -> None:
+    """The server's users and their roles (never their tokens)."""
+    table = Table("user", "role", "token created", title="Server users")
+    for user in _ledger(db).store.users():
+        table.add_row(user.name, user.role, user.created_at)
+    out.print(table)

@@ -1,0 +1,201 @@
+"""The server in-process: OGC API – Features reads, Part 4 writes, and the full role ×
+endpoint matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from hazardledger.api.app import create_app
+from hazardledger.api.auth import add_user, user_for
+from hazardledger.ledger import Ledger
+
+from .conftest import NOW
+from .test_priorities import ranked_ledger  # noqa: F401  (fixture)
+
+ROLES = ("viewer", "editor", "admin")
+
+
+@pytest.fixture
+def served(ranked_ledger: Ledger) -> tuple[TestClient, dict[str, dict[str, str]]]:  # noqa: F811
+    ranked_ledger.import_frame("victims", pd.DataFrame({
+        "id": ["V-1"], "incident_id": ["I-1"], "outcome": ["injured"], "name": ["Test Person"],
+        "address": ["Somewhere"]}), source="v", actor="t", now=NOW)
+    headers = {role: {"Authorization": "Bearer " + add_user(ranked_ledger.store, f"{role}-1",
+                                                             role, actor="t")}
+               for role in ROLES}
+    ranked_ledger.close()
+    return TestClient(create_app(ranked_ledger.location)), headers
+
+
+def test_landing_and_conformance_are_public(served: tuple[TestClient, dict]) -> None:
+    client, _ = served
+    landing = client.get("/").json()
+    assert {link["rel"] for link in landing["links"]} >= {"self", "conformance", "data",
+                                                          "service-desc"}
+    conforms = client.get("/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conforms
+    assert client.get("/openapi.json").status_code == 200
+
+
+def test_reading_needs_a_token(served: tuple[TestClient, dict]) -> None:
+    client, headers = served
+    assert client.get("/collections").status_code == 401
+    bad = {"Authorization": "Bearer hl_not-a-token"}
+    assert client.get("/collections/records/items", headers=bad).status_code == 401
+    listed = client.get("/collections", headers=headers["viewer"]).json()["collections"]
+    assert {c["id"] for c in listed} >= {"hazard_areas", "records", "findings", "incidents",
+                                         "victims", "activities", "places", "residual_hazard",
+                                         "exposure", "priorities"}
+
+
+def test_items_page_filter_and_link(served: tuple[TestClient, dict]) -> None:
+    client, headers = served
+    h = headers["viewer"]
+    page = client.get("/collections/records/items?limit=3", headers=h)
+    assert page.status_code == 200 and page.headers["content-type"] == "application/geo+json"
+    body = page.json()
+    assert (body["numberMatched"], body["numberReturned"]) == (4, 3)
+    after = next(link["href"] for link in body["links"] if link["rel"] == "next")
+    rest = client.get(after, headers=h).json()
+    assert [f["id"] for f in body["features"] + rest["features"]] == ["R-1", "R-2", "R-3", "R-4"]
+    assert not [link for link in rest["links"] if link["rel"] == "next"]
+    east = client.get("/collections/records/items?bbox=36.1,48.9,36.2,49.1", headers=h).json()
+    assert [f["id"] for f in east["features"]] == ["R-3", "R-4"]
+    assert east["features"][0]["geometry"] == {"type": "Point", "coordinates": [36.12, 49.02]}
+    when = client.get("/collections/records/items?datetime=2024-03-01T06:00:00Z/..",
+                      headers=h).json()
+    assert when["numberMatched"] == 4
+    none = client.get("/collections/records/items?datetime=../2024-02-28", headers=h).json()
+    assert none["numberMatched"] == 0
+    one = client.get("/collections/hazard_areas/items/HA-2", headers=h).json()
+    assert one["properties"]["land_use"] == "forest" and one["geometry"]["type"] == "MultiPolygon"
+    assert client.get("/collections/hazard_areas/items/HA-99", headers=h).status_code == 404
+    assert client.get("/collections/minefields/items", headers=h).status_code == 404
+
+
+@pytest.mark.parametrize("query", ["bbox=1,2,3", "bbox=a,b,c,d", "limit=0", "offset=-1",
+                                   "datetime=yesterday", "datetime=2025-01-01/2024-01-01",
+                                   "limit=x"])
+def test_bad_parameters_are_400s(served: tuple[TestClient, dict], query: str) -> None:
+    client, headers = served
+    response = client.get(f"/collections/records/items?{query}", headers=headers["viewer"])
+    assert response.status_code in (400, 422), response.text
+
+
+def test_computed_collections(served: tuple[TestClient, dict]) -> None:
+    client, headers = served
+    h = headers["viewer"]
+    hazard = client.get("/collections/residual_hazard/items?as_of=2026-11-01", headers=h).json()
+    ids = [f["id"] for f in hazard["features"]]
+    assert ids[:3] == ["HA-1", "HA-2", "HA-3"]
+    first = hazard["features"][0]["properties"]
+    assert first["expected_q05"] <= first["expected_q50"] <= first["expected_q95"]
+    assert "not a land release" in first["warning"]
+    ranked = client.get("/collections/priorities/items?as_of=2026-11-01", headers=h).json()
+    assert [f["properties"]["rank"] for f in ranked["features"]] == [1, 2, 3]
+    exposure = client.get("/collections/exposure/items/HA-1", headers=h).json()
+    assert exposure["properties"]["population_0_1km"] == 0
+    assert client.get("/collections/residual_hazard/items?as_of=soon",
+                      headers=h).status_code == 400
+
+
+def test_victims_personal_fields_for_admins_only(served: tuple[TestClient, dict]) -> None:
+    client, headers = served
+    for role, shown in (("viewer", "[admin only]"), ("editor", "[admin only]"),
+                        ("admin", "Test Person")):
+        victim = client.get("/collections/victims/items/V-1", headers=headers[role]).json()
+        assert victim["properties"]["name"] == shown and victim["geometry"] is None
+        assert victim["properties"]["outcome"] == "injured"
+
+
+NEW_RECORD = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.02, 49.02]},
+              "properties": {"id": "R-9", "item_type": "pfm-1", "area_id": "HA-1",
+                             "laid_from": "2024-05-01T00:00:00Z", "source": "nts",
+                             "info_reliability": "medium", "count": 5}}
+
+
+def test_writes_are_validated_and_audited(served: tuple[TestClient, dict]) -> None:
+    client, headers = served
+    h = headers["editor"]
+    created = client.post("/collections/records/items", json=NEW_RECORD, headers=h)
+    assert created.status_code == 201, created.text
+    assert created.headers["location"].endswith("/collections/records/items/R-9")
+    wrong = {**NEW_RECORD, "properties": {**NEW_RECORD["properties"], "id": "R-10",
+                                          "item_type": "no-such-type", "count": -1}}
+    refused = client.post("/collections/records/items", json=wrong, headers=h)
+    assert refused.status_code == 400
+    detail = " ".join(refused.json()["detail"])
+    assert "item_type" in detail and "count" in detail
+    assert client.get("/collections/records/items/R-10", headers=h).status_code == 404
+    closed = client.patch("/collections/hazard_areas/items/HA-3",
+                          json={"type": "Feature", "properties": {"status": "closed"}}, headers=h)
+    assert closed.status_code == 204, closed.text
+    replaced = client.put("/collections/records/items/R-9", json={
+        **NEW_RECORD, "properties": {**NEW_RECORD["properties"], "count": 7}}, headers=h)
+    assert replaced.status_code == 204, replaced.text
+    assert client.delete("/collections/records/items/R-9", headers=h).status_code == 204
+    assert client.get("/collections/records/items/R-9", headers=h).status_code == 404
+    led = Ledger(client.app.state.location)  # type: ignore[attr-defined]
+    history = led.audit_log("R-9")
+    assert list(history["action"]) == ["import", "import", "delete"]
+    assert (history["actor"] == "editor-1").all()
+    assert '"count":7' in history["before"].iloc[2].replace(" ", "")
+    area = led.audit_log("HA-3")
+    assert '"status":"closed"' in area["after"].iloc[-1].replace(" ", "")
+    assert led.read("hazard_areas").set_index("id").loc["HA-3", "status"] == "closed"
+    assert led.verify_audit() == []
+
+
+ENDPOINTS = [
+    ("GET", "/", None, None), ("GET", "/conformance", None, None),
+    ("GET", "/collections", None, "viewer"), ("GET", "/collections/records", None, "viewer"),
+    ("GET", "/collections/records/items", None, "viewer"),
+    ("GET", "/collections/records/items/R-1", None, "viewer"),
+    ("GET", "/collections/priorities/items?as_of=2026-11-01", None, "viewer"),
+    ("POST", "/collections/records/items", NEW_RECORD, "editor"),
+    ("PUT", "/collections/records/items/R-1", {**NEW_RECORD, "properties": {
+        **NEW_RECORD["properties"], "id": "R-1"}}, "editor"),
+    ("PATCH", "/collections/records/items/R-2", {"type": "Feature", "properties": {
+        "count": 3}}, "editor"),
+    ("DELETE", "/collections/records/items/R-3", None, "editor"),
+]
+
+
+@pytest.mark.parametrize("role", [None, *ROLES])
+@pytest.mark.parametrize(("method", "path", "body", "needs"), ENDPOINTS,
+                         ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
+def test_role_matrix(served: tuple[TestClient, dict], role: str | None, method: str, path: str,
+                     body: dict | None, needs: str | None) -> None:
+    client, headers = served
+    response = client.request(method, path, json=body, headers=headers.get(role or "", {}))
+    rank = {None: 0, "viewer": 1, "editor": 2, "admin": 3}
+    if rank[role] >= rank[needs]:
+        assert response.status_code < 300, (response.status_code, response.text)
+    else:
+        assert response.status_code == (401 if role is None else 403), response.text
+
+
+def test_users_from_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hazardledger.cli import app
+
+    runner = CliRunner()
+    db = str(tmp_path / "u.gpkg")
+    Ledger(db).init()
+    added = runner.invoke(app, ["users", "add", "amina", "--role", "editor", "--db", db])
+    assert added.exit_code == 0, added.stderr
+    token = added.stdout.split("token ")[1].split()[0]
+    store = Ledger(db).store
+    user = user_for(store, f"Bearer {token}")
+    assert user is not None and (user.name, user.role) == ("amina", "editor")
+    assert token not in Path(db).read_bytes().decode("latin-1")  # only the hash is kept
+    listed = runner.invoke(app, ["users", "list", "--db", db], env={"COLUMNS": "120"})
+    assert "amina" in listed.stdout and "editor" in listed.stdout
+    bad = runner.invoke(app, ["users", "add", "x", "--role", "superuser", "--db", db])
+    assert bad.exit_code == 2 and "expected one of viewer, editor, admin" in bad.stderr
+    assert store.audit_log()["action"].tolist()[-1] == "add user"

@@ -1,0 +1,85 @@
+"""The server in its own process, read by real OGC API – Features clients: GDAL's OAPIF
+driver (through pyogrio) and OWSLib."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyogrio
+import pytest
+from owslib.ogcapi.features import Features
+
+from hazardledger.api.auth import add_user
+from hazardledger.ledger import Ledger
+
+from .test_priorities import ranked_ledger  # noqa: F401  (fixture)
+
+HAZARDLEDGER = str(Path(sys.executable).with_name("hazardledger"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(ranked_ledger: Ledger) -> Iterator[tuple[str, str]]:  # noqa: F811
+    token = add_user(ranked_ledger.store, "qgis", "viewer", actor="t")
+    ranked_ledger.close()
+    port = _free_port()
+    process = subprocess.Popen([HAZARDLEDGER, "serve", "--db", ranked_ledger.location,
+                                "--port", str(port)], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:  # readiness, not a time limit: it ends when the server answers or dies
+            try:
+                if httpx.get(f"{url}/conformance").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if process.poll() is not None:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    raise AssertionError(f"the server died: {output}") from None
+                time.sleep(0.1)
+        yield url, token
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def test_gdal_reads_every_feature(server: tuple[str, str]) -> None:
+    url, token = server
+    # GDAL's own bearer-token support (GDAL_HTTP_HEADERS is not sent by the OAPIF driver)
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": token})
+    try:
+        layers = {name for name, _ in pyogrio.list_layers(f"OAPIF:{url}")}
+        assert {"hazard_areas", "records", "places", "priorities"} <= layers
+        records = pyogrio.read_dataframe(f"OAPIF:{url}", layer="records")
+        assert sorted(records["id"]) == ["R-1", "R-2", "R-3", "R-4"]
+        assert records.geometry.notna().all()
+        areas = pyogrio.read_dataframe(f"OAPIF:{url}", layer="hazard_areas")
+        assert len(areas) == 4 and set(areas.geometry.geom_type) == {"MultiPolygon"}
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
+
+
+def test_owslib_lists_and_reads(server: tuple[str, str]) -> None:
+    url, token = server
+    api = Features(url, headers={"Authorization": f"Bearer {token}"})
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in api.conformance()[
+        "conformsTo"]
+    ids = {c["id"] for c in api.collections()["collections"]}
+    assert {"records", "residual_hazard", "exposure", "priorities"} <= ids
+    items = api.collection_items("records", limit=2)
+    assert items["numberMatched"] == 4 and len(items["features"]) == 2
+    rest = api.collection_items("records", limit=2, offset=2)
+    assert [f["id"] for f in items["features"] + rest["features"]] == ["R-1", "R-2", "R-3",
+                                                                       "R-4"]
+    assert api.collection_item("records", "R-3")["properties"]["area_id"] == "HA-2"
