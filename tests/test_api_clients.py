@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pyogrio
 import pytest
 from owslib.ogcapi.features import Features
@@ -41,9 +41,9 @@ def server(ranked_ledger: Ledger) -> Iterator[tuple[str, str]]:  # noqa: F811
     try:
         while True:  # readiness, not a time limit: it ends when the server answers or dies
             try:
-                if httpx.get(f"{url}/conformance").status_code == 200:
+                if httpx2.get(f"{url}/conformance").status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 if process.poll() is not None:
                     output = process.stdout.read().decode() if process.stdout else ""
                     raise AssertionError(f"the server died: {output}") from None
