@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-# Debian packages the tests use (pdftoppm/pdftotext for the PDF reports)
+# Debian packages the tests use (poppler-utils for the PDF reports, chromium for the web map)
 system:
 	bash scripts/system-packages.sh
 

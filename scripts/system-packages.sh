@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the tests need, installed only when missing:
-#   poppler-utils: pdftoppm and pdftotext, which render and read the PDF reports in tests.
+#   poppler-utils: pdftoppm and pdftotext, which render and read the PDF reports in tests;
+#   chromium: the headless browser the web map is tested in (driven by Playwright).
 set -euo pipefail
-declare -A needs=([pdftoppm]=poppler-utils [pdftotext]=poppler-utils)
+declare -A needs=([pdftoppm]=poppler-utils [pdftotext]=poppler-utils [chromium]=chromium)
 missing=()
 for command in "${!needs[@]}"; do
     command -v "$command" >/dev/null 2>&1 || missing+=("${needs[$command]}")

@@ -10,14 +10,18 @@ victims' personal fields are shown to admins only."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..domain.schema import LAYERS
+from ..hazard.inert import WARNING
 from ..ledger import Ledger
 from ..residual import DEFAULT_SCENARIO
 from ..store.base import FeatureQuery, StoreError, User
@@ -79,8 +83,20 @@ def create_app(location: str) -> FastAPI:
     def base(request: Request) -> str:
         return str(request.base_url).rstrip("/")
 
-    @app.get("/", summary="Landing page")
-    def landing(request: Request) -> Response:
+    static = resources.files("hazardledger.api") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    outlines = resources.files("hazardledger.report") / "data" / "naturalearth_lowres.geojson"
+
+    @app.get("/basemap.geojson", summary="Country outlines for the web map (Natural Earth)")
+    def basemap() -> FileResponse:
+        return FileResponse(str(outlines), media_type=GEOJSON)
+
+    @app.get("/", summary="Landing page (JSON), or the web map for a browser")
+    def landing(request: Request, f: Annotated[str | None, Query()] = None) -> Response:
+        wants_html = f == "html" or (f is None and "text/html" in request.headers.get(
+            "accept", ""))
+        if wants_html:
+            return FileResponse(str(static / "map.html"), media_type="text/html")
         root = base(request)
         return _json({
             "title": "Hazard Ledger", "description": "Mine action records, residual hazard, "
@@ -157,8 +173,10 @@ def create_app(location: str) -> FastAPI:
                 computed_frame(led, cid, as_of(as_of_), scenario), box, size, start)
         else:
             window = params.datetime_window(datetime_, cid)
+            equals = params.equals(request.query_params.multi_items(), cid)
             frame, matched = led.store.query(cid, FeatureQuery(
-                box, collections[cid].time_field, window.start, window.end, size, start))
+                box, collections[cid].time_field, window.start, window.end, size, start,
+                equals))
         found = features(frame, withheld=withheld(cid, user))
         return _json(page_document(request, found, matched, start, size), media_type=GEOJSON)
 
@@ -180,10 +198,34 @@ def create_app(location: str) -> FastAPI:
                              "type": "application/json"}]
         return _json(feature, media_type=GEOJSON)
 
+    @app.get("/areas/{area_id}/curve", summary="Daily residual hazard of one hazard area")
+    def area_curve(area_id: str, led: LedgerDep, user: ViewerDep,
+                   scenario: Annotated[str, Query()] = DEFAULT_SCENARIO) -> Response:
+        return _json(area_curve_document(led, area_id, scenario))
+
     from .writes import add_write_routes
 
     add_write_routes(app, collections)
     return app
+
+
+def area_curve_document(led: Ledger, area_id: str, scenario: str) -> dict[str, Any]:
+    """Two years back (or from the area's first laying) to a year ahead, 200 samples."""
+    records = led.store.query("records", FeatureQuery(equals=(("area_id", area_id),),
+                                                      limit=params.MAX_LIMIT))[0]
+    if records.empty:
+        raise HTTPException(404, f"no records in hazard area '{area_id}'")
+    today = pd.Timestamp.now(tz="UTC").normalize()
+    start = max(today - pd.Timedelta(days=730),
+                pd.to_datetime(records["laid_from"], utc=True).min().ceil("D"))
+    frame = led.curve(start, today + pd.Timedelta(days=365), area=area_id, scenario=scenario,
+                      samples=200)
+    out: dict[str, Any] = {"area_id": area_id, "scenario": scenario,
+                           "date": frame["date"].dt.strftime("%Y-%m-%d").tolist()}
+    for column in ("expected_q05", "expected_q50", "expected_q95", "expected_mean"):
+        out[column] = frame[column].round(4).tolist()
+    out["warning"] = WARNING
+    return out
 
 
 def page_document(request: Request, found: list[dict[str, Any]], matched: int, offset: int,

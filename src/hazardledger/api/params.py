@@ -86,3 +86,22 @@ def offset(value: int) -> int:
     if value < 0:
         raise BadParameter(f"offset={value}: must be 0 or more")
     return value
+
+
+RESERVED = {"bbox", "datetime", "limit", "offset", "as_of", "scenario", "f"}
+
+
+def equals(pairs: list[tuple[str, str]], layer: str) -> tuple[tuple[str, str], ...]:
+    """Other query parameters are equality filters on the layer's fields (OGC API -
+    Features: queryable properties); an unknown one is a 400."""
+    fields = set(LAYERS[layer].field_names)
+    personal = set(LAYERS[layer].personal_fields)
+    out = []
+    for name, value in pairs:
+        if name in RESERVED:
+            continue
+        if name not in fields or name in personal:
+            raise BadParameter(f"{name}: not a parameter, nor a field of {layer} that can be "
+                               f"filtered on")
+        out.append((name, value))
+    return tuple(out)

@@ -78,7 +78,8 @@ def rank_areas(areas: gpd.GeoDataFrame, hazard: pd.DataFrame, exposure: pd.DataF
     frame["land_use"] = open_areas["land_use"].astype(object).fillna("unknown").astype(
         str).to_numpy()
     frame["remaining_m2"] = np.round(remaining_m2(open_areas, activities), 1)
-    counted = incidents["area_id"].dropna().value_counts() if len(incidents) else pd.Series()
+    counted = (incidents["area_id"].dropna().value_counts() if len(incidents)
+               else pd.Series(dtype="int64"))
     frame["incidents"] = counted.reindex(ids).fillna(0).astype(int).to_numpy()
 
     frame["hazard_score"] = frame["p_any_mean"]

@@ -32,8 +32,9 @@ class WriteSummary:
 
 @dataclass(frozen=True)
 class FeatureQuery:
-    """A page of a layer: features whose geometry meets ``bbox`` (lon/lat) and whose
-    ``time_field`` lies in [``start``, ``end``] (ISO 8601 text; either end open)."""
+    """A page of a layer: features whose geometry meets ``bbox`` (lon/lat), whose
+    ``time_field`` lies in [``start``, ``end``] (ISO 8601 text; either end open), and whose
+    fields equal the text values in ``equals``."""
 
     bbox: tuple[float, float, float, float] | None = None
     time_field: str | None = None
@@ -41,6 +42,7 @@ class FeatureQuery:
     end: str | None = None
     limit: int = 100
     offset: int = 0
+    equals: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,10 @@ class GeoPackageStore(Store):
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
+            # check_same_thread off: the server opens a store in one worker thread and may
+            # close it in another; a store is still used by one request at a time.
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60,
+                                   check_same_thread=False)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA cache_size=-262144")
             _register_functions(conn)

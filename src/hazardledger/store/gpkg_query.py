@@ -45,6 +45,12 @@ def where(schema: LayerSchema, query: FeatureQuery) -> tuple[str, list[object]]:
     if query.time_field is not None and query.end is not None:
         clauses.append(f'"{query.time_field}" <= ?')
         params.append(query.end)
+    names = set(schema.field_names)
+    for field, value in query.equals:
+        if field not in names:
+            raise ValueError(f"{schema.name} has no field '{field}'")
+        clauses.append(f'"{field}" = ?')
+        params.append(value)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

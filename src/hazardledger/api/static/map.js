@@ -1,0 +1,194 @@
+// Hazard Ledger web map: hazard areas coloured by residual hazard for the date on the
+// slider, places, an area's detail (curve and records) and the priority list. Every
+// request carries the user's API token; nothing is fetched from outside this server.
+"use strict";
+
+const CLASSES = [[0.5, "#ffffb2", "below 0.5"], [5, "#fecc5c", "0.5 – 5"],
+                 [50, "#fd8d3c", "5 – 50"], [500, "#f03b20", "50 – 500"],
+                 [Infinity, "#bd0026", "500 and more"]];
+const NOT_MODELLED = "#bdbdbd";
+const state = { token: sessionStorage.getItem("hazardledger-token"), areas: {}, hazard: {},
+                layer: null, selected: null };
+
+function colour(expected) {
+  if (expected === undefined || expected === null) return NOT_MODELLED;
+  return CLASSES.find(([upper]) => expected < upper)[1];
+}
+
+function isoDay(offsetDays) {
+  const d = new Date();
+  d.setUTCHours(0, 0, 0, 0);
+  d.setUTCDate(d.getUTCDate() + Number(offsetDays));
+  return d.toISOString().slice(0, 10);
+}
+
+async function api(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (response.status === 401) { showLogin("That token was refused."); throw new Error("401"); }
+  if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+function status(text) { document.getElementById("status").textContent = text; }
+
+function showLogin(message) {
+  const form = document.getElementById("login");
+  form.hidden = false;
+  if (message) status(message);
+}
+
+const map = L.map("map", { preferCanvas: false, zoomSnap: 0.25 });
+map.setView([49, 32], 5);
+
+async function drawBasemap() {
+  const outlines = await (await fetch("basemap.geojson")).json();
+  L.geoJSON(outlines, { interactive: false,
+    style: { color: "#888", weight: 1, fillColor: "#f2efe9", fillOpacity: 1 } }).addTo(map);
+}
+
+function drawLegend() {
+  document.getElementById("legend").innerHTML = CLASSES.map(([, c, label]) =>
+    `<span style="background:${c}"></span>${label}`).join("") +
+    `<span style="background:${NOT_MODELLED}"></span>not modelled`;
+}
+
+async function drawAreas() {
+  const areas = await api("collections/hazard_areas/items?limit=10000");
+  state.layer = L.geoJSON(areas, {
+    style: () => ({ color: "#404040", weight: 1, fillOpacity: 0.85, fillColor: NOT_MODELLED,
+                    className: "hazard-area" }),
+    onEachFeature: (feature, layer) => {
+      state.areas[feature.id] = { feature, layer };
+      layer.getElement?.()?.setAttribute("data-area", feature.id);
+      layer.on("click", () => openDetail(feature.id));
+    },
+  }).addTo(map);
+  for (const [id, { layer }] of Object.entries(state.areas)) {
+    layer.getElement().setAttribute("data-area", id);
+  }
+  if (areas.features.length) map.fitBounds(state.layer.getBounds(), { padding: [20, 20] });
+  return areas.features.length;
+}
+
+async function drawPlaces() {
+  // places within about 50 km of the hazard areas
+  const b = state.layer.getBounds(), m = 0.5;
+  const bbox = [b.getWest() - m, b.getSouth() - m, b.getEast() + m, b.getNorth() + m]
+    .map(v => v.toFixed(4));
+  const places = await api(`collections/places/items?limit=10000&bbox=${bbox.join(",")}`);
+  L.geoJSON(places, {
+    pointToLayer: (f, latlng) => L.circleMarker(latlng, {
+      radius: 2 + 10 * Math.sqrt(f.properties.population / 100000), color: "#fff", weight: 0.5,
+      fillColor: "#3182bd", fillOpacity: 0.6, className: "place" }),
+    onEachFeature: (f, layer) => layer.bindTooltip(
+      `${f.properties.name} (${f.properties.population.toLocaleString()})`),
+  }).addTo(map);
+}
+
+async function colourFor(day) {
+  const asOf = isoDay(day);
+  document.getElementById("date-label").textContent = asOf;
+  status(`computing residual hazard on ${asOf}…`);
+  const hazard = await api(`collections/residual_hazard/items?limit=10000&as_of=${asOf}`);
+  state.hazard = {};
+  for (const f of hazard.features) state.hazard[f.id] = f.properties;
+  for (const [id, { layer }] of Object.entries(state.areas)) {
+    const fill = colour(state.hazard[id]?.expected_q50);
+    layer.setStyle({ fillColor: fill });
+    layer.getElement().setAttribute("data-fill", fill);
+  }
+  document.body.dataset.asOf = asOf;
+  status(`${hazard.numberReturned} areas modelled on ${asOf} (scenario pessimistic).`);
+  await listPriorities(asOf);
+  if (state.selected) openDetail(state.selected);
+}
+
+async function listPriorities(asOf) {
+  const ranked = await api(`collections/priorities/items?limit=20&as_of=${asOf}`);
+  const list = document.getElementById("priority-list");
+  list.innerHTML = "";
+  for (const f of ranked.features) {
+    const p = f.properties;
+    const item = document.createElement("li");
+    item.textContent = `${p.id} ${p.name}: score ${p.score.toFixed(2)} ` +
+      `(${p.score_q05.toFixed(2)}–${p.score_q95.toFixed(2)})`;
+    item.addEventListener("click", () => openDetail(p.id));
+    list.appendChild(item);
+  }
+}
+
+function fmt(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString(
+  undefined, { maximumSignificantDigits: 3 }); }
+
+async function openDetail(id) {
+  state.selected = id;
+  const { feature, layer } = state.areas[id];
+  map.fitBounds(layer.getBounds(), { maxZoom: 13 });
+  const p = feature.properties, h = state.hazard[id] || {};
+  document.getElementById("detail").hidden = false;
+  document.getElementById("detail-title").textContent = `${id} ${p.name}`;
+  const rows = [["classification", p.classification], ["status", p.status],
+    ["land use", p.land_use], ["expected functioning (90 %)",
+      h.expected_q50 === undefined ? "no records" :
+      `${fmt(h.expected_q50)} (${fmt(h.expected_q05)}–${fmt(h.expected_q95)})`],
+    ["P(any functions)", h.p_any_mean === undefined ? "–" :
+      `${fmt(h.p_any_mean)} (${fmt(h.p_any_q05)}–${fmt(h.p_any_q95)})`],
+    ["likely inert by (model estimate, not a land release)", h.inert_by_q50 ?? "beyond 30 y"]];
+  const table = document.getElementById("detail-facts");
+  table.innerHTML = "";
+  for (const [k, v] of rows) {
+    const tr = table.insertRow();
+    tr.insertCell().textContent = k;
+    tr.insertCell().textContent = v ?? "–";
+  }
+  const records = await api(`collections/records/items?limit=1000&area_id=${encodeURIComponent(id)}`);
+  const list = document.getElementById("detail-records");
+  list.innerHTML = "";
+  for (const r of records.features) {
+    const li = document.createElement("li");
+    li.textContent = `${r.id}: ${r.properties.item_type}, ${r.properties.count ?? "count unknown"}` +
+      `, laid ${r.properties.laid_from.slice(0, 10)} (${r.properties.source})`;
+    list.appendChild(li);
+  }
+  if (records.features.length) drawCurve(await api(`areas/${encodeURIComponent(id)}/curve`));
+  else document.getElementById("curve").innerHTML = "";
+}
+
+function drawCurve(curve) {
+  const svg = document.getElementById("curve"), w = 320, h = 160, pad = 24;
+  const days = curve.date.map(d => Date.parse(d));
+  const top = Math.max(...curve.expected_q95, 1e-9);
+  const x = t => pad + (w - 2 * pad) * (t - days[0]) / Math.max(days.at(-1) - days[0], 1);
+  const y = v => h - pad - (h - 2 * pad) * v / top;
+  const line = vals => vals.map((v, i) => `${x(days[i]).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  const band = line(curve.expected_q95) + " " +
+    line(curve.expected_q05).split(" ").reverse().join(" ");
+  const now = Date.parse(document.body.dataset.asOf);
+  svg.innerHTML = `<polygon points="${band}" fill="#fdae6b" opacity="0.6"/>` +
+    `<polyline points="${line(curve.expected_q50)}" fill="none" stroke="#d7301f" stroke-width="1.5"/>` +
+    `<line x1="${x(now)}" x2="${x(now)}" y1="${pad}" y2="${h - pad}" stroke="#333" stroke-dasharray="3"/>` +
+    `<text x="${pad}" y="14" font-size="10">${fmt(top)}</text>` +
+    `<text x="${pad}" y="${h - 6}" font-size="10">${curve.date[0]}</text>` +
+    `<text x="${w - pad}" y="${h - 6}" font-size="10" text-anchor="end">${curve.date.at(-1)}</text>`;
+}
+
+async function start() {
+  if (!state.token) { showLogin("Enter your API token to open the ledger."); return; }
+  document.getElementById("login").hidden = true;
+  drawLegend();
+  await drawBasemap();
+  const n = await drawAreas();
+  await drawPlaces();
+  const slider = document.getElementById("date");
+  slider.addEventListener("change", () => colourFor(slider.value));
+  await colourFor(slider.value);
+  document.body.dataset.ready = String(n);
+}
+
+document.getElementById("login").addEventListener("submit", event => {
+  event.preventDefault();
+  state.token = document.getElementById("token").value.trim();
+  sessionStorage.setItem("hazardledger-token", state.token);
+  start().catch(e => status(String(e)));
+});
+start().catch(e => status(String(e)));

@@ -1,0 +1,122 @@
+"""The web map in Debian's headless Chromium, driven by Playwright: the page loads, the
+layers draw, the date slider changes the colours, a click opens the detail panel. The last
+screenshot is kept as a test artifact (tests/artifacts/web_map.png)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pandas as pd
+import pytest
+import shapely
+from playwright.sync_api import Page, sync_playwright
+
+from hazardledger.api.auth import add_user
+from hazardledger.ledger import Ledger
+
+from .conftest import NOW, areas_frame
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+HAZARDLEDGER = str(Path(sys.executable).with_name("hazardledger"))
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium")
+    assert path, "Debian's chromium is missing: run 'make system' (installs it)"
+    return path
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Three areas of 48-hour non-persistent mines laid a week before today: red now,
+    yellow a year on."""
+    led = Ledger(tmp_path / "map.gpkg")
+    led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
+    laid = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=7)).isoformat()
+    led.import_frame("records", pd.DataFrame({
+        "id": ["R-1", "R-2", "R-3"], "area_id": ["HA-1", "HA-2", "HA-3"],
+        "item_type": ["ap-nonpersistent-48h"] * 3, "count": [400, 40, 4],
+        "laid_from": [laid] * 3, "source": ["minefield_record"] * 3,
+        "info_reliability": ["high"] * 3,
+        "geometry": [shapely.Point(36.02 + i / 10, 49.02) for i in range(3)]}),
+        source="r", actor="t")
+    led.import_frame("places", pd.DataFrame({
+        "id": ["P-1"], "name": ["Town"], "population": [20_000],
+        "geometry": [shapely.Point(36.1, 49.1)]}), source="p", actor="t", now=NOW)
+    token = add_user(led.store, "browser", "viewer", actor="t")
+    led.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([HAZARDLEDGER, "serve", "--db", str(led.location), "--port",
+                                str(port)])
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:  # readiness: ends when the server answers, or fails if it died
+            try:
+                httpx2.get(url + "conformance")
+                break
+            except httpx2.TransportError:
+                assert process.poll() is None, "the server died"
+                time.sleep(0.1)
+        yield url, token
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def _fills(page: Page) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        "path.hazard-area", "els => Object.fromEntries(els.map(e => "
+        "[e.dataset.area, e.dataset.fill]))")
+
+
+def test_web_map_in_chromium(server: tuple[str, str]) -> None:
+    url, token = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            failed: list[str] = []
+            page.on("requestfailed", lambda r: failed.append(r.url))
+            page.goto(url)
+            assert page.locator("#login").is_visible()  # no token yet: asked for one
+            page.fill("#token", token)
+            page.click("#login button")
+            page.wait_for_selector("body[data-ready='3']")
+            assert page.locator("path.hazard-area").count() == 3
+            assert page.locator("path.place").count() == 1
+            now = _fills(page)
+            assert now["HA-1"] == "#f03b20"  # 400 items a week after laying: 50-500
+            assert "not a land release" in page.inner_text("#warning")
+            assert page.locator("#priority-list li").count() == 3
+            page.locator("#date").fill("365")
+            page.locator("#date").dispatch_event("change")
+            page.wait_for_function("document.body.dataset.asOf !== "
+                                   f"'{page.evaluate('document.body.dataset.asOf')}'")
+            page.wait_for_function("document.querySelector(\"path[data-area='HA-1']\")"
+                                   ".dataset.fill !== '#f03b20'")
+            later = _fills(page)
+            # a year on, every area is a lighter class than a week after laying
+            order = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+            assert all(order.index(later[a]) < order.index(now[a]) for a in now), (now, later)
+            page.locator("path[data-area='HA-2']").click()
+            page.wait_for_selector("#detail:not([hidden]) #detail-records li")
+            assert "HA-2" in page.inner_text("#detail-title")
+            assert "R-2" in page.inner_text("#detail-records")
+            page.wait_for_selector("#curve polyline")  # the area's curve, drawn after its records
+            page.screenshot(path=str(ARTIFACTS / "web_map.png"))
+            assert not [u for u in failed if not u.startswith(url)], failed
+        finally:
+            browser.close()
