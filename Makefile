@@ -27,8 +27,12 @@ lint: $(STAMP)
 system:
 	bash scripts/system-packages.sh
 
+# The suite runs the store, import, audit, hazard and server tests on a GeoPackage and on
+# PostGIS: a throwaway PostgreSQL on loopback is started for it and stopped after it.
 test: $(STAMP) lint system
-	$(BIN)/pytest -q
+	bash scripts/postgres.sh start
+	HAZARDLEDGER_TEST_POSTGRES=$$(bash scripts/postgres.sh url) HAZARDLEDGER_REQUIRE_POSTGIS=1 \
+		$(BIN)/pytest -q; status=$$?; bash scripts/postgres.sh stop; exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_bench.py

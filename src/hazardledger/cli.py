@@ -93,7 +93,7 @@ def init(db: DbOption = None,
         if len(values) != 4:
             raise ValueError("--extent: expected four numbers lon_min,lat_min,lon_max,lat_max")
         ledger.set_extent((values[0], values[1], values[2], values[3]))
-    out.print(f"{'Opened existing' if existed else 'Created'} ledger {ledger.location}")
+    out.print(f"{'Opened existing' if existed else 'Created'} ledger {ledger.shown}")
     if places and not existed:
         countries = [c.strip() for c in country.split(",")] if country else []
         report = ledger.load_geonames_places(countries)
@@ -144,7 +144,7 @@ def import_(
     elif report.written:
         w = report.written
         out.print(f"{file.name}: {w.inserted} added, {w.updated} corrected in {layer} of "
-                  f"{ledger.location} (audit entries {w.first_seq}–{w.last_seq})")
+                  f"{ledger.shown} (audit entries {w.first_seq}–{w.last_seq})")
 
 
 @app.command()
@@ -166,7 +166,7 @@ def export(
 def layers(db: DbOption = None) -> None:
     """The ledger's layers and how many features each holds."""
     ledger = _ledger(db)
-    table = Table("layer", "features", "description", title=ledger.location)
+    table = Table("layer", "features", "description", title=ledger.shown)
     for name, schema in LAYERS.items():
         table.add_row(name, str(ledger.store.count(name)), schema.description)
     out.print(table)
@@ -179,9 +179,9 @@ def audit_verify(db: DbOption = None) -> None:
     ledger = _ledger(db)
     problems = ledger.verify_audit()
     if problems:
-        fail([f"{ledger.location}: audit: {p}" for p in problems])
+        fail([f"{ledger.shown}: audit: {p}" for p in problems])
     n = len(ledger.audit_log())
-    out.print(f"{ledger.location}: audit trail intact ({n} entries)")
+    out.print(f"{ledger.shown}: audit trail intact ({n} entries)")
 
 
 @audit_app.command("log")

@@ -104,7 +104,7 @@ def hazard(
     out.print(table)
     out.print(f"WARNING: {WARNING}")
     if by == "area":
-        out.print(f"residual_hazard layer of {ledger.location} updated ({len(frame)} areas)")
+        out.print(f"residual_hazard layer of {ledger.shown} updated ({len(frame)} areas)")
     if output is not None:
         out.print(f"wrote {export_frame(frame, output, 'residual_hazard')}")
 

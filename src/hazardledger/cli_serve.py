@@ -31,7 +31,7 @@ def serve(
     ledger = _ledger(db)
     ledger.store  # noqa: B018 - open it now, so a missing ledger fails before listening
     ledger.close()
-    out.print(f"serving {ledger.location} on http://{host}:{port}/ (OGC API – Features; "
+    out.print(f"serving {ledger.shown} on http://{host}:{port}/ (OGC API – Features; "
               "API tokens from 'hazardledger users add')")
     uvicorn.run(create_app(ledger.location), host=host, port=port, workers=workers,
                 log_level="warning")

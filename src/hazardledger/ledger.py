@@ -26,7 +26,7 @@ from .domain.validation import LedgerFacts, lookups_needed, validate
 from .io.read import read_features
 from .io.write import export_frame
 from .store.base import Store, StoreError, WriteSummary
-from .store.gpkg import open_store
+from .store.gpkg import is_database_url, open_store
 
 DEFAULT_DB = "ledger.gpkg"
 Progress = Callable[[str], None]
@@ -83,7 +83,7 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) 
 
 
 class Ledger:
-    """One ledger: a GeoPackage file (embedded default) or, later, a PostGIS database."""
+    """One ledger: a GeoPackage file (embedded default) or a PostGIS database."""
 
     def __init__(self, location: str | os.PathLike[str] | None = None):
         self.location = str(location) if location is not None else default_location()
@@ -93,8 +93,22 @@ class Ledger:
 
     @property
     def exists(self) -> bool:
-        return self._store is not None or self.location.startswith("postgres") or Path(
-            self.location).exists()
+        if self._store is not None:
+            return True
+        if is_database_url(self.location):
+            from .store.postgis import holds_ledger
+
+            return holds_ledger(self.location)
+        return Path(self.location).exists()
+
+    @property
+    def shown(self) -> str:
+        """The location as printed: a database URL without its password."""
+        if is_database_url(self.location):
+            from .store.postgis import redact
+
+            return redact(self.location)
+        return self.location
 
     @property
     def store(self) -> Store:
@@ -131,7 +145,7 @@ class Ledger:
         if self.exists:
             texts = dict.fromkeys(text for _, text in self.store.item_type_definitions())
             for text in texts:
-                catalog = catalog.with_text(text, origin=self.location)
+                catalog = catalog.with_text(text, origin=self.shown)
         return catalog
 
     def add_item_types(self, path: str | Path, *, actor: str | None = None) -> list[str]:

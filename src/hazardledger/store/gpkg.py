@@ -468,14 +468,21 @@ def _audit_json(schema: LayerSchema, frame: pd.DataFrame,
 
 
 def open_store(location: str | os.PathLike[str], *, create: bool = False) -> Store:
-    """The store for a GeoPackage path or, once the server backend exists, a postgresql:// URL."""
+    """The store for a GeoPackage path or a postgresql:// URL."""
     text = str(location)
-    if text.startswith(("postgresql://", "postgres://")):
-        raise StoreError("the PostGIS backend is not part of this version; use a .gpkg path")
+    if is_database_url(text):
+        from .postgis import open_postgis  # postgis builds on this module's helpers
+
+        return open_postgis(text, create=create)
     return GeoPackageStore(text, create=create)
 
 
-__all__ = ["LAYERS", "GeoPackageStore", "open_store"]
+def is_database_url(location: str) -> bool:
+    """Whether a ledger location names a PostgreSQL database rather than a file."""
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+__all__ = ["LAYERS", "GeoPackageStore", "is_database_url", "open_store"]
 
 
 def _json(value: object) -> str:

@@ -1,0 +1,425 @@
+"""The server ledger: a PostgreSQL database with PostGIS, opened with psycopg 3.
+
+It behaves as the GeoPackage store does, frame for frame and audit entry for audit
+entry; only the engine differs. Every write is one transaction that first takes a
+transaction-level advisory lock, so that writers from many processes append to the
+audit chain in turn and the chain head in ``hl_meta`` always names the last entry.
+Features arrive by ``COPY`` (geometry as hex EWKB), corrections through a staging table.
+The audit JSON and chaining are the GeoPackage store's own functions, so both trails match.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+from collections.abc import Collection, Iterator, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+
+from ..domain.schema import LayerSchema
+from ..domain.schema import layer as layer_schema
+from . import audit
+from .base import FeatureQuery, Store, StoreError, User, WriteSummary
+from .gpkg import _audit_entries, _audit_json, _chain, _json, _utc_now
+from .gpkg_geometry import promote_to_multi
+from .gpkg_results import _storable
+from .gpkg_schema import GEOM, RESULT_LAYERS
+from .postgis_schema import (
+    SCHEMA_VERSION,
+    WRITE_LOCK,
+    Cursor,
+    add_result_columns,
+    copy_rows,
+    ewkb,
+    migrate,
+    query_where,
+    result_columns,
+    set_meta_value,
+    update_from_stage,
+    utc_text,
+)
+from .values import storage_columns, typed_frame
+
+_NO_LEDGER = "the database holds no ledger"
+
+
+def redact(url: str) -> str:
+    """The URL (or key=value connection string) without its password, for messages and
+    ``location``."""
+    url = re.sub(r"^(\w+://[^:/@]+):[^@]*@", r"\1:***@", url)
+    return re.sub(r"(password=)[^&\s]*", r"\1***", url)
+
+
+def _geometries(wkb: Sequence[object]) -> np.ndarray:
+    return shapely.from_wkb(np.array(list(wkb), dtype=object))
+
+
+class PostGISStore(Store):
+    """A ledger in a PostGIS database that QGIS and ogr2ogr open as they open any other.
+
+    One store holds one connection: give each thread (or request) its own store; any
+    number of them, in any number of processes, may write to the same ledger at once.
+    """
+
+    def __init__(self, url: str, *, create: bool = False):
+        self.url = url
+        self.location = redact(url)
+        try:
+            # autocommit: reads stand alone; writes open explicit transactions
+            self._conn = psycopg.connect(url, autocommit=True, prepare_threshold=None,
+                                         application_name="hazardledger")
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.location}: cannot connect: {str(exc).strip()}") from exc
+        try:
+            self._open(create)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- opening -----------------------------------------------------------------------
+
+    def _open(self, create: bool) -> None:
+        version = self._schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.location}: ledger schema version {version} is newer than "
+                             f"this hazardledger supports ({SCHEMA_VERSION}); upgrade "
+                             "hazardledger")
+        if version == 0 and not create:
+            raise StoreError(f"{self.location}: {_NO_LEDGER}; create one with 'hazardledger "
+                             "init' or import into it")
+        if version == 0:
+            self._ensure_postgis()
+        try:
+            with self._transaction() as cur:
+                # another process may have created or migrated it while this one waited
+                migrate(cur, self._schema_version())
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StoreError(f"{self.location}: not allowed to create the ledger's tables "
+                             f"({str(exc).strip()}); connect as the database's owner") from exc
+
+    def _schema_version(self) -> int:
+        """0 for a database without a ledger."""
+        row = self._conn.execute("SELECT to_regclass('hl_meta') IS NOT NULL").fetchone()
+        if not row or not row[0]:
+            return 0
+        value = self.get_meta("schema_version")
+        if value is None:
+            raise StoreError(f"{self.location}: has an hl_meta table but is not a Hazard "
+                             "Ledger database")
+        return int(value)
+
+    def _ensure_postgis(self) -> None:
+        row = self._conn.execute(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'").fetchone()
+        if row and row[0]:
+            return
+        try:
+            self._conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.location}: PostGIS is not installed in this database and "
+                             f"could not be added ({str(exc).strip()}); ask an administrator "
+                             "to run CREATE EXTENSION postgis") from exc
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
+        """One all-or-nothing writing transaction, holding the ledger's write lock."""
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                yield cur
+        except psycopg.errors.IntegrityError as exc:
+            detail = exc.diag.message_detail or ""
+            raise StoreError(f"{self.location}: {exc.diag.message_primary} {detail}".strip()
+                             ) from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def count(self, layer: str) -> int:
+        schema = layer_schema(layer)
+        row = self._conn.execute(f'SELECT count(*) FROM "{schema.name}"').fetchone()
+        return int(row[0]) if row else 0
+
+    def read_layer(self, layer: str, ids: Collection[str] | None = None
+                   ) -> gpd.GeoDataFrame | pd.DataFrame:
+        schema = layer_schema(layer)
+        if ids is None:
+            return self._read(schema, " ORDER BY fid")
+        return self._read(schema, " WHERE id = ANY(%s::text[]) ORDER BY fid",
+                          [sorted(set(ids))])
+
+    def _read(self, schema: LayerSchema, clause: str, params: Sequence[object] = ()
+              ) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Features selected by a WHERE/ORDER clause as the typed frame the GeoPackage
+        store gives: dates and times come back as its ISO text and are parsed alike."""
+        names = list(schema.field_names)
+        select = [utc_text(spec.name, spec.kind) for spec in schema.fields]
+        if schema.spatial:
+            select.append(f'ST_AsBinary("{GEOM}")')
+        rows = self._conn.execute(f'SELECT {", ".join(select)} FROM "{schema.name}"{clause}',
+                                  params).fetchall()
+        width = len(names) + int(schema.spatial)
+        columns: list[Sequence[object]] = (list(zip(*rows, strict=True)) if rows
+                                           else [() for _ in range(width)])
+        frame = typed_frame(schema, {n: list(columns[i]) for i, n in enumerate(names)})
+        if not schema.spatial:
+            return frame
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(_geometries(columns[-1])),
+                                crs="EPSG:4326")
+
+    def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
+                                                              int]:
+        schema = layer_schema(layer)
+        where, params = query_where(schema, query)
+        # the count and the page from one snapshot
+        with self._conn.transaction():
+            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            row = self._conn.execute(f'SELECT count(*) FROM "{schema.name}"{where}',
+                                     params).fetchone()
+            frame = self._read(schema, where + " ORDER BY fid LIMIT %s OFFSET %s",
+                               [*params, query.limit, query.offset])
+        return frame, int(row[0]) if row else 0
+
+    def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
+        with self._transaction() as cur:
+            before = cur.execute("SELECT role FROM hl_users WHERE name = %s",
+                                 (name,)).fetchone()
+            created = _utc_now()
+            cur.execute("INSERT INTO hl_users (name, role, token_sha256, created_at) VALUES "
+                        "(%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET role = "
+                        "EXCLUDED.role, token_sha256 = EXCLUDED.token_sha256, created_at = "
+                        "EXCLUDED.created_at", (name, role, token_sha256, created))
+            self._append_audit(cur, actor, "add user" if before is None else "replace user",
+                               "hl_users", [name],
+                               [None if before is None else _json({"role": before[0]})],
+                               [_json({"role": role, "created_at": created})])
+
+    def user_for_token(self, token_sha256: str) -> User | None:
+        row = self._conn.execute("SELECT name, role, created_at FROM hl_users WHERE "
+                                 "token_sha256 = %s", (token_sha256,)).fetchone()
+        return None if row is None else User(*row)
+
+    def users(self) -> list[User]:
+        # byte order, as SQLite sorts, whatever the database's collation
+        return [User(*row) for row in self._conn.execute(
+            'SELECT name, role, created_at FROM hl_users ORDER BY name COLLATE "C"')]
+
+    def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
+        schema = layer_schema(layer)
+        wanted = sorted(set(ids))
+        if not wanted:
+            return frozenset()
+        rows = self._conn.execute(f'SELECT id FROM "{schema.name}" WHERE id = ANY(%s::text[])',
+                                  (wanted,))
+        return frozenset(r[0] for r in rows)
+
+    def laid_from(self, record_ids: Collection[str]) -> dict[str, pd.Timestamp]:
+        rows = self._conn.execute(
+            f"SELECT id, {utc_text('laid_from', 'datetime')} FROM records "
+            "WHERE id = ANY(%s::text[])", (sorted(set(record_ids)),))
+        return {rid: pd.Timestamp(text).tz_convert("UTC") for rid, text in rows}
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _feature_json(self, schema: LayerSchema, ids: Sequence[str]) -> dict[str, str]:
+        """Stored state of features as audit JSON, keyed by id (the GeoPackage's JSON)."""
+        if not ids:
+            return {}
+        frame = self.read_layer(schema.name, ids)
+        return dict(zip(frame["id"], _audit_json(schema, frame), strict=True))
+
+    def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
+              action: str = "import", update: bool = False) -> WriteSummary:
+        schema = layer_schema(layer)
+        if not actor:
+            raise StoreError("an actor is required for every write")
+        frame = frame.reset_index(drop=True)
+        ids: list[str] = frame["id"].tolist()
+        values = storage_columns(schema, frame)
+        audit_values = dict(values)
+        names = list(schema.field_names)
+        if schema.spatial:
+            geoms = promote_to_multi(frame.geometry.to_numpy(), schema.gpkg_geometry or "")
+            values[GEOM] = ewkb(geoms)  # type: ignore[assignment]
+            names.append(GEOM)
+        rows = list(zip(*(values[n] for n in names), strict=True))
+        with self._transaction() as cur:
+            before = self._feature_json(schema, ids) if update else {}
+            is_new = ~pd.Index(ids).isin(list(before))
+            entries = _audit_entries(self.get_meta("audit_head"), actor, action, schema, ids,
+                                     [before.get(i) for i in ids], frame, audit_values)
+            if is_new.any():
+                # COPY keeps the frame's order, so new features get fids in that order
+                copy_rows(cur, schema.name, names, itertools.compress(rows, is_new))
+            if not is_new.all():
+                update_from_stage(cur, schema, names, itertools.compress(rows, ~is_new))
+            first, last = self._store_audit(cur, entries)
+        n_new = int(is_new.sum())
+        return WriteSummary(schema.name, n_new, len(ids) - n_new, 0, first, last)
+
+    def delete(self, layer: str, ids: Collection[str], *, actor: str,
+               action: str = "delete") -> WriteSummary:
+        schema = layer_schema(layer)
+        wanted = sorted(set(ids))
+        with self._transaction() as cur:
+            before = self._feature_json(schema, wanted)
+            missing = [i for i in wanted if i not in before]
+            if missing:
+                raise StoreError(f"{schema.name}: no feature with id {', '.join(missing)}")
+            cur.execute(f'DELETE FROM "{schema.name}" WHERE id = ANY(%s::text[])', (wanted,))
+            first, last = self._append_audit(cur, actor, action, schema.name, wanted,
+                                             [before[i] for i in wanted], [None] * len(wanted))
+        return WriteSummary(schema.name, 0, 0, len(wanted), first, last)
+
+    def _append_audit(self, cur: Cursor, actor: str, action: str, layer: str,
+                      ids: Sequence[str], before: Sequence[str | None],
+                      after: Sequence[str | None]) -> tuple[int | None, int | None]:
+        return self._store_audit(cur, _chain(self.get_meta("audit_head"), actor, action, layer,
+                                             ids, before, after))
+
+    def _store_audit(self, cur: Cursor,
+                     rows: list[tuple[object, ...]]) -> tuple[int | None, int | None]:
+        if not rows:
+            return None, None
+        copy_rows(cur, "audit_log", audit.AUDIT_COLUMNS, rows)
+        set_meta_value(cur, "audit_head", f"{rows[-1][0]}:{rows[-1][-1]}")
+        return int(rows[0][0]), int(rows[-1][0])  # type: ignore[call-overload]
+
+    # -- audit, item types, settings ---------------------------------------------------
+
+    def audit_log(self, feature_id: str | None = None, layer: str | None = None) -> pd.DataFrame:
+        sql = f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log"
+        where, args = [], []
+        if feature_id is not None:
+            where.append("feature_id = %s")
+            args.append(feature_id)
+        if layer is not None:
+            where.append("layer = %s")
+            args.append(layer)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
+        # object columns keep None as None (no NaN standing in for "no value before")
+        frame = pd.DataFrame(rows, columns=list(audit.AUDIT_COLUMNS), dtype=object)
+        return frame.astype({"seq": "int64"})
+
+    def verify_audit(self) -> list[str]:
+        # entries and head from one snapshot, so a writer committing meanwhile is no "problem"
+        with self._conn.transaction():
+            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            head = self.get_meta("audit_head")
+            with self._conn.cursor(name="hl_verify_audit") as cur:
+                cur.execute(f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log "
+                            "ORDER BY seq")
+                return audit.verify(_batched(cur), head)
+
+    def item_type_definitions(self) -> list[tuple[str, str]]:
+        rows = self._conn.execute("SELECT code, definition FROM item_types ORDER BY fid")
+        return [(code, definition) for code, definition in rows]
+
+    def add_item_types(self, definitions: list[tuple[str, str]], *, actor: str) -> WriteSummary:
+        codes = [c for c, _ in definitions]
+        with self._transaction() as cur:
+            copy_rows(cur, "item_types", ("code", "definition"), definitions)
+            first, last = self._append_audit(cur, actor, "add item type", "item_types", codes,
+                                             [None] * len(codes),
+                                             [_json({"definition": d}) for _, d in
+                                              definitions])
+        return WriteSummary("item_types", len(codes), 0, 0, first, last)
+
+    def replace_result(self, name: str, frame: gpd.GeoDataFrame, *, actor: str,
+                       run: dict[str, object]) -> WriteSummary:
+        _check_result(name)
+        with self._transaction() as cur:
+            n = self._replace_rows(cur, name, frame)
+            first, last = self._append_audit(cur, actor, "compute", name, [""],
+                                             [None], [_json({**run, "features": n})])
+        return WriteSummary(name, n, 0, 0, first, last)
+
+    def _replace_rows(self, cur: Cursor, name: str, frame: gpd.GeoDataFrame) -> int:
+        columns = result_columns(cur, name)
+        add_result_columns(cur, name, frame, columns)
+        cur.execute(f'DELETE FROM "{name}"')
+        names = list(columns)
+        values = [_storable(frame, n, columns[n]) for n in names]
+        wkb = ewkb(promote_to_multi(frame.geometry.to_numpy(), "MULTIPOLYGON"))
+        rows = list(zip(wkb, *values, strict=True))
+        copy_rows(cur, name, [GEOM, *names], rows)
+        return len(rows)
+
+    def read_result(self, name: str) -> gpd.GeoDataFrame:
+        _check_result(name)
+        with self._conn.cursor() as cur:
+            columns = result_columns(cur, name)
+        names = list(columns)
+        select = ", ".join([f'ST_AsBinary("{GEOM}")',
+                            *(utc_text(n, kind) for n, kind in columns.items())])
+        rows = self._conn.execute(f'SELECT {select} FROM "{name}" ORDER BY fid').fetchall()
+        # from here on as the GeoPackage store does with the same values from SQLite
+        frame = pd.DataFrame([r[1:] for r in rows], columns=names)
+        for column, kind in columns.items():
+            if kind == "DATETIME":
+                frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+            elif kind in ("REAL", "INTEGER"):
+                frame[column] = pd.to_numeric(frame[column])
+        # band columns of earlier runs with other bands stay in the table, empty
+        unused = [c for c in names if c.startswith("population_") and frame[c].isna().all()]
+        frame = frame.drop(columns=unused)
+        geoms = _geometries([r[0] for r in rows])
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM hl_meta WHERE key = %s", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str, *, actor: str) -> None:
+        with self._transaction() as cur:
+            before = self.get_meta(key)
+            set_meta_value(cur, key, value)
+            self._append_audit(cur, actor, "set", "hl_meta", [key],
+                               [None if before is None else _json({key: before})],
+                               [_json({key: value})])
+
+
+def _batched(cur: psycopg.ServerCursor[Any], size: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """A server cursor's rows fetched in large batches (a trail of millions of entries is
+    streamed, never held whole)."""
+    while rows := cur.fetchmany(size):
+        yield from rows
+
+
+def _check_result(name: str) -> None:
+    if name not in RESULT_LAYERS:
+        raise StoreError(f"unknown result layer '{name}' (result layers: "
+                         f"{', '.join(RESULT_LAYERS)})")
+
+
+def open_postgis(url: str, *, create: bool) -> PostGISStore:
+    """The ledger in the PostGIS database at ``url`` (``postgresql://user@host:port/db``);
+    with ``create``, a database without one gets the ledger's tables."""
+    return PostGISStore(url, create=create)
+
+
+def holds_ledger(url: str) -> bool:
+    """Whether the database at ``url`` holds a ledger (for ``Ledger.exists``); a database
+    that cannot be reached raises :class:`StoreError`."""
+    try:
+        PostGISStore(url).close()
+    except StoreError as exc:
+        if _NO_LEDGER in str(exc):
+            return False
+        raise
+    return True
+
+
+__all__ = ["PostGISStore", "holds_ledger", "open_postgis"]
