@@ -24,17 +24,23 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
     """Serve the ledger: OGC API – Features (read and, for editors, write) with tokens."""
+    import os
+
     import uvicorn
 
-    from .api.app import create_app
+    from .api.app import SERVE_DB_ENV, create_app
 
     ledger = _ledger(db)
     ledger.store  # noqa: B018 - open it now, so a missing ledger fails before listening
     ledger.close()
     out.print(f"serving {ledger.shown} on http://{host}:{port}/ (OGC API – Features; "
               "API tokens from 'hazardledger users add')")
-    uvicorn.run(create_app(ledger.location), host=host, port=port, workers=workers,
-                log_level="warning")
+    if workers > 1:  # each worker process builds its own app from the environment
+        os.environ[SERVE_DB_ENV] = ledger.location
+        uvicorn.run("hazardledger.api.app:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+    else:
+        uvicorn.run(create_app(ledger.location), host=host, port=port, log_level="warning")
 
 
 @users_app.command("add")

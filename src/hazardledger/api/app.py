@@ -8,6 +8,8 @@ victims' personal fields are shown to admins only."""
 # time, and the dependency aliases below are local to create_app.
 
 
+import os
+import queue
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import resources
@@ -28,7 +30,7 @@ from ..store.base import FeatureQuery, StoreError, User
 from . import params
 from .auth import Role, user_for
 from .collections import all_collections, as_of, computed_frame, page_in_memory
-from .geojson import dumps, features
+from .geojson import dumps, features, page_features
 
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
@@ -53,9 +55,21 @@ def create_app(location: str) -> FastAPI:
     app.state.location = location
     collections = all_collections()
 
+    # Open ledgers are pooled: opening one per request (connect, schema check) costs more
+    # than serving a page. A ledger is used by one request at a time.
+    idle: queue.SimpleQueue[Ledger] = queue.SimpleQueue()
+
     def ledger() -> Iterator[Ledger]:
-        with Ledger(location) as led:
+        try:
+            led = idle.get_nowait()
+        except queue.Empty:
+            led = Ledger(location)
+        try:
             yield led
+        except BaseException:
+            led.close()
+            raise
+        idle.put(led)
 
     LedgerDep = Annotated[Ledger, Depends(ledger)]
 
@@ -174,9 +188,12 @@ def create_app(location: str) -> FastAPI:
         else:
             window = params.datetime_window(datetime_, cid)
             equals = params.equals(request.query_params.multi_items(), cid)
-            frame, matched = led.store.query(cid, FeatureQuery(
+            page = led.store.query_page(cid, FeatureQuery(
                 box, collections[cid].time_field, window.start, window.end, size, start,
                 equals))
+            found = page_features(page, withheld(cid, user))
+            return _json(page_document(request, found, page.matched, start, size),
+                         media_type=GEOJSON)
         found = features(frame, withheld=withheld(cid, user))
         return _json(page_document(request, found, matched, start, size), media_type=GEOJSON)
 
@@ -207,6 +224,15 @@ def create_app(location: str) -> FastAPI:
 
     add_write_routes(app, collections)
     return app
+
+
+SERVE_DB_ENV = "HAZARDLEDGER_SERVE_DB"
+
+
+def app_from_env() -> FastAPI:
+    """The app for the ledger named by ``HAZARDLEDGER_SERVE_DB``: the factory each worker
+    process calls when the server runs several."""
+    return create_app(os.environ[SERVE_DB_ENV])
 
 
 def area_curve_document(led: Ledger, area_id: str, scenario: str) -> dict[str, Any]:

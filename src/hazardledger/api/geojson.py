@@ -11,6 +11,8 @@ import orjson
 import pandas as pd
 import shapely
 
+from ..store.base import FeaturePage
+
 WITHHELD = "[admin only]"
 
 
@@ -47,6 +49,24 @@ def features(frame: pd.DataFrame, *, id_field: str = "id",
     ids = properties[id_field].tolist() if id_field in properties else list(range(len(frame)))
     return [{"type": "Feature", "id": i, "geometry": g, "properties": p}
             for i, g, p in zip(ids, geometry, properties.to_dict("records"), strict=True)]
+
+
+def page_features(page: FeaturePage, withheld: tuple[str, ...] = ()
+                  ) -> list[dict[str, Any]]:
+    """GeoJSON Feature objects straight from stored values (the fast path for layers)."""
+    hidden = [page.fields.index(n) for n in withheld if n in page.fields]
+    geometry: list[Any] = ([None if g is None else orjson.Fragment(g) for g in
+                            shapely.to_geojson(page.geometry)]
+                           if page.geometry is not None else [None] * len(page.rows))
+    out = []
+    for row, shape in zip(page.rows, geometry, strict=True):
+        properties = dict(zip(page.fields, row, strict=True))
+        for i in hidden:
+            if row[i] is not None:
+                properties[page.fields[i]] = WITHHELD
+        out.append({"type": "Feature", "id": row[0], "geometry": shape,
+                    "properties": properties})
+    return out
 
 
 def dumps(document: object) -> bytes:

@@ -8,6 +8,7 @@ Every prior must name a source.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -91,7 +92,12 @@ class Catalog:
 
     @classmethod
     def packaged(cls) -> Catalog:
-        """The catalog shipped inside the package."""
+        """The catalog shipped inside the package (parsed once per process: a catalog is
+        never changed in place, ``with_text`` returns a new one)."""
+        return _packaged()
+
+    @classmethod
+    def _parse_packaged(cls) -> Catalog:
         data = resources.files("hazardledger.catalog") / "data"
         sources = _parse_sources("sources.toml",
                                  tomllib.loads((data / "sources.toml").read_text("utf-8")))
@@ -172,6 +178,11 @@ class Catalog:
                 row.update({p: prior_math.mean(pr) for p, pr in t.priors[scenario].items()})
                 rows.append(row)
         return pd.DataFrame(rows)
+
+
+@functools.cache
+def _packaged() -> Catalog:
+    return Catalog._parse_packaged()
 
 
 def _parse_type(origin: str, code: str, entry: Any, defaults: Mapping[str, Prior],

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+
+from ..domain.schema import layer as layer_schema
+from .values import storage_columns
 
 
 class StoreError(Exception):
@@ -46,6 +50,17 @@ class FeatureQuery:
 
 
 @dataclass(frozen=True)
+class FeaturePage:
+    """A page of features as stored values, ready for JSON: text, numbers and None per
+    field (dates and times as ISO 8601 text), one geometry per row (or None)."""
+
+    fields: tuple[str, ...]
+    rows: list[tuple[object, ...]]
+    geometry: np.ndarray | None
+    matched: int
+
+
+@dataclass(frozen=True)
 class User:
     """Someone who may use the server: a name, a role, and when the token was made."""
 
@@ -68,6 +83,15 @@ class Store(ABC):
     def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
                                                               int]:
         """One page of a layer's features in storage order, and how many match in all."""
+
+    def query_page(self, layer: str, query: FeatureQuery) -> FeaturePage:
+        """One page as stored values (for serving); backends may read it more directly."""
+        frame, matched = self.query(layer, query)
+        schema = layer_schema(layer)
+        columns = storage_columns(schema, frame)
+        rows = list(zip(*columns.values(), strict=True)) if len(frame) else []
+        geometry = frame.geometry.to_numpy() if schema.spatial else None
+        return FeaturePage(schema.field_names, rows, geometry, matched)
 
     @abstractmethod
     def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:

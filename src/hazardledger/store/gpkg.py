@@ -25,7 +25,7 @@ import shapely
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
 from . import audit, gpkg_query, gpkg_results, rtree_bulk
-from .base import FeatureQuery, Store, StoreError, User, WriteSummary
+from .base import FeaturePage, FeatureQuery, Store, StoreError, User, WriteSummary
 from .gpkg_geometry import decode, encode, envelope, is_empty, promote_to_multi
 from .gpkg_schema import (
     APPLICATION_ID,
@@ -185,6 +185,11 @@ class GeoPackageStore(Store):
         frame = self.read_layer(schema.name, ids)
         order = gpkg_query.order_like(ids, frame["id"].to_numpy())
         return frame.iloc[order].reset_index(drop=True), matched
+
+    def query_page(self, layer: str, query: FeatureQuery) -> FeaturePage:
+        schema = layer_schema(layer)
+        rows, geoms, matched = gpkg_query.rows(self._conn, schema, query)
+        return FeaturePage(schema.field_names, rows, geoms, matched)
 
     def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
         with self._transaction() as conn:

@@ -67,3 +67,19 @@ def page(conn: sqlite3.Connection, schema: LayerSchema, query: FeatureQuery
 def order_like(ids: list[str], got: np.ndarray) -> np.ndarray:
     """Positions that put ``got`` (the ids read back) in the order of ``ids``."""
     return pd.Index(got).get_indexer(ids)
+
+
+def rows(conn: sqlite3.Connection, schema: LayerSchema, query: FeatureQuery
+         ) -> tuple[list[tuple[object, ...]], np.ndarray | None, int]:
+    """One page's stored values and geometries, and the number matched in all."""
+    clause, params = where(schema, query)
+    matched = conn.execute(f'SELECT count(*) FROM "{schema.name}"{clause}', params).fetchone()[0]
+    names = ", ".join(f'"{n}"' for n in schema.field_names)
+    select = f'{names}, "{GEOM}"' if schema.spatial else names
+    found = conn.execute(f'SELECT {select} FROM "{schema.name}"{clause} ORDER BY fid '
+                         "LIMIT ? OFFSET ?", [*params, query.limit, query.offset]).fetchall()
+    if not schema.spatial:
+        return found, None, int(matched)
+    width = len(schema.field_names)
+    geoms = decode([r[width] for r in found]) if found else np.array([], dtype=object)
+    return [r[:width] for r in found], geoms, int(matched)

@@ -1,0 +1,101 @@
+"""The server under load and under a crash: a short bounded load (readers and writers at
+once) with no 5xx and no lost write, and SIGKILL during writes leaving a consistent store
+that holds every acknowledged write."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from hazardledger.api.auth import add_user
+from hazardledger.ledger import Ledger
+
+from .conftest import NOW, areas_frame, gpkg_errors, records_frame
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from load_bench import load, start
+
+
+@pytest.fixture
+def ledger_with_editor(tmp_path: Path) -> tuple[str, str]:
+    led = Ledger(tmp_path / "served.gpkg")
+    led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
+    led.import_frame("records", records_frame(300), source="r", actor="t", now=NOW)
+    token = add_user(led.store, "writer", "editor", actor="t")
+    led.close()
+    return led.location, token
+
+
+def test_short_load_loses_nothing(ledger_with_editor: tuple[str, str]) -> None:
+    db, token = ledger_with_editor
+    process, url = start(db, workers=2)
+    try:
+        result = asyncio.run(load(url, token, seconds=3, writers=2, tag="smoke"))
+    finally:
+        process.terminate()
+        process.wait()
+    statuses = result["statuses"]
+    assert statuses and all(s < 500 for s in statuses)  # type: ignore[union-attr]
+    acknowledged = result["acknowledged"]
+    assert acknowledged  # some writes went through while the readers read
+    with Ledger(db) as led:
+        assert led.store.existing_ids("records", acknowledged) == set(acknowledged)
+        assert led.verify_audit() == []
+
+
+def _post(url: str, token: str, rid: str) -> bool:
+    body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.3, 49.3]},
+            "properties": {"id": rid, "item_type": "pfm-1", "source": "nts",
+                           "laid_from": "2024-05-01T00:00:00Z", "info_reliability": "low",
+                           "count": 2}}
+    response = httpx2.post(f"{url}/collections/records/items", json=body,
+                           headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return response.status_code == 201
+
+
+@pytest.mark.slow
+def test_sigkill_during_writes_keeps_every_acknowledged_write(
+        ledger_with_editor: tuple[str, str]) -> None:
+    db, token = ledger_with_editor
+    process, url = start(db, workers=1)
+    acknowledged: list[str] = []
+    enough = threading.Event()
+
+    def writer(w: int) -> None:
+        for i in range(10_000):
+            try:
+                if _post(url, token, f"K-{w}-{i}"):
+                    acknowledged.append(f"K-{w}-{i}")
+            except httpx2.TransportError:
+                return  # the server is gone
+            if len(acknowledged) >= 30:
+                enough.set()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+    for t in threads:
+        t.start()
+    enough.wait()
+    os.kill(process.pid, signal.SIGKILL)  # mid-write: the writers are still posting
+    process.wait()
+    for t in threads:
+        t.join()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert gpkg_errors(Path(db)) == []
+    with Ledger(db) as led:
+        assert led.store.existing_ids("records", acknowledged) == set(acknowledged)
+        assert led.verify_audit() == []
+    process, url = start(db, workers=1)  # and it serves again
+    try:
+        assert _post(url, token, "K-after")
+    finally:
+        process.terminate()
+        process.wait()
