@@ -10,7 +10,7 @@ victims' personal fields are shown to admins only."""
 
 import os
 import queue
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
@@ -59,7 +59,9 @@ def create_app(location: str) -> FastAPI:
     # than serving a page. A ledger is used by one request at a time.
     idle: queue.SimpleQueue[Ledger] = queue.SimpleQueue()
 
-    def ledger() -> Iterator[Ledger]:
+    # async: run on the event loop, not as a hop to the thread pool (the work is a queue
+    # operation, and for viewer one indexed lookup)
+    async def ledger() -> AsyncIterator[Ledger]:
         try:
             led = idle.get_nowait()
         except queue.Empty:
@@ -73,7 +75,7 @@ def create_app(location: str) -> FastAPI:
 
     LedgerDep = Annotated[Ledger, Depends(ledger)]
 
-    def viewer(led: LedgerDep,
+    async def viewer(led: LedgerDep,
                authorization: Annotated[str | None, Header()] = None) -> User:
         user = user_for(led.store, authorization)
         if user is None:
