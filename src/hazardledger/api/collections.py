@@ -52,7 +52,7 @@ def as_of(text: str | None) -> pd.Timestamp:
         raise BadParameter(f"as_of={text}: not a date (YYYY-MM-DD)") from None
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=8)  # a national ledger's frames are large; a few dates at a time
 def _computed(location: str, name: str, when: pd.Timestamp, scenario: str,
               audit_head: str | None) -> gpd.GeoDataFrame:
     # keyed on the audit head: any write to the ledger makes a new key
