@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,10 @@ import shapely
 from typer.testing import CliRunner
 
 from hazardledger.cli import app
+from hazardledger.domain.schema import LAYERS
 from hazardledger.ledger import Ledger
+
+from .postgis_fixtures import fresh_database, postgres_server
 
 DATA = Path(__file__).parent / "data"
 BAD, GOOD = DATA / "bad", DATA / "good"
@@ -82,3 +86,35 @@ def test_repair_fixes_the_bowtie_and_says_so(base: Path, tmp_path: Path) -> None
     assert stored.area == pytest.approx(0.01 * 0.01 / 2)
     history = Ledger(ledger).audit_log("HA-10")
     assert list(history["action"]) == ["import (geometry repaired)"]
+
+
+@pytest.fixture(scope="module")
+def postgis_base() -> Iterator[str]:
+    """The same base ledger in a PostGIS database (one for the whole corpus)."""
+    with fresh_database(postgres_server()) as url, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HAZARDLEDGER_NOW", NOW)
+        for args in (["init", "--extent", "22.1,44.3,40.3,52.4"],
+                     ["import", "--layer", "hazard_areas", str(GOOD / "areas.geojson")],
+                     ["import", "--layer", "records", str(GOOD / "records.csv")],
+                     ["import", "--layer", "incidents", str(GOOD / "incidents.csv")]):
+            result = runner.invoke(app, [*args, "--db", url])
+            assert result.exit_code == 0, result.stderr
+        yield url
+
+
+def _snapshot(url: str) -> tuple[tuple[int, ...], str | None]:
+    with Ledger(url) as led:
+        return (tuple(led.store.count(name) for name in LAYERS),
+                led.store.get_meta("audit_head"))
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_bad_file_is_refused_by_postgis_too(postgis_base: str, name: str) -> None:
+    """The same refusal, word for word, when the ledger is a PostGIS database."""
+    case = MANIFEST[name]
+    before = _snapshot(postgis_base)
+    result = runner.invoke(app, ["import", "--layer", case["layer"], str(BAD / name),
+                                 "--db", postgis_base, *case.get("args", [])])
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.strip().splitlines() == case["expected"]
+    assert _snapshot(postgis_base) == before
