@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +16,7 @@ from hazardledger.cli import app
 from hazardledger.ledger import Ledger
 
 from .conftest import NOW, areas_frame, records_frame
+from .postgis_fixtures import fresh_database, postgres_server
 
 runner = CliRunner()
 
@@ -30,13 +32,20 @@ def write(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    path = tmp_path / "l.gpkg"
-    code, _, err = run("init", "--db", str(path), "--extent", "22.1,44.3,40.3,52.4",
-                       "--no-places")
-    assert code == 0, err
-    return str(path)
+@pytest.fixture(params=["gpkg", "postgis"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new ledger made by ``init``: a GeoPackage file, then a fresh PostGIS database."""
+    def made(location: str) -> str:
+        code, _, err = run("init", "--db", location, "--extent", "22.1,44.3,40.3,52.4",
+                           "--no-places")
+        assert code == 0, err
+        return location
+
+    if request.param == "gpkg":
+        yield made(str(tmp_path / "l.gpkg"))
+        return
+    with fresh_database(postgres_server()) as url:
+        yield made(url)
 
 
 def test_import_export_round_trip(tmp_path: Path, db: str) -> None:
