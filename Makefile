@@ -35,10 +35,12 @@ test: $(STAMP) lint system
 		$(BIN)/pytest -q; status=$$?; bash scripts/postgres.sh stop; exit $$status
 
 bench: $(STAMP)
+	bash scripts/system-packages.sh bench
 	$(BIN)/python benchmarks/import_bench.py
 	$(BIN)/python benchmarks/hazard_bench.py
 	$(BIN)/python benchmarks/fit_bench.py
 	$(BIN)/python benchmarks/exposure_bench.py
+	$(BIN)/python benchmarks/load_bench.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache

@@ -3,7 +3,9 @@
 #   poppler-utils: pdftoppm and pdftotext, which render and read the PDF reports in tests;
 #   chromium: the headless browser the web map is tested in (driven by Playwright).
 set -euo pipefail
+#   with the argument "bench", also wrk: the load benchmark's readers.
 declare -A needs=([pdftoppm]=poppler-utils [pdftotext]=poppler-utils [chromium]=chromium)
+[ "${1:-}" = "bench" ] && needs[wrk]=wrk
 missing=()
 for command in "${!needs[@]}"; do
     command -v "$command" >/dev/null 2>&1 || missing+=("${needs[$command]}")
