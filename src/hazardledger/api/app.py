@@ -76,7 +76,7 @@ def create_app(location: str) -> FastAPI:
     LedgerDep = Annotated[Ledger, Depends(ledger)]
 
     async def viewer(led: LedgerDep,
-               authorization: Annotated[str | None, Header()] = None) -> User:
+                     authorization: Annotated[str | None, Header()] = None) -> User:
         user = user_for(led.store, authorization)
         if user is None:
             raise HTTPException(401, "a valid API token is needed: Authorization: Bearer "
