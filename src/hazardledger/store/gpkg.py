@@ -13,18 +13,16 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import orjson
 import pandas as pd
 import shapely
 
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit, gpkg_query, gpkg_results, rtree_bulk
+from . import audit, audit_rows, gpkg_query, gpkg_results, gpkg_users, rtree_bulk
 from .base import FeaturePage, FeatureQuery, Store, StoreError, User, WriteSummary
 from .gpkg_geometry import decode, encode, envelope, is_empty, promote_to_multi
 from .gpkg_schema import (
@@ -45,10 +43,6 @@ def _result_schema(name: str) -> LayerSchema:
 
 
 _BULK_RTREE = 1000  # from this many new features on, the spatial index is filled in bulk
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
 
 def _register_functions(conn: sqlite3.Connection) -> None:
@@ -193,26 +187,19 @@ class GeoPackageStore(Store):
 
     def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
         with self._transaction() as conn:
-            before = conn.execute("SELECT role, created_at FROM hl_users WHERE name = ?",
-                                  (name,)).fetchone()
-            created = _utc_now()
-            conn.execute("INSERT INTO hl_users (name, role, token_sha256, created_at) VALUES "
-                         "(?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET role = excluded.role, "
-                         "token_sha256 = excluded.token_sha256, created_at = "
-                         "excluded.created_at", (name, role, token_sha256, created))
+            before = gpkg_users.previous_role(conn, name)
+            created = audit_rows.utc_now()
+            gpkg_users.upsert(conn, name, role, token_sha256, created)
             self._append_audit(conn, actor, "add user" if before is None else "replace user",
                                "hl_users", [name],
-                               [None if before is None else _json({"role": before[0]})],
-                               [_json({"role": role, "created_at": created})])
+                               [None if before is None else audit_rows.to_json({"role": before})],
+                               [audit_rows.to_json({"role": role, "created_at": created})])
 
     def user_for_token(self, token_sha256: str) -> User | None:
-        row = self._conn.execute("SELECT name, role, created_at FROM hl_users WHERE "
-                                 "token_sha256 = ?", (token_sha256,)).fetchone()
-        return None if row is None else User(*row)
+        return gpkg_users.by_token(self._conn, token_sha256)
 
     def users(self) -> list[User]:
-        return [User(*row) for row in self._conn.execute(
-            "SELECT name, role, created_at FROM hl_users ORDER BY name")]
+        return gpkg_users.all_users(self._conn)
 
     def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
         schema = layer_schema(layer)
@@ -245,7 +232,7 @@ class GeoPackageStore(Store):
         if not ids:
             return {}
         frame = self.read_layer(schema.name, ids)
-        return dict(zip(frame["id"], _audit_json(schema, frame), strict=True))
+        return dict(zip(frame["id"], audit_rows.feature_json(schema, frame), strict=True))
 
     def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
               action: str = "import", update: bool = False) -> WriteSummary:
@@ -267,7 +254,7 @@ class GeoPackageStore(Store):
         with self._transaction() as conn:
             before = self._feature_json(schema, ids) if update else {}
             is_new = np.array([i not in before for i in ids], dtype=bool)
-            entries = _audit_entries(self.get_meta("audit_head"), actor, action, schema, ids,
+            entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
                                      [before.get(i) for i in ids], frame, audit_values)
             if is_new.any():
                 self._insert(conn, schema, names, rows, is_new, geoms)
@@ -341,8 +328,9 @@ class GeoPackageStore(Store):
     def _append_audit(self, conn: sqlite3.Connection, actor: str, action: str, layer: str,
                       ids: Sequence[str], before: Sequence[str | None],
                       after: Sequence[str | None]) -> tuple[int | None, int | None]:
-        return self._store_audit(conn, _chain(self.get_meta("audit_head"), actor, action, layer,
-                                              ids, before, after))
+        head = self.get_meta("audit_head")
+        return self._store_audit(conn, audit_rows.chain_after(head, actor, action, layer, ids,
+                                                              before, after))
 
     def _store_audit(self, conn: sqlite3.Connection,
                      rows: list[tuple[object, ...]]) -> tuple[int | None, int | None]:
@@ -372,7 +360,7 @@ class GeoPackageStore(Store):
                 f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{schema.name}_'
                 f'{GEOM}"').fetchone()
         conn.execute("UPDATE gpkg_contents SET last_change=?, min_x=?, min_y=?, max_x=?, max_y=? "
-                     "WHERE table_name=?", (_utc_now()[:23] + "Z", *extent, schema.name))
+                     "WHERE table_name=?", (audit_rows.utc_now()[:23] + "Z", *extent, schema.name))
 
     # -- audit, item types, settings ---------------------------------------------------
 
@@ -407,7 +395,7 @@ class GeoPackageStore(Store):
                              definitions)
             first, last = self._append_audit(conn, actor, "add item type", "item_types", codes,
                                              [None] * len(codes),
-                                             [_json({"definition": d}) for _, d in
+                                             [audit_rows.to_json({"definition": d}) for _, d in
                                               definitions])
         return WriteSummary("item_types", len(codes), 0, 0, first, last)
 
@@ -419,7 +407,7 @@ class GeoPackageStore(Store):
         with self._transaction() as conn:
             n = gpkg_results.replace_result(conn, name, frame)
             first, last = self._append_audit(conn, actor, "compute", name, [""],
-                                             [None], [_json({**run, "features": n})])
+                                             [None], [audit_rows.to_json({**run, "features": n})])
             self._touch_contents(conn, _result_schema(name))
         return WriteSummary(name, n, 0, 0, first, last)
 
@@ -438,38 +426,8 @@ class GeoPackageStore(Store):
             before = self.get_meta(key)
             conn.execute("INSERT OR REPLACE INTO hl_meta (key, value) VALUES (?, ?)", (key, value))
             self._append_audit(conn, actor, "set", "hl_meta", [key],
-                               [None if before is None else _json({key: before})],
-                               [_json({key: value})])
-
-
-def _chain(head: str | None, actor: str, action: str, layer: str, ids: Sequence[str],
-           before: Sequence[str | None], after: Sequence[str | None]) -> list[tuple[object, ...]]:
-    """Audit rows continuing the chain after ``head`` ("seq:hash", None when empty)."""
-    seq, prev = (0, audit.GENESIS) if not head else head.split(":")
-    return audit.chain(int(seq) + 1, prev, _utc_now(), actor, action, layer, ids, before, after)
-
-
-def _audit_entries(head: str | None, actor: str, action: str, schema: LayerSchema,
-                   ids: Sequence[str], before: Sequence[str | None], frame: pd.DataFrame,
-                   values: dict[str, list[object]]) -> list[tuple[object, ...]]:
-    """Audit rows for a write: the features' JSON, chained after ``head``."""
-    return _chain(head, actor, action, schema.name, ids, before,
-                  _audit_json(schema, frame, values))
-
-
-def _audit_json(schema: LayerSchema, frame: pd.DataFrame,
-                values: dict[str, list[object]] | None = None) -> list[str]:
-    """Each feature as the JSON the audit trail keeps: stored values, geometry as full-precision
-    WKT, so a later correction never loses what was there."""
-    values = values if values is not None else storage_columns(schema, frame)
-    names = list(schema.field_names)
-    columns = [values[n] for n in names]
-    if schema.spatial:
-        wkt = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=-1)
-        names.append("geometry")
-        columns.append(list(wkt))
-    return [orjson.dumps(dict(zip(names, row, strict=True))).decode()
-            for row in zip(*columns, strict=True)]
+                               [None if before is None else audit_rows.to_json({key: before})],
+                               [audit_rows.to_json({key: value})])
 
 
 def open_store(location: str | os.PathLike[str], *, create: bool = False) -> Store:
@@ -490,5 +448,3 @@ def is_database_url(location: str) -> bool:
 __all__ = ["LAYERS", "GeoPackageStore", "is_database_url", "open_store"]
 
 
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()

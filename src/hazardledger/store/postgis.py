@@ -24,9 +24,8 @@ import shapely
 
 from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit
+from . import audit, audit_rows
 from .base import FeatureQuery, Store, StoreError, User, WriteSummary
-from .gpkg import _audit_entries, _audit_json, _chain, _json, _utc_now
 from .gpkg_geometry import promote_to_multi
 from .gpkg_results import _storable
 from .gpkg_schema import GEOM, RESULT_LAYERS
@@ -194,15 +193,16 @@ class PostGISStore(Store):
         with self._transaction() as cur:
             before = cur.execute("SELECT role FROM hl_users WHERE name = %s",
                                  (name,)).fetchone()
-            created = _utc_now()
+            created = audit_rows.utc_now()
             cur.execute("INSERT INTO hl_users (name, role, token_sha256, created_at) VALUES "
                         "(%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET role = "
                         "EXCLUDED.role, token_sha256 = EXCLUDED.token_sha256, created_at = "
                         "EXCLUDED.created_at", (name, role, token_sha256, created))
             self._append_audit(cur, actor, "add user" if before is None else "replace user",
                                "hl_users", [name],
-                               [None if before is None else _json({"role": before[0]})],
-                               [_json({"role": role, "created_at": created})])
+                               [None if before is None
+                                else audit_rows.to_json({"role": before[0]})],
+                               [audit_rows.to_json({"role": role, "created_at": created})])
 
     def user_for_token(self, token_sha256: str) -> User | None:
         row = self._conn.execute("SELECT name, role, created_at FROM hl_users WHERE "
@@ -236,7 +236,7 @@ class PostGISStore(Store):
         if not ids:
             return {}
         frame = self.read_layer(schema.name, ids)
-        return dict(zip(frame["id"], _audit_json(schema, frame), strict=True))
+        return dict(zip(frame["id"], audit_rows.feature_json(schema, frame), strict=True))
 
     def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
               action: str = "import", update: bool = False) -> WriteSummary:
@@ -256,7 +256,7 @@ class PostGISStore(Store):
         with self._transaction() as cur:
             before = self._feature_json(schema, ids) if update else {}
             is_new = ~pd.Index(ids).isin(list(before))
-            entries = _audit_entries(self.get_meta("audit_head"), actor, action, schema, ids,
+            entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
                                      [before.get(i) for i in ids], frame, audit_values)
             if is_new.any():
                 # COPY keeps the frame's order, so new features get fids in that order
@@ -284,8 +284,9 @@ class PostGISStore(Store):
     def _append_audit(self, cur: Cursor, actor: str, action: str, layer: str,
                       ids: Sequence[str], before: Sequence[str | None],
                       after: Sequence[str | None]) -> tuple[int | None, int | None]:
-        return self._store_audit(cur, _chain(self.get_meta("audit_head"), actor, action, layer,
-                                             ids, before, after))
+        head = self.get_meta("audit_head")
+        return self._store_audit(cur, audit_rows.chain_after(head, actor, action, layer, ids,
+                                                              before, after))
 
     def _store_audit(self, cur: Cursor,
                      rows: list[tuple[object, ...]]) -> tuple[int | None, int | None]:
@@ -333,7 +334,7 @@ class PostGISStore(Store):
             copy_rows(cur, "item_types", ("code", "definition"), definitions)
             first, last = self._append_audit(cur, actor, "add item type", "item_types", codes,
                                              [None] * len(codes),
-                                             [_json({"definition": d}) for _, d in
+                                             [audit_rows.to_json({"definition": d}) for _, d in
                                               definitions])
         return WriteSummary("item_types", len(codes), 0, 0, first, last)
 
@@ -343,7 +344,7 @@ class PostGISStore(Store):
         with self._transaction() as cur:
             n = self._replace_rows(cur, name, frame)
             first, last = self._append_audit(cur, actor, "compute", name, [""],
-                                             [None], [_json({**run, "features": n})])
+                                             [None], [audit_rows.to_json({**run, "features": n})])
         return WriteSummary(name, n, 0, 0, first, last)
 
     def _replace_rows(self, cur: Cursor, name: str, frame: gpd.GeoDataFrame) -> int:
@@ -387,8 +388,8 @@ class PostGISStore(Store):
             before = self.get_meta(key)
             set_meta_value(cur, key, value)
             self._append_audit(cur, actor, "set", "hl_meta", [key],
-                               [None if before is None else _json({key: before})],
-                               [_json({key: value})])
+                               [None if before is None else audit_rows.to_json({key: before})],
+                               [audit_rows.to_json({key: value})])
 
 
 def _batched(cur: psycopg.ServerCursor[Any], size: int = 50_000) -> Iterator[tuple[Any, ...]]:
