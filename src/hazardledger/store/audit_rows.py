@@ -54,3 +54,28 @@ def feature_json(schema: LayerSchema, frame: pd.DataFrame,
         columns.append(list(wkt))
     return [orjson.dumps(dict(zip(names, row, strict=True))).decode()
             for row in zip(*columns, strict=True)]
+
+
+def log_query(feature_id: str | None, layer: str | None, mark: str
+              ) -> tuple[str, list[object]]:
+    """The audit log's SELECT (optionally for one feature and/or layer), with ``mark`` as
+    the driver's parameter placeholder."""
+    sql = f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log"
+    where: list[str] = []
+    args: list[object] = []
+    if feature_id is not None:
+        where.append(f"feature_id = {mark}")
+        args.append(feature_id)
+    if layer is not None:
+        where.append(f"layer = {mark}")
+        args.append(layer)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql + " ORDER BY seq", args
+
+
+def log_frame(rows: Sequence[Sequence[object]]) -> pd.DataFrame:
+    """Audit entries as a frame; object columns keep None as None (no NaN standing in for
+    "no value before")."""
+    frame = pd.DataFrame(rows, columns=list(audit.AUDIT_COLUMNS), dtype=object)
+    return frame.astype({"seq": "int64"})

@@ -365,20 +365,8 @@ class GeoPackageStore(Store):
     # -- audit, item types, settings ---------------------------------------------------
 
     def audit_log(self, feature_id: str | None = None, layer: str | None = None) -> pd.DataFrame:
-        sql = f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log"
-        where, args = [], []
-        if feature_id is not None:
-            where.append("feature_id = ?")
-            args.append(feature_id)
-        if layer is not None:
-            where.append("layer = ?")
-            args.append(layer)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
-        # object columns keep None as None (no NaN standing in for "no value before")
-        frame = pd.DataFrame(rows, columns=list(audit.AUDIT_COLUMNS), dtype=object)
-        return frame.astype({"seq": "int64"})
+        sql, args = audit_rows.log_query(feature_id, layer, "?")
+        return audit_rows.log_frame(self._conn.execute(sql, args).fetchall())
 
     def verify_audit(self) -> list[str]:
         cursor = self._conn.execute(

@@ -5,7 +5,6 @@ user) are added first."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 
 import geopandas as gpd
@@ -14,21 +13,7 @@ import pandas as pd
 
 from .gpkg_geometry import decode, encode, promote_to_multi
 from .gpkg_schema import GEOM, RESULT_LAYERS
-
-_COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-
-
-def _storable(frame: pd.DataFrame, column: str, kind: str) -> list[object]:
-    values = frame[column] if column in frame.columns else pd.Series([None] * len(frame))
-    if kind == "DATETIME":
-        stamps = pd.to_datetime(values, utc=True)
-        text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
-        return text.astype(object).where(stamps.notna(), None).tolist()
-    if kind in ("REAL", "INTEGER"):
-        numbers = pd.to_numeric(values).astype(float)
-        cast = int if kind == "INTEGER" else float
-        return [None if np.isnan(v) else cast(v) for v in numbers.to_numpy()]
-    return values.astype(object).where(values.notna(), None).tolist()
+from .results import COLUMN_NAME, result_frame, storable
 
 
 def _columns(conn: sqlite3.Connection, name: str) -> dict[str, str]:
@@ -42,14 +27,14 @@ def replace_result(conn: sqlite3.Connection, name: str, frame: gpd.GeoDataFrame)
     declared, _ = RESULT_LAYERS[name]
     columns = _columns(conn, name)
     for extra in [c for c in frame.columns if c not in columns and c != frame.geometry.name]:
-        if extra in declared or not _COLUMN_NAME.match(extra):
+        if extra in declared or not COLUMN_NAME.match(extra):
             raise ValueError(f"{name}: column '{extra}' cannot be stored")
         kind = "REAL" if pd.api.types.is_numeric_dtype(frame[extra]) else "TEXT"
         conn.execute(f'ALTER TABLE "{name}" ADD COLUMN "{extra}" {kind}')
         columns[extra] = kind
     conn.execute(f'DELETE FROM "{name}"')
     names = list(columns)
-    values = [_storable(frame, n, columns[n]) for n in names]
+    values = [storable(frame, n, columns[n]) for n in names]
     blobs = encode(promote_to_multi(frame.geometry.to_numpy(), "MULTIPOLYGON"))
     rows = list(zip(blobs, *values, strict=True))
     quoted = ", ".join(f'"{n}"' for n in [GEOM, *names])
@@ -64,14 +49,5 @@ def read_result(conn: sqlite3.Connection, name: str) -> gpd.GeoDataFrame:
     names = list(columns)
     quoted = ", ".join(f'"{n}"' for n in [GEOM, *names])
     rows = conn.execute(f'SELECT {quoted} FROM "{name}" ORDER BY fid').fetchall()
-    frame = pd.DataFrame([r[1:] for r in rows], columns=names)
-    for column, kind in columns.items():
-        if kind == "DATETIME":
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-        elif kind in ("REAL", "INTEGER"):
-            frame[column] = pd.to_numeric(frame[column])
-    # band columns of earlier runs with other bands stay in the table, empty
-    unused = [c for c in names if c.startswith("population_") and frame[c].isna().all()]
-    frame = frame.drop(columns=unused)
     geoms = decode([r[0] for r in rows]) if rows else np.array([], dtype=object)
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
+    return result_frame(columns, [r[1:] for r in rows], geoms)

@@ -27,7 +27,6 @@ from ..domain.schema import layer as layer_schema
 from . import audit, audit_rows
 from .base import FeatureQuery, Store, StoreError, User, WriteSummary
 from .gpkg_geometry import promote_to_multi
-from .gpkg_results import _storable
 from .gpkg_schema import GEOM, RESULT_LAYERS
 from .postgis_schema import (
     SCHEMA_VERSION,
@@ -43,6 +42,7 @@ from .postgis_schema import (
     update_from_stage,
     utc_text,
 )
+from .results import result_frame, storable
 from .values import storage_columns, typed_frame
 
 _NO_LEDGER = "the database holds no ledger"
@@ -299,20 +299,8 @@ class PostGISStore(Store):
     # -- audit, item types, settings ---------------------------------------------------
 
     def audit_log(self, feature_id: str | None = None, layer: str | None = None) -> pd.DataFrame:
-        sql = f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log"
-        where, args = [], []
-        if feature_id is not None:
-            where.append("feature_id = %s")
-            args.append(feature_id)
-        if layer is not None:
-            where.append("layer = %s")
-            args.append(layer)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
-        # object columns keep None as None (no NaN standing in for "no value before")
-        frame = pd.DataFrame(rows, columns=list(audit.AUDIT_COLUMNS), dtype=object)
-        return frame.astype({"seq": "int64"})
+        sql, args = audit_rows.log_query(feature_id, layer, "%s")
+        return audit_rows.log_frame(self._conn.execute(sql, args).fetchall())
 
     def verify_audit(self) -> list[str]:
         # entries and head from one snapshot, so a writer committing meanwhile is no "problem"
@@ -352,7 +340,7 @@ class PostGISStore(Store):
         add_result_columns(cur, name, frame, columns)
         cur.execute(f'DELETE FROM "{name}"')
         names = list(columns)
-        values = [_storable(frame, n, columns[n]) for n in names]
+        values = [storable(frame, n, columns[n]) for n in names]
         wkb = ewkb(promote_to_multi(frame.geometry.to_numpy(), "MULTIPOLYGON"))
         rows = list(zip(wkb, *values, strict=True))
         copy_rows(cur, name, [GEOM, *names], rows)
@@ -362,22 +350,11 @@ class PostGISStore(Store):
         _check_result(name)
         with self._conn.cursor() as cur:
             columns = result_columns(cur, name)
-        names = list(columns)
         select = ", ".join([f'ST_AsBinary("{GEOM}")',
                             *(utc_text(n, kind) for n, kind in columns.items())])
         rows = self._conn.execute(f'SELECT {select} FROM "{name}" ORDER BY fid').fetchall()
-        # from here on as the GeoPackage store does with the same values from SQLite
-        frame = pd.DataFrame([r[1:] for r in rows], columns=names)
-        for column, kind in columns.items():
-            if kind == "DATETIME":
-                frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-            elif kind in ("REAL", "INTEGER"):
-                frame[column] = pd.to_numeric(frame[column])
-        # band columns of earlier runs with other bands stay in the table, empty
-        unused = [c for c in names if c.startswith("population_") and frame[c].isna().all()]
-        frame = frame.drop(columns=unused)
-        geoms = _geometries([r[0] for r in rows])
-        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
+        return result_frame(columns, [r[1:] for r in rows],
+                            _geometries([r[0] for r in rows]))
 
     def get_meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM hl_meta WHERE key = %s", (key,)).fetchone()

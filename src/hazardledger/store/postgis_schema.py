@@ -22,8 +22,8 @@ from psycopg import sql
 
 from ..domain.schema import LAYERS, LayerSchema
 from .base import FeatureQuery
-from .gpkg_results import _COLUMN_NAME
 from .gpkg_schema import GEOM, RESULT_LAYERS
+from .results import COLUMN_NAME
 
 # Version numbers follow the GeoPackage layout this mirrors: a PostGIS ledger starts with
 # everything of the GeoPackage's version 3 at once, and every later GeoPackage migration
@@ -158,7 +158,7 @@ def add_result_columns(cur: Cursor, name: str, frame: pd.DataFrame,
     declared, _ = RESULT_LAYERS[name]
     geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     for extra in [c for c in frame.columns if c not in columns and c != geometry]:
-        if extra in declared or not _COLUMN_NAME.match(extra):
+        if extra in declared or not COLUMN_NAME.match(extra):
             raise ValueError(f"{name}: column '{extra}' cannot be stored")
         kind = "REAL" if pd.api.types.is_numeric_dtype(frame[extra]) else "TEXT"
         cur.execute(f'ALTER TABLE "{name}" ADD COLUMN "{extra}" {RESULT_TYPES[kind]}')
