@@ -62,7 +62,9 @@ def _computed(location: str, name: str, when: pd.Timestamp, scenario: str,
                                                            samples=SAMPLES))
         if name == "exposure":
             return ledger.exposure()
-        ranked, _ = ledger.priorities(when, scenario=scenario, samples=SAMPLES)
+        # the residual hazard of the same date, from this cache when the map asked for it
+        hazard = _computed(location, "residual_hazard", when, scenario, audit_head)
+        ranked, _ = ledger.priorities(when, scenario=scenario, samples=SAMPLES, hazard=hazard)
         return ranked
 
 
