@@ -42,6 +42,10 @@ def test_short_load_loses_nothing(ledger_with_editor: tuple[str, str]) -> None:
     finally:
         process.terminate()
         process.wait()
+    assert process.returncode == 0  # stopped cleanly on SIGTERM
+    assert not Path(db + "-wal").exists()  # served in WAL mode, left as one file
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     statuses = result["statuses"]
     assert statuses and all(s < 500 for s in statuses)  # type: ignore[union-attr]
     acknowledged = result["acknowledged"]
@@ -99,3 +103,7 @@ def test_sigkill_during_writes_keeps_every_acknowledged_write(
     finally:
         process.terminate()
         process.wait()
+    assert process.returncode == 0
+    with sqlite3.connect(db) as conn:  # the crash left WAL mode; a clean stop ends it
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    assert gpkg_errors(Path(db)) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -200,3 +201,34 @@ def test_layers_carry_qgis_default_styles(tmp_path: Path) -> None:
         assert root.tagName == "qgis"
     area_style = dict((n, q) for n, q, _ in rows)["hazard_areas"]
     assert 'attr="classification"' in area_style and 'value="CHA"' in area_style
+
+
+def _journal(path: Path) -> str:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+def test_serving_journals_ahead_and_leaves_one_file(ledger: Ledger) -> None:
+    path = Path(ledger.location)
+    ledger.store.begin_serving()
+    assert _journal(path) == "wal"  # readers read on while a write commits
+    ledger.import_frame("records", records_frame(2), source="r2", actor="t", now=NOW,
+                        update=True)
+    assert ledger.store.end_serving() is None
+    assert _journal(path) == "delete"
+    assert not path.with_name(path.name + "-wal").exists()
+    assert gpkg_errors(path) == []
+
+
+def test_serving_ends_with_a_note_when_another_program_holds_the_file(ledger: Ledger) -> None:
+    path = Path(ledger.location)
+    ledger.store.begin_serving()
+    qgis = sqlite3.connect(path)  # another program with the ledger open
+    qgis.execute("SELECT count(*) FROM records").fetchone()
+    note = ledger.store.end_serving()
+    assert note is not None and "-wal" in note and str(path) in note
+    assert _journal(path) == "wal"
+    assert ledger.store.count("records") == 3  # still safe to use
+    qgis.close()
+    assert ledger.store.end_serving() is None
+    assert _journal(path) == "delete"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -31,16 +33,30 @@ def serve(
     from .api.app import SERVE_DB_ENV, create_app
 
     ledger = _ledger(db)
-    ledger.store  # noqa: B018 - open it now, so a missing ledger fails before listening
-    ledger.close()
+    store = ledger.store  # opened now, so that a missing ledger fails before listening
+    store.begin_serving()
+    # uvicorn stops gracefully on SIGTERM and then raises the signal again; turned into an
+    # exit here, it leaves through the finally below, which puts the file back in order.
+    signal.signal(signal.SIGTERM, _stopped)
     out.print(f"serving {ledger.shown} on http://{host}:{port}/ (OGC API – Features; "
               "API tokens from 'hazardledger users add')")
-    if workers > 1:  # each worker process builds its own app from the environment
-        os.environ[SERVE_DB_ENV] = ledger.location
-        uvicorn.run("hazardledger.api.app:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning")
-    else:
-        uvicorn.run(create_app(ledger.location), host=host, port=port, log_level="warning")
+    try:
+        if workers > 1:  # each worker process builds its own app from the environment
+            os.environ[SERVE_DB_ENV] = ledger.location
+            uvicorn.run("hazardledger.api.app:app_from_env", factory=True, host=host,
+                        port=port, workers=workers, log_level="warning")
+        else:
+            uvicorn.run(create_app(ledger.location), host=host, port=port,
+                        log_level="warning")
+    finally:
+        note = store.end_serving()
+        ledger.close()
+        if note:
+            out.print(f"[yellow]{note}[/yellow]")
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 @users_app.command("add")

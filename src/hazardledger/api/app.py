@@ -8,6 +8,7 @@ victims' personal fields are shown to admins only."""
 # time, and the dependency aliases below are local to create_app.
 
 
+import contextlib
 import os
 import queue
 from collections.abc import AsyncIterator
@@ -49,15 +50,25 @@ def _json(document: object, status: int = 200, media_type: str = "application/js
 
 def create_app(location: str) -> FastAPI:
     """The server for the ledger at ``location`` (a .gpkg path or a postgresql:// URL)."""
-    app = FastAPI(title="Hazard Ledger", version=__version__,
+    # Open ledgers are pooled: opening one per request (connect, schema check) costs more
+    # than serving a page. A ledger is used by one request at a time.
+    idle: queue.SimpleQueue[Ledger] = queue.SimpleQueue()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # closed at shutdown, so that the GeoPackage can leave WAL mode (end_serving)
+        while True:
+            try:
+                idle.get_nowait().close()
+            except queue.Empty:
+                break
+
+    app = FastAPI(title="Hazard Ledger", version=__version__, lifespan=lifespan,
                   description="OGC API – Features over a mine action ledger. The model never "
                               "releases land.")
     app.state.location = location
     collections = all_collections()
-
-    # Open ledgers are pooled: opening one per request (connect, schema check) costs more
-    # than serving a page. A ledger is used by one request at a time.
-    idle: queue.SimpleQueue[Ledger] = queue.SimpleQueue()
 
     # async: run on the event loop, not as a hop to the thread pool (the work is a queue
     # operation, and for viewer one indexed lookup)

@@ -163,6 +163,17 @@ class Store(ABC):
     def set_meta(self, key: str, value: str, *, actor: str) -> None:
         """Change a ledger setting, audited."""
 
+    def begin_serving(self) -> None:
+        """Prepare for readers and writers in several processes at once (the server).
+
+        Nothing to do for a database server; a file store changes how it journals."""
+        return None
+
+    def end_serving(self) -> str | None:
+        """Undo :meth:`begin_serving` once the server has stopped; a note for the operator
+        when that could not be done, else None."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release the connection."""

@@ -43,6 +43,7 @@ def _result_schema(name: str) -> LayerSchema:
 
 
 _BULK_RTREE = 1000  # from this many new features on, the spatial index is filled in bulk
+BUSY_TIMEOUT_MS = 60_000  # a write waits this long for another process's write to finish
 
 
 def _register_functions(conn: sqlite3.Connection) -> None:
@@ -89,14 +90,39 @@ class GeoPackageStore(Store):
         try:
             # check_same_thread off: the server opens a store in one worker thread and may
             # close it in another; a store is still used by one request at a time.
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(self.path, isolation_level=None,
+                                   timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA cache_size=-262144")
             _register_functions(conn)
             return conn
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open as a GeoPackage: {exc}") from exc
+
+    def begin_serving(self) -> None:
+        # In SQLite's default rollback journal a writer's commit locks every reader out,
+        # and readers wait in the busy handler's sleeps; with a write-ahead log they read
+        # on while a write commits (2.6x the reads under the load benchmark). As QGIS does
+        # while editing, the ledger is in WAL mode only while served.
+        self._conn.execute("PRAGMA journal_mode=WAL")
+
+    def end_serving(self) -> str | None:
+        # Back to one self-contained file: a copied or mailed .gpkg must not depend on a
+        # -wal sidecar. That needs every other connection closed; a program still holding
+        # the ledger (QGIS, say) keeps it in WAL mode, which is safe but two more files.
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            mode = self._conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+        except sqlite3.OperationalError:
+            mode = "wal"
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if str(mode).lower() == "wal":
+            return (f"{self.path} is still in write-ahead-log mode because another program "
+                    f"has it open: keep its -wal and -shm files beside it; the next "
+                    f"'hazardledger serve' to stop cleanly makes it one file again")
+        return None
 
     def _create_file(self) -> None:
         # Built beside the target and renamed into place, so that no reader ever sees
