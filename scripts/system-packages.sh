@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Debian packages the tests need, installed only when missing:
 #   poppler-utils: pdftoppm and pdftotext, which render and read the PDF reports in tests;
-#   chromium: the headless browser the web map is tested in (driven by Playwright).
+#   chromium: the headless browser the web map is tested in (driven by Playwright);
+#   libsqlite3-mod-spatialite: SpatiaLite, which pygeoapi's GeoPackage provider loads
+#   (the load benchmark's baseline, checked against our server in the tests).
+#   With the argument "bench", also wrk: the load benchmark's readers.
 set -euo pipefail
-#   with the argument "bench", also wrk: the load benchmark's readers.
 declare -A needs=([pdftoppm]=poppler-utils [pdftotext]=poppler-utils [chromium]=chromium)
 [ "${1:-}" = "bench" ] && needs[wrk]=wrk
 missing=()
 for command in "${!needs[@]}"; do
     command -v "$command" >/dev/null 2>&1 || missing+=("${needs[$command]}")
 done
+compgen -G "/usr/lib/*/mod_spatialite.so" >/dev/null || missing+=(libsqlite3-mod-spatialite)
 [ ${#missing[@]} -eq 0 ] && exit 0
 mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
 sudo=""
