@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: demo test lint typecheck clean bench system
 
@@ -10,20 +11,27 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The demo needs only the package; the tests add their tools (and pygeoapi, the server's
+# baseline, with its own dependencies).
+$(RUN_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	# gdal-utils is pure Python; only its GeoPackage validator is used, which needs no GDAL bindings
 	$(BIN)/pip install --quiet --no-deps 'gdal-utils>=3.8,<4'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/hazardledger demo demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-# Debian packages the tests use (poppler-utils for the PDF reports, chromium for the web map)
+# Debian packages the tests use (poppler-utils for the PDF reports, chromium for the web map,
+# SpatiaLite for the pygeoapi baseline)
 system:
 	bash scripts/system-packages.sh
 

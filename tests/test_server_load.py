@@ -8,8 +8,10 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx2
@@ -107,3 +109,46 @@ def test_sigkill_during_writes_keeps_every_acknowledged_write(
     with sqlite3.connect(db) as conn:  # the crash left WAL mode; a clean stop ends it
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     assert gpkg_errors(Path(db)) == []
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def test_a_dead_worker_is_replaced_and_the_port_is_not_shared(
+        ledger_with_editor: tuple[str, str], tmp_path: Path) -> None:
+    db, token = ledger_with_editor
+    process, url = start(db, workers=2)
+    try:
+        workers = _children(process.pid)
+        # spawn's resource tracker is a child too; the workers are the ones serving
+        assert len(workers) >= 2
+        port = url.rsplit(":", 1)[1]
+        # a second server on the same port is refused before it touches its ledger
+        other = tmp_path / "other.gpkg"
+        with Ledger(other) as led:
+            led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
+        before = other.read_bytes()
+        second = subprocess.run([str(Path(sys.executable).with_name("hazardledger")), "serve",
+                                 "--db", str(other), "--port", port, "--workers", "2"],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in second.stderr + second.stdout
+        assert other.read_bytes() == before  # not even switched to WAL
+        victim = max(workers)
+        os.kill(victim, signal.SIGKILL)
+        for _ in range(200):
+            now = _children(process.pid)
+            if victim not in now and len(now) == len(workers):
+                break
+            time.sleep(0.1)
+        assert victim not in now and len(now) == len(workers)  # replaced
+        for _ in range(20):  # served by both the old and the new worker
+            assert _post(url, token, f"after-{_}")
+    finally:
+        process.terminate()
+        process.wait()
+    assert process.returncode == 0

@@ -26,14 +26,14 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
     """Serve the ledger: OGC API – Features (read and, for editors, write) with tokens."""
-    import os
-
     import uvicorn
 
-    from .api.app import SERVE_DB_ENV, create_app
+    from .api.app import create_app
+    from .api.workers import ServerFailed, check_port, run_workers
 
     ledger = _ledger(db)
     store = ledger.store  # opened now, so that a missing ledger fails before listening
+    check_port(host, port)  # a port in use is bad input: exit 2 with its message
     store.begin_serving()
     # uvicorn stops gracefully on SIGTERM and then raises the signal again; turned into an
     # exit here, it leaves through the finally below, which puts the file back in order.
@@ -41,13 +41,14 @@ def serve(
     out.print(f"serving {ledger.shown} on http://{host}:{port}/ (OGC API – Features; "
               "API tokens from 'hazardledger users add')")
     try:
-        if workers > 1:  # each worker process builds its own app from the environment
-            os.environ[SERVE_DB_ENV] = ledger.location
-            uvicorn.run("hazardledger.api.app:app_from_env", factory=True, host=host,
-                        port=port, workers=workers, log_level="warning")
+        if workers > 1:
+            run_workers(ledger.location, host, port, workers, say=out.print)
         else:
             uvicorn.run(create_app(ledger.location), host=host, port=port,
                         log_level="warning")
+    except ServerFailed as exc:
+        out.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
     finally:
         note = store.end_serving()
         ledger.close()

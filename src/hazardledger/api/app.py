@@ -9,7 +9,6 @@ victims' personal fields are shown to admins only."""
 
 
 import contextlib
-import os
 import queue
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -238,14 +237,6 @@ def create_app(location: str) -> FastAPI:
     add_write_routes(app, collections)
     return app
 
-
-SERVE_DB_ENV = "HAZARDLEDGER_SERVE_DB"
-
-
-def app_from_env() -> FastAPI:
-    """The app for the ledger named by ``HAZARDLEDGER_SERVE_DB``: the factory each worker
-    process calls when the server runs several."""
-    return create_app(os.environ[SERVE_DB_ENV])
 
 
 def area_curve_document(led: Ledger, area_id: str, scenario: str) -> dict[str, Any]:
