@@ -199,3 +199,21 @@ def test_users_from_the_command_line(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["users", "add", "x", "--role", "superuser", "--db", db])
     assert bad.exit_code == 2 and "expected one of viewer, editor, admin" in bad.stderr
     assert store.audit_log()["action"].tolist()[-1] == "add user"
+
+
+def test_item_types_added_while_serving_are_known_at_once(served: tuple[TestClient, dict],
+                                                          tmp_path: Path) -> None:
+    from .test_catalog import GOOD_USER_FILE
+
+    client, headers = served
+    record = {**NEW_RECORD, "properties": {**NEW_RECORD["properties"], "id": "R-U",
+                                           "item_type": "user-x"}}
+    unknown = client.post("/collections/records/items", json=record, headers=headers["editor"])
+    assert unknown.status_code == 400 and "user-x" in " ".join(unknown.json()["detail"])
+    types = tmp_path / "types.toml"
+    types.write_text(GOOD_USER_FILE)
+    # `hazardledger catalog add` from another process, while the server's ledgers stay open
+    with Ledger(client.app.state.location) as other:  # type: ignore[attr-defined]
+        other.add_item_types(types, actor="t")
+    known = client.post("/collections/records/items", json=record, headers=headers["editor"])
+    assert known.status_code == 201, known.text

@@ -12,7 +12,6 @@ import getpass
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -88,6 +87,7 @@ class Ledger:
     def __init__(self, location: str | os.PathLike[str] | None = None):
         self.location = str(location) if location is not None else default_location()
         self._store: Store | None = None
+        self._catalog: tuple[tuple[tuple[str, str], ...], Catalog] | None = None
 
     # -- the store, opened on first use; created only by a write ---------------------------
 
@@ -138,26 +138,30 @@ class Ledger:
 
     # -- catalog -------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def catalog(self) -> Catalog:
-        """The shipped catalog plus item types added to this ledger."""
-        catalog = Catalog.packaged()
-        if self.exists:
-            texts = dict.fromkeys(text for _, text in self.store.item_type_definitions())
-            for text in texts:
+        """The shipped catalog plus item types added to this ledger.
+
+        Rebuilt when the ledger's added item types change, also when another process
+        added them: a server keeps its ledgers open for hours."""
+        definitions = tuple(self.store.item_type_definitions()) if self.exists else ()
+        if self._catalog is None or self._catalog[0] != definitions:
+            catalog = Catalog.packaged()
+            for text in dict.fromkeys(text for _, text in definitions):
                 catalog = catalog.with_text(text, origin=self.shown)
-        return catalog
+            self._catalog = (definitions, catalog)
+        return self._catalog[1]
 
     def add_item_types(self, path: str | Path, *, actor: str | None = None) -> list[str]:
         """Validate a TOML file of item types against the catalog and store it in the ledger."""
         path = Path(path)
         text = path.read_text(encoding="utf-8")
-        added = self.catalog.with_file(path)  # raises CatalogError on any problem
-        codes = [c for c in added.codes() if c not in self.catalog.codes()]
+        catalog = self.catalog
+        added = catalog.with_file(path)  # raises CatalogError on any problem
+        codes = [c for c in added.codes() if c not in catalog.codes()]
         # Each code keeps the whole file's text, which also holds the sources it cites.
         self._store_for_write().add_item_types([(c, text) for c in codes],
                                                actor=actor or default_actor())
-        self.__dict__.pop("catalog", None)
         return codes
 
     # -- reading -------------------------------------------------------------------------
@@ -186,7 +190,8 @@ class Ledger:
                   now: pd.Timestamp | None = None) -> LedgerFacts:
         """What validation must know about this ledger for this batch."""
         now = now if now is not None else validation_time()
-        types = {code: self.catalog.get(code).persistence for code in self.catalog.codes()}
+        catalog = self.catalog
+        types = {code: catalog.get(code).persistence for code in catalog.codes()}
         if not self.exists:
             return LedgerFacts(now=now, item_types=types)
         wanted = lookups_needed(schema, frame)
