@@ -640,3 +640,26 @@ def test_postgis_concurrent_writers_keep_the_chain(postgis_url: str) -> None:
         seqs = written.groupby(written["feature_id"].str.rsplit("-", n=1).str[0])["seq"]
         assert ((seqs.max() - seqs.min() + 1) == size).all() and len(seqs) == writers * batches
         assert store.verify_audit() == []
+
+
+def test_pages_for_serving_hold_the_stored_values_of_the_frames(store_url: str) -> None:
+    from hazardledger.store.values import storage_columns
+
+    with make_store(store_url) as store:
+        fill(store)
+        for name in ("records", "hazard_areas", "activities", "victims", "findings"):
+            for query in (FeatureQuery(), FeatureQuery(limit=2, offset=1),
+                          FeatureQuery(bbox=(36.11, 49.0, 36.4, 49.2))):
+                frame, matched = store.query(name, query)
+                page = store.query_page(name, query)
+                assert page.matched == matched, (name, query)
+                schema = layer(name)
+                assert page.fields == schema.field_names
+                expected = list(zip(*storage_columns(schema, frame).values(), strict=True))
+                assert [tuple(r) for r in page.rows] == expected, (name, query)
+                if schema.spatial:
+                    assert page.geometry is not None
+                    assert shapely.equals_exact(page.geometry,
+                                                frame.geometry.to_numpy(), 0).all()
+                else:
+                    assert page.geometry is None

@@ -25,7 +25,7 @@ import shapely
 from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
 from . import audit, audit_rows
-from .base import FeatureQuery, Store, StoreError, User, WriteSummary
+from .base import FeaturePage, FeatureQuery, Store, StoreError, User, WriteSummary
 from .gpkg_geometry import promote_to_multi
 from .gpkg_schema import GEOM, RESULT_LAYERS
 from .postgis_schema import (
@@ -157,16 +157,22 @@ class PostGISStore(Store):
         return self._read(schema, " WHERE id = ANY(%s::text[]) ORDER BY fid",
                           [sorted(set(ids))])
 
+    def _rows(self, schema: LayerSchema, clause: str, params: Sequence[object] = ()
+              ) -> list[tuple[object, ...]]:
+        """Stored values as the GeoPackage keeps them (dates and times as its ISO text),
+        then the geometry as WKB, for features selected by a WHERE/ORDER clause."""
+        select = [utc_text(spec.name, spec.kind) for spec in schema.fields]
+        if schema.spatial:
+            select.append(f'ST_AsBinary("{GEOM}")')
+        return self._conn.execute(f'SELECT {", ".join(select)} FROM "{schema.name}"{clause}',
+                                  params).fetchall()
+
     def _read(self, schema: LayerSchema, clause: str, params: Sequence[object] = ()
               ) -> gpd.GeoDataFrame | pd.DataFrame:
         """Features selected by a WHERE/ORDER clause as the typed frame the GeoPackage
         store gives: dates and times come back as its ISO text and are parsed alike."""
         names = list(schema.field_names)
-        select = [utc_text(spec.name, spec.kind) for spec in schema.fields]
-        if schema.spatial:
-            select.append(f'ST_AsBinary("{GEOM}")')
-        rows = self._conn.execute(f'SELECT {", ".join(select)} FROM "{schema.name}"{clause}',
-                                  params).fetchall()
+        rows = self._rows(schema, clause, params)
         width = len(names) + int(schema.spatial)
         columns: list[Sequence[object]] = (list(zip(*rows, strict=True)) if rows
                                            else [() for _ in range(width)])
@@ -179,15 +185,37 @@ class PostGISStore(Store):
     def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
                                                               int]:
         schema = layer_schema(layer)
-        where, params = query_where(schema, query)
-        # the count and the page from one snapshot
-        with self._conn.transaction():
-            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            row = self._conn.execute(f'SELECT count(*) FROM "{schema.name}"{where}',
-                                     params).fetchone()
+        with self._snapshot():
+            matched = self._matched(schema, query)
+            where, params = query_where(schema, query)
             frame = self._read(schema, where + " ORDER BY fid LIMIT %s OFFSET %s",
                                [*params, query.limit, query.offset])
-        return frame, int(row[0]) if row else 0
+        return frame, matched
+
+    def query_page(self, layer: str, query: FeatureQuery) -> FeaturePage:
+        # the stored values straight to the page, without a typed frame in between
+        schema = layer_schema(layer)
+        with self._snapshot():
+            matched = self._matched(schema, query)
+            where, params = query_where(schema, query)
+            rows = self._rows(schema, where + " ORDER BY fid LIMIT %s OFFSET %s",
+                              [*params, query.limit, query.offset])
+        width = len(schema.field_names)
+        geoms = _geometries([r[width] for r in rows]) if schema.spatial else None
+        return FeaturePage(schema.field_names, [r[:width] for r in rows], geoms, matched)
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read-only snapshot, so that a page and its count agree."""
+        with self._conn.transaction():
+            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
+    def _matched(self, schema: LayerSchema, query: FeatureQuery) -> int:
+        where, params = query_where(schema, query)
+        row = self._conn.execute(f'SELECT count(*) FROM "{schema.name}"{where}',
+                                 params).fetchone()
+        return int(row[0]) if row else 0
 
     def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
         with self._transaction() as cur:
