@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli import DbOption, _ledger, app, out, reports_bad_input
+from .cli import DbOption, _ledger, app, err, fail, out, reports_bad_input
 from .ledger import default_actor
 
 users_app = typer.Typer(help="Server users and their API tokens.", no_args_is_help=True)
@@ -23,7 +23,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default)")
                     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes, each with its own "
+                                                    "socket on the port")] = 1,
 ) -> None:
     """Serve the ledger: OGC API – Features (read and, for editors, write) with tokens."""
     import uvicorn
@@ -42,18 +43,18 @@ def serve(
               "API tokens from 'hazardledger users add')")
     try:
         if workers > 1:
-            run_workers(ledger.location, host, port, workers, say=out.print)
+            run_workers(ledger.location, host, port, workers,
+                        say=lambda line: err.print(line, markup=False, highlight=False))
         else:
             uvicorn.run(create_app(ledger.location), host=host, port=port,
                         log_level="warning")
     except ServerFailed as exc:
-        out.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        fail([str(exc)], code=1)
     finally:
         note = store.end_serving()
         ledger.close()
         if note:
-            out.print(f"[yellow]{note}[/yellow]")
+            err.print(note, markup=False, highlight=False)
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:

@@ -238,7 +238,6 @@ def create_app(location: str) -> FastAPI:
     return app
 
 
-
 def area_curve_document(led: Ledger, area_id: str, scenario: str) -> dict[str, Any]:
     """Two years back (or from the area's first laying) to a year ahead, 200 samples."""
     records = led.store.query("records", FeatureQuery(equals=(("area_id", area_id),),
