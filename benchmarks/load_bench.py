@@ -38,6 +38,7 @@ import pygeoapi_baseline
 
 from hazardledger.api.auth import add_user
 from hazardledger.ledger import Ledger
+from hazardledger.store.gpkg import is_database_url
 
 READERS, WRITERS, PAGE = 32, 4, 100
 
@@ -226,9 +227,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--db", help="a postgresql:// ledger to load (default: the demo "
-                                     "GeoPackage, built afresh); the pygeoapi baseline "
-                                     "needs the GeoPackage")
+    parser.add_argument("--db", help="the ledger to load, a .gpkg or postgresql:// (default: "
+                                     "the demo GeoPackage, built afresh); the pygeoapi "
+                                     "baseline needs a GeoPackage")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: bash scripts/system-packages.sh bench")
@@ -260,7 +261,8 @@ def main() -> None:
             process.terminate()
             process.wait()
         print_reads(f"hazardledger, {args.workers} workers", ours)
-        reason = pygeoapi_baseline.missing() if not args.db else "it serves a GeoPackage"
+        reason = ("the baseline serves a GeoPackage" if is_database_url(db)
+                  else pygeoapi_baseline.missing())
         if reason:
             print(f"  pygeoapi: not measured ({reason})")
             return
