@@ -242,11 +242,10 @@ def main() -> None:
         db = args.db or str(build_demo(work, console=Console(quiet=True)))
         with Ledger(db) as led:
             token = add_user(led.store, "load-editor", "editor", actor="load_bench")
+            records = led.store.count("records")
         print(f"load benchmark: {READERS} readers (pages of {PAGE}) and {WRITERS} writers, "
               f"{args.seconds:g} s each run, {os.cpu_count()} cores, server and load on "
               f"this machine")
-        with Ledger(db) as led:
-            records = led.store.count("records")
         mixed_load(db, token, records, args.workers, args.seconds, work)
 
         # The baseline: the same items requests, readers only (pygeoapi does not write),
