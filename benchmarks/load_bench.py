@@ -52,8 +52,10 @@ def _port() -> int:
 def start(db: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     exe = str(Path(sys.executable).with_name("hazardledger"))
+    # its own process group, so that a test can kill the server with all its workers
     process = subprocess.Popen([exe, "serve", "--db", db, "--port", str(port), "--workers",
-                                str(workers)], stdout=subprocess.DEVNULL)
+                                str(workers)], stdout=subprocess.DEVNULL,
+                               start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     while True:
         try:

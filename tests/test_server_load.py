@@ -68,10 +68,11 @@ def _post(url: str, token: str, rid: str) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
 def test_sigkill_during_writes_keeps_every_acknowledged_write(
-        ledger_with_editor: tuple[str, str]) -> None:
+        ledger_with_editor: tuple[str, str], workers: int) -> None:
     db, token = ledger_with_editor
-    process, url = start(db, workers=1)
+    process, url = start(db, workers=workers)
     acknowledged: list[str] = []
     enough = threading.Event()
 
@@ -89,7 +90,8 @@ def test_sigkill_during_writes_keeps_every_acknowledged_write(
     for t in threads:
         t.start()
     enough.wait()
-    os.kill(process.pid, signal.SIGKILL)  # mid-write: the writers are still posting
+    # mid-write, the writers still posting: the server and all its workers at once
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     for t in threads:
         t.join()
@@ -152,3 +154,30 @@ def test_a_dead_worker_is_replaced_and_the_port_is_not_shared(
         process.terminate()
         process.wait()
     assert process.returncode == 0
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has stopped; only its reaping is left
+
+
+def test_workers_end_with_a_killed_server(ledger_with_editor: tuple[str, str]) -> None:
+    from hazardledger.api.workers import check_port
+
+    db, token = ledger_with_editor
+    process, url = start(db, workers=2)
+    workers = _children(process.pid)
+    assert _post(url, token, "before-kill")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    for _ in range(100):
+        if not any(_running(w) for w in workers):
+            break
+        time.sleep(0.1)
+    assert not any(_running(w) for w in workers)  # no orphan goes on serving
+    check_port("127.0.0.1", int(url.rsplit(":", 1)[1]))  # and the port is free again
+    with Ledger(db) as led:
+        assert "before-kill" in led.store.existing_ids("records", ["before-kill"])

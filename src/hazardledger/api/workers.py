@@ -11,8 +11,10 @@ its own socket with SO_REUSEPORT, so the kernel spreads new connections across w
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import socket
 import time
@@ -21,6 +23,7 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
 from types import FrameType
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
 STOP_WAIT_S = 30  # how long a worker may take to finish its requests once told to stop
 
 
@@ -52,7 +55,19 @@ def check_port(host: str, port: int) -> None:
             raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
-def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventType) -> None:
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel stop this worker when the server process dies, even by SIGKILL:
+    an orphaned worker would go on serving and hold the port."""
+    with contextlib.suppress(OSError, AttributeError):  # Linux only; elsewhere, orphans
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before that took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventType,
+               parent: int) -> None:
+    _end_with_parent(parent)
     import uvicorn
 
     from .app import create_app
@@ -91,8 +106,8 @@ def run_workers(location: str, host: str, port: int, workers: int,
 
     def start() -> tuple[BaseProcess, EventType]:
         ready = context.Event()
-        process = context.Process(target=_serve_one, args=(location, host, port, ready, go),
-                                  daemon=True)
+        process = context.Process(target=_serve_one, daemon=True,
+                                  args=(location, host, port, ready, go, os.getpid()))
         process.start()
         return process, ready
 
