@@ -38,7 +38,7 @@ import pygeoapi_baseline
 
 from hazardledger.api.auth import add_user
 from hazardledger.ledger import Ledger
-from hazardledger.store.gpkg import is_database_url
+from hazardledger.store.locate import is_database_url
 
 READERS, WRITERS, PAGE = 32, 4, 100
 

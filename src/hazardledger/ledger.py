@@ -25,7 +25,7 @@ from .domain.validation import LedgerFacts, lookups_needed, validate
 from .io.read import read_features
 from .io.write import export_frame
 from .store.base import Store, StoreError, WriteSummary
-from .store.gpkg import is_database_url, open_store
+from .store.locate import is_database_url, open_store
 
 DEFAULT_DB = "ledger.gpkg"
 Progress = Callable[[str], None]

@@ -22,7 +22,7 @@ import shapely
 
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit, audit_rows, gpkg_query, gpkg_results, gpkg_users, rtree_bulk
+from . import audit, audit_rows, gpkg_journal, gpkg_query, gpkg_results, gpkg_users, rtree_bulk
 from .base import FeaturePage, FeatureQuery, Store, StoreError, User, WriteSummary
 from .gpkg_geometry import decode, encode, envelope, is_empty, promote_to_multi
 from .gpkg_schema import (
@@ -100,30 +100,10 @@ class GeoPackageStore(Store):
             raise StoreError(f"{self.path}: cannot open as a GeoPackage: {exc}") from exc
 
     def begin_serving(self) -> None:
-        # In SQLite's default rollback journal a writer's commit locks every reader out,
-        # and readers wait in the busy handler's sleeps; with a write-ahead log they read
-        # on while a write commits. Under the load benchmark's mixed load (20-s runs, two
-        # each): 334-347 reads/s at p95 181-184 ms without, 458-523/s at 108-109 ms with.
-        # As QGIS does while editing, the ledger is in WAL mode only while served.
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        gpkg_journal.enter_wal(self._conn)
 
     def end_serving(self) -> str | None:
-        # Back to one self-contained file: a copied or mailed .gpkg must not depend on a
-        # -wal sidecar. That needs every other connection closed; a program still holding
-        # the ledger (QGIS, say) keeps it in WAL mode, which is safe but two more files.
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        try:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            mode = self._conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
-        except sqlite3.OperationalError:
-            mode = "wal"
-        finally:
-            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        if str(mode).lower() == "wal":
-            return (f"{self.path} is still in write-ahead-log mode because another program "
-                    f"has it open: keep its -wal and -shm files beside it; the next "
-                    f"'hazardledger serve' to stop cleanly makes it one file again")
-        return None
+        return gpkg_journal.leave_wal(self._conn, self.path, BUSY_TIMEOUT_MS)
 
     def _create_file(self) -> None:
         # Built beside the target and renamed into place, so that no reader ever sees
@@ -445,21 +425,6 @@ class GeoPackageStore(Store):
                                [audit_rows.to_json({key: value})])
 
 
-def open_store(location: str | os.PathLike[str], *, create: bool = False) -> Store:
-    """The store for a GeoPackage path or a postgresql:// URL."""
-    text = str(location)
-    if is_database_url(text):
-        from .postgis import open_postgis  # postgis builds on this module's helpers
-
-        return open_postgis(text, create=create)
-    return GeoPackageStore(text, create=create)
-
-
-def is_database_url(location: str) -> bool:
-    """Whether a ledger location names a PostgreSQL database rather than a file."""
-    return location.startswith(("postgresql://", "postgres://"))
-
-
-__all__ = ["LAYERS", "GeoPackageStore", "is_database_url", "open_store"]
+__all__ = ["LAYERS", "GeoPackageStore"]
 
 

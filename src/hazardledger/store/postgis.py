@@ -171,8 +171,11 @@ class PostGISStore(Store):
               ) -> gpd.GeoDataFrame | pd.DataFrame:
         """Features selected by a WHERE/ORDER clause as the typed frame the GeoPackage
         store gives: dates and times come back as its ISO text and are parsed alike."""
+        return self._frame(schema, self._rows(schema, clause, params))
+
+    def _frame(self, schema: LayerSchema, rows: list[tuple[object, ...]]
+               ) -> gpd.GeoDataFrame | pd.DataFrame:
         names = list(schema.field_names)
-        rows = self._rows(schema, clause, params)
         width = len(names) + int(schema.spatial)
         columns: list[Sequence[object]] = (list(zip(*rows, strict=True)) if rows
                                            else [() for _ in range(width)])
@@ -185,37 +188,29 @@ class PostGISStore(Store):
     def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
                                                               int]:
         schema = layer_schema(layer)
-        with self._snapshot():
-            matched = self._matched(schema, query)
-            where, params = query_where(schema, query)
-            frame = self._read(schema, where + " ORDER BY fid LIMIT %s OFFSET %s",
-                               [*params, query.limit, query.offset])
-        return frame, matched
+        rows, matched = self._page(schema, query)
+        return self._frame(schema, rows), matched
 
     def query_page(self, layer: str, query: FeatureQuery) -> FeaturePage:
         # the stored values straight to the page, without a typed frame in between
         schema = layer_schema(layer)
-        with self._snapshot():
-            matched = self._matched(schema, query)
-            where, params = query_where(schema, query)
-            rows = self._rows(schema, where + " ORDER BY fid LIMIT %s OFFSET %s",
-                              [*params, query.limit, query.offset])
+        rows, matched = self._page(schema, query)
         width = len(schema.field_names)
         geoms = _geometries([r[width] for r in rows]) if schema.spatial else None
         return FeaturePage(schema.field_names, [r[:width] for r in rows], geoms, matched)
 
-    @contextlib.contextmanager
-    def _snapshot(self) -> Iterator[None]:
-        """One read-only snapshot, so that a page and its count agree."""
+    def _page(self, schema: LayerSchema, query: FeatureQuery
+              ) -> tuple[list[tuple[object, ...]], int]:
+        """One page's rows and the number matched in all, from one read-only snapshot so
+        that the two agree."""
+        where, params = query_where(schema, query)
         with self._conn.transaction():
             self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield
-
-    def _matched(self, schema: LayerSchema, query: FeatureQuery) -> int:
-        where, params = query_where(schema, query)
-        row = self._conn.execute(f'SELECT count(*) FROM "{schema.name}"{where}',
-                                 params).fetchone()
-        return int(row[0]) if row else 0
+            row = self._conn.execute(f'SELECT count(*) FROM "{schema.name}"{where}',
+                                     params).fetchone()
+            rows = self._rows(schema, where + " ORDER BY fid LIMIT %s OFFSET %s",
+                              [*params, query.limit, query.offset])
+        return rows, int(row[0]) if row else 0
 
     def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
         with self._transaction() as cur:
