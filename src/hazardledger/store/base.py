@@ -8,7 +8,7 @@ SQL.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -16,7 +16,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
+from . import audit_rows
 from .values import storage_columns
 
 
@@ -162,6 +164,14 @@ class Store(ABC):
     @abstractmethod
     def set_meta(self, key: str, value: str, *, actor: str) -> None:
         """Change a ledger setting, audited."""
+
+    def _feature_json(self, schema: LayerSchema, ids: Sequence[str]) -> dict[str, str]:
+        """Stored state of features as audit JSON, keyed by id (the audit trail's
+        "before" of a correction or delete)."""
+        if not ids:
+            return {}
+        frame = self.read_layer(schema.name, ids)
+        return dict(zip(frame["id"], audit_rows.feature_json(schema, frame), strict=True))
 
     def begin_serving(self) -> None:
         """Prepare for readers and writers in several processes at once (the server).

@@ -24,7 +24,7 @@ from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
 from . import audit, audit_rows, gpkg_journal, gpkg_query, gpkg_results, gpkg_users, rtree_bulk
 from .base import FeaturePage, FeatureQuery, Store, StoreError, User, WriteSummary
-from .gpkg_geometry import decode, encode, envelope, is_empty, promote_to_multi
+from .gpkg_geometry import decode, encode, envelope, is_empty
 from .gpkg_schema import (
     APPLICATION_ID,
     GEOM,
@@ -33,7 +33,7 @@ from .gpkg_schema import (
     USER_VERSION,
     migrate,
 )
-from .values import storage_columns, typed_frame
+from .values import stored_rows, typed_frame
 
 _CHUNK = 500  # ids per IN (...) query, under SQLite's parameter limit
 # Computed layers have no domain schema; this stands in for one where only name and
@@ -234,35 +234,19 @@ class GeoPackageStore(Store):
 
     # -- writing -----------------------------------------------------------------------
 
-    def _feature_json(self, schema: LayerSchema, ids: Sequence[str]) -> dict[str, str]:
-        """Stored state of features as audit JSON, keyed by id."""
-        if not ids:
-            return {}
-        frame = self.read_layer(schema.name, ids)
-        return dict(zip(frame["id"], audit_rows.feature_json(schema, frame), strict=True))
-
     def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
               action: str = "import", update: bool = False) -> WriteSummary:
         schema = layer_schema(layer)
         if not actor:
             raise StoreError("an actor is required for every write")
         frame = frame.reset_index(drop=True)
-        ids: list[str] = frame["id"].tolist()
-        values = storage_columns(schema, frame)
-        names = list(schema.field_names)
-        geoms = None
-        if schema.spatial:
-            geoms = promote_to_multi(frame.geometry.to_numpy(), schema.gpkg_geometry or "")
-        audit_values = dict(values)
-        if geoms is not None:
-            values[GEOM] = encode(geoms)  # type: ignore[assignment]
-            names.append(GEOM)
-        rows = list(zip(*(values[n] for n in names), strict=True))
+        stored = stored_rows(schema, frame, encode)
+        ids, names, rows, geoms = stored.ids, stored.names, stored.rows, stored.geometry
         with self._transaction() as conn:
             before = self._feature_json(schema, ids) if update else {}
             is_new = np.array([i not in before for i in ids], dtype=bool)
             entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
-                                     [before.get(i) for i in ids], frame, audit_values)
+                                     [before.get(i) for i in ids], frame, stored.audit_values)
             if is_new.any():
                 self._insert(conn, schema, names, rows, is_new, geoms)
             if not is_new.all():

@@ -43,7 +43,7 @@ from .postgis_schema import (
     utc_text,
 )
 from .results import result_frame, storable
-from .values import storage_columns, typed_frame
+from .values import stored_rows, typed_frame
 
 _NO_LEDGER = "the database holds no ledger"
 
@@ -254,33 +254,19 @@ class PostGISStore(Store):
 
     # -- writing -----------------------------------------------------------------------
 
-    def _feature_json(self, schema: LayerSchema, ids: Sequence[str]) -> dict[str, str]:
-        """Stored state of features as audit JSON, keyed by id (the GeoPackage's JSON)."""
-        if not ids:
-            return {}
-        frame = self.read_layer(schema.name, ids)
-        return dict(zip(frame["id"], audit_rows.feature_json(schema, frame), strict=True))
-
     def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
               action: str = "import", update: bool = False) -> WriteSummary:
         schema = layer_schema(layer)
         if not actor:
             raise StoreError("an actor is required for every write")
         frame = frame.reset_index(drop=True)
-        ids: list[str] = frame["id"].tolist()
-        values = storage_columns(schema, frame)
-        audit_values = dict(values)
-        names = list(schema.field_names)
-        if schema.spatial:
-            geoms = promote_to_multi(frame.geometry.to_numpy(), schema.gpkg_geometry or "")
-            values[GEOM] = ewkb(geoms)  # type: ignore[assignment]
-            names.append(GEOM)
-        rows = list(zip(*(values[n] for n in names), strict=True))
+        stored = stored_rows(schema, frame, ewkb)
+        ids, names, rows = stored.ids, stored.names, stored.rows
         with self._transaction() as cur:
             before = self._feature_json(schema, ids) if update else {}
             is_new = ~pd.Index(ids).isin(list(before))
             entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
-                                     [before.get(i) for i in ids], frame, audit_values)
+                                     [before.get(i) for i in ids], frame, stored.audit_values)
             if is_new.any():
                 # COPY keeps the frame's order, so new features get fids in that order
                 copy_rows(cur, schema.name, names, itertools.compress(rows, is_new))
