@@ -14,12 +14,16 @@ from .schema import FieldSpec
 
 Failures = list[tuple[int, str]]
 
+# Arrow-backed text: strip, lower and compare run in Arrow's C++ kernels; pandas' Python
+# storage maps a lambda over every value (0.4 s for the 18 strips of 100,000 records).
+TEXT = pd.StringDtype("pyarrow")
+
 
 def missing_mask(raw: pd.Series) -> np.ndarray:
     """True where a value is absent: null, NaN, NaT or blank text."""
     mask = raw.isna().to_numpy(dtype=bool).copy()
     if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
-        text = raw.astype("string").str.strip()
+        text = raw.astype(TEXT).str.strip()
         mask |= (text == "").fillna(True).to_numpy(dtype=bool)
     return mask
 
@@ -42,27 +46,38 @@ def coerce(spec: FieldSpec, raw: pd.Series) -> tuple[pd.Series, Failures]:
 
 def _whole_numbers_as_text(values: pd.Series) -> pd.Series:
     """Whole numbers read from JSON as floats (7.0) are identifiers "7", not "7.0"."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return values  # nothing to rewrite; the scan is in C, the map below is not
     return values.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
                       else v)
 
 
-def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+def _stripped(raw: pd.Series) -> pd.Series:
+    """The column as stripped Arrow-backed text (missing values stay missing)."""
     if pd.api.types.is_string_dtype(raw.dtype) and raw.dtype != object:
         values = raw
     elif pd.api.types.is_float_dtype(raw.dtype) or raw.dtype == object:
         values = _whole_numbers_as_text(raw.astype(object))
     else:
         values = raw
-    out = values.astype("string").str.strip().astype(object)
+    return values.astype(TEXT).str.strip()
+
+
+def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+    out = _stripped(raw).astype(object)
     out[absent] = None
     return out, []
 
 
 def _enum(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
-    text, _ = _text(spec, raw, absent)
-    lookup = {c.lower(): c for c in spec.choices}
-    out = text.str.lower().map(lookup).astype(object)
-    bad = np.flatnonzero(out.isna().to_numpy() & ~absent)
+    text = _stripped(raw)
+    # matched case-insensitively by hash lookup, the value stored as the schema spells it
+    codes = pd.Index([c.lower() for c in spec.choices]).get_indexer(
+        pd.Index(text.str.lower()))
+    known = codes >= 0
+    out = pd.Series(np.array(spec.choices, dtype=object)[codes], dtype=object)
+    out[~known] = None
+    bad = np.flatnonzero(~known & ~absent)
     expected = ", ".join(spec.choices)
     failures = _bad(text, bad, f"unknown value {{value}} (expected one of: {expected})")
     out[absent] = None
@@ -117,7 +132,7 @@ def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
             parsed = parsed.dt.tz_localize("UTC")
         parsed = parsed.dt.tz_convert("UTC")
     else:
-        text = raw.astype("string").str.strip().astype(object).where(~pd.Series(absent), None)
+        text = raw.astype(TEXT).str.strip().astype(object).where(~pd.Series(absent), None)
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
     parsed = parsed.astype("datetime64[us, UTC]")
     unparsed = parsed.isna().to_numpy() & ~absent

@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .coerce import coerce
+from .coerce import TEXT, coerce
 from .geometry_checks import Extent, check_geometries
 from .problems import Problem
 from .rules import LAYER_RULES, format_time
@@ -59,7 +59,7 @@ def lookups_needed(schema: LayerSchema, frame: pd.DataFrame) -> dict[str, set[st
     def ids(column: str) -> set[str]:
         if column not in frame.columns:
             return set()
-        values = frame[column].dropna().astype("string").str.strip()
+        values = frame[column].dropna().astype(TEXT).str.strip()
         return set(values[values != ""].tolist())
 
     wanted.setdefault(schema.name, set()).update(ids("id"))
