@@ -10,9 +10,12 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hazardledger.domain.problems import InputRejected
 from hazardledger.ledger import Ledger
+from hazardledger.store import audit
 from hazardledger.store.base import StoreError
 from hazardledger.store.gpkg import GeoPackageStore
 from hazardledger.store.gpkg_schema import SCHEMA_VERSION
@@ -232,3 +235,39 @@ def test_serving_ends_with_a_note_when_another_program_holds_the_file(ledger: Le
     qgis.close()
     assert ledger.store.end_serving() is None
     assert _journal(path) == "delete"
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text()), st.one_of(st.none(), st.text()),
+                          st.one_of(st.none(), st.text())), max_size=5),
+       st.text(), st.integers(1, 10**9))
+def test_a_written_chain_hashes_as_verification_recomputes(
+        entries: list[tuple[str | None, str | None, str | None]], actor: str, start: int
+        ) -> None:
+    rows = audit.chain(start, audit.GENESIS, "2024-05-01T00:00:00.000Z", actor, "import",
+                       "records", [e[0] for e in entries], [e[1] for e in entries],
+                       [e[2] for e in entries])
+    for row in rows:
+        assert row[-1] == audit.entry_hash(*row[:-1])
+
+
+def test_a_large_batch_after_deletes_is_indexed_under_its_own_fids(ledger: Ledger) -> None:
+    # a deleted record leaves AUTOINCREMENT's sequence above max(fid); the bulk R-tree fill
+    # must use the fids the new rows really get (R-tree boxes are float32: 4e-5 tolerance,
+    # under the 1e-4 between neighbours)
+    ledger.store.delete("records", ["R-3"], actor="t")
+    batch = records_frame(1_502)
+    batch["id"] = [f"B-{i}" for i in range(1_502)]
+    batch.loc[0, "id"], batch.loc[1, "id"] = "R-1", "R-2"  # two corrections in the batch
+    batch["geometry"] = [shapely.Point(36.0 + i / 10_000, 49.2) for i in range(1_502)]
+    ledger.import_frame("records", batch, source="b", actor="t", now=NOW, update=True)
+    path = Path(ledger.location)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        misplaced = conn.execute(
+            "SELECT count(*) FROM records r JOIN rtree_records_geom t ON t.id = r.fid "
+            "WHERE abs(t.minx - (36.0 + CAST(substr(r.id, 3) AS INTEGER) / 10000.0)) > 4e-5 "
+            "AND r.id LIKE 'B-%'").fetchone()[0]
+        indexed = conn.execute("SELECT count(*) FROM rtree_records_geom").fetchone()[0]
+    assert misplaced == 0 and indexed == 1_502
+    assert gpkg_errors(path) == []
+    near = pyogrio.read_dataframe(path, layer="records", bbox=(36.1, 49.19, 36.10005, 49.21))
+    assert list(near["id"]) == ["B-1000"]

@@ -19,11 +19,16 @@ Failures = list[tuple[int, str]]
 TEXT = pd.StringDtype("pyarrow")
 
 
-def missing_mask(raw: pd.Series) -> np.ndarray:
-    """True where a value is absent: null, NaN, NaT or blank text."""
+def _textual(raw: pd.Series) -> bool:
+    return raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+
+
+def missing_mask(raw: pd.Series, text: pd.Series | None = None) -> np.ndarray:
+    """True where a value is absent: null, NaN, NaT or blank text (``text``: the column
+    already stripped, when the caller has it)."""
     mask = raw.isna().to_numpy(dtype=bool).copy()
-    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
-        text = raw.astype(TEXT).str.strip()
+    if _textual(raw):
+        text = text if text is not None else raw.astype(TEXT).str.strip()
         mask |= (text == "").fillna(True).to_numpy(dtype=bool)
     return mask
 
@@ -39,47 +44,45 @@ def _bad(raw: pd.Series, positions: np.ndarray, reason: str) -> Failures:
 
 def coerce(spec: FieldSpec, raw: pd.Series) -> tuple[pd.Series, Failures]:
     """Convert ``raw`` to ``spec.kind``; missing values stay missing (None/NaN/NaT)."""
-    absent = missing_mask(raw)
-    converter = _CONVERTERS[spec.kind]
-    return converter(spec, raw.reset_index(drop=True), absent)
+    raw = raw.reset_index(drop=True)
+    # text columns are stripped once, for the missing mask and the converter alike
+    text = raw.astype(TEXT).str.strip() if _textual(raw) else None
+    return _CONVERTERS[spec.kind](spec, raw, missing_mask(raw, text), text)
 
 
-def _whole_numbers_as_text(values: pd.Series) -> pd.Series:
-    """Whole numbers read from JSON as floats (7.0) are identifiers "7", not "7.0"."""
-    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        return values  # nothing to rewrite; the scan is in C, the map below is not
-    return values.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
-                      else v)
+def _stripped(raw: pd.Series, text: pd.Series | None) -> pd.Series:
+    """The column as stripped Arrow-backed text (missing values stay missing); ``text`` is
+    the column already stripped, when there is one."""
+    if pd.api.types.is_float_dtype(raw.dtype) or (
+            raw.dtype == object
+            and pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty")):
+        # Whole numbers read from JSON as floats (7.0) are identifiers "7", not "7.0".
+        # (The type scan is in C; this map is not, so it runs only where numbers are.)
+        rewritten = raw.astype(object).map(
+            lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else v)
+        return rewritten.astype(TEXT).str.strip()
+    return text if text is not None else raw.astype(TEXT).str.strip()
 
 
-def _stripped(raw: pd.Series) -> pd.Series:
-    """The column as stripped Arrow-backed text (missing values stay missing)."""
-    if pd.api.types.is_string_dtype(raw.dtype) and raw.dtype != object:
-        values = raw
-    elif pd.api.types.is_float_dtype(raw.dtype) or raw.dtype == object:
-        values = _whole_numbers_as_text(raw.astype(object))
-    else:
-        values = raw
-    return values.astype(TEXT).str.strip()
-
-
-def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
-    out = _stripped(raw).astype(object)
+def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None
+          ) -> tuple[pd.Series, Failures]:
+    out = _stripped(raw, text).astype(object)
     out[absent] = None
     return out, []
 
 
-def _enum(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
-    text = _stripped(raw)
+def _enum(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None
+          ) -> tuple[pd.Series, Failures]:
+    stripped = _stripped(raw, text)
     # matched case-insensitively by hash lookup, the value stored as the schema spells it
     codes = pd.Index([c.lower() for c in spec.choices]).get_indexer(
-        pd.Index(text.str.lower()))
+        pd.Index(stripped.str.lower()))
     known = codes >= 0
     out = pd.Series(np.array(spec.choices, dtype=object)[codes], dtype=object)
     out[~known] = None
     bad = np.flatnonzero(~known & ~absent)
     expected = ", ".join(spec.choices)
-    failures = _bad(text, bad, f"unknown value {{value}} (expected one of: {expected})")
+    failures = _bad(stripped, bad, f"unknown value {{value}} (expected one of: {expected})")
     out[absent] = None
     return out, failures
 
@@ -115,15 +118,17 @@ def _number(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
     return pd.Series(np.where(ok, arr, np.nan)), failures
 
 
-def _int(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+def _int(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None
+         ) -> tuple[pd.Series, Failures]:
     return _number(spec, raw, absent, whole=True)
 
 
-def _float(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
+def _float(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None
+           ) -> tuple[pd.Series, Failures]:
     return _number(spec, raw, absent, whole=False)
 
 
-def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
+def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None,
                 dates_only: bool) -> tuple[pd.Series, Failures]:
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
         parsed = pd.Series(raw)
@@ -132,8 +137,9 @@ def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
             parsed = parsed.dt.tz_localize("UTC")
         parsed = parsed.dt.tz_convert("UTC")
     else:
-        text = raw.astype(TEXT).str.strip().astype(object).where(~pd.Series(absent), None)
-        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+        text = text if text is not None else raw.astype(TEXT).str.strip()
+        parsed = pd.to_datetime(text.astype(object).where(~pd.Series(absent), None),
+                                errors="coerce", utc=True, format="ISO8601")
     parsed = parsed.astype("datetime64[us, UTC]")
     unparsed = parsed.isna().to_numpy() & ~absent
     what = "an ISO 8601 date (YYYY-MM-DD)" if dates_only else (
@@ -144,12 +150,14 @@ def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
     return parsed, failures
 
 
-def _date(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
-    return _timestamps(spec, raw, absent, dates_only=True)
+def _date(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None
+          ) -> tuple[pd.Series, Failures]:
+    return _timestamps(spec, raw, absent, text, dates_only=True)
 
 
-def _datetime(spec: FieldSpec, raw: pd.Series, absent: np.ndarray) -> tuple[pd.Series, Failures]:
-    return _timestamps(spec, raw, absent, dates_only=False)
+def _datetime(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None
+              ) -> tuple[pd.Series, Failures]:
+    return _timestamps(spec, raw, absent, text, dates_only=False)
 
 
 _CONVERTERS = {

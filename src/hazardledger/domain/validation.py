@@ -93,8 +93,9 @@ def validate(schema: LayerSchema, frame: pd.DataFrame, facts: LedgerFacts, *,
             if spec.required:
                 problems.append(Problem(None, spec.name,
                                         "required field is missing from the input"))
-            defaults = pd.Series([spec.default] * n, dtype=object)
-            typed[spec.name], _ = coerce(spec, defaults)
+            # the default converted once and repeated, not a column of it converted
+            default, _ = coerce(spec, pd.Series([spec.default], dtype=object))
+            typed[spec.name] = default.repeat(n).reset_index(drop=True)
             continue
         values, failures = coerce(spec, raw[spec.name])
         problems += [Problem(i + 1, spec.name, reason) for i, reason in failures]

@@ -262,7 +262,7 @@ class GeoPackageStore(Store):
     def _insert(self, conn: sqlite3.Connection, schema: LayerSchema, names: list[str],
                 rows: list[tuple[object, ...]], is_new: np.ndarray,
                 geoms: np.ndarray | None) -> None:
-        """Insert new features with explicit fids; large batches fill the R-tree in bulk.
+        """Insert new features; large batches fill the R-tree in bulk.
 
         The R-tree insert trigger calls back into Python for every row; for a large
         batch it is dropped and recreated around a bulk fill of the index inside the
@@ -273,10 +273,12 @@ class GeoPackageStore(Store):
                            f"sqlite_sequence WHERE name = '{table}'), 0)) FROM \"{table}\""
                            ).fetchone()[0]
         new_index = np.flatnonzero(is_new)
+        # AUTOINCREMENT numbers them top + 1, top + 2, ... in the frame's order (checked
+        # below where the R-tree fill relies on it)
         fids = np.arange(top + 1, top + 1 + new_index.size)
-        new_rows = [(int(f), *rows[i]) for f, i in zip(fids, new_index, strict=True)]
-        columns = ", ".join(f'"{n}"' for n in ["fid", *names])
-        insert = f'INSERT INTO "{table}" ({columns}) VALUES ({",".join("?" * (len(names) + 1))})'
+        new_rows = rows if new_index.size == len(rows) else [rows[i] for i in new_index]
+        columns = ", ".join(f'"{n}"' for n in names)
+        insert = f'INSERT INTO "{table}" ({columns}) VALUES ({",".join("?" * len(names))})'
         bulk = geoms is not None and new_index.size >= _BULK_RTREE
         if not bulk:
             conn.executemany(insert, new_rows)
@@ -287,6 +289,9 @@ class GeoPackageStore(Store):
                            (trigger,)).fetchone()[0]
         conn.execute(f'DROP TRIGGER "{trigger}"')
         conn.executemany(insert, new_rows)
+        last = conn.execute(f'SELECT max(fid) FROM "{table}"').fetchone()[0]
+        if last != fids[-1]:  # never seen; the transaction rolls back rather than misindex
+            raise StoreError(f"{table}: new features numbered up to {last}, not {fids[-1]}")
         g = geoms[new_index]
         keep = ~(shapely.is_missing(g) | shapely.is_empty(g))
         b = shapely.bounds(g[keep])
