@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -126,10 +128,42 @@ class Store(ABC):
         """Insert (or with ``update``, insert-or-correct) validated features in one
         transaction with one audit entry per feature."""
 
-    @abstractmethod
     def delete(self, layer: str, ids: Collection[str], *, actor: str,
                action: str = "delete") -> WriteSummary:
         """Remove features in one transaction; the audit trail keeps what they were."""
+        schema = layer_schema(layer)
+        wanted = sorted(set(ids))
+        with self._transaction() as handle:
+            before = self._feature_json(schema, wanted)
+            missing = [i for i in wanted if i not in before]
+            if missing:
+                raise StoreError(f"{schema.name}: no feature with id {', '.join(missing)}")
+            self._delete_rows(handle, schema, wanted)
+            first, last = self._append_audit(handle, actor, action, schema.name, wanted,
+                                             [before[i] for i in wanted], [None] * len(wanted))
+        return WriteSummary(schema.name, 0, 0, len(wanted), first, last)
+
+    # -- the steps of a write each backend supplies ---------------------------------------
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """One all-or-nothing writing transaction; yields the handle its statements use."""
+
+    @abstractmethod
+    def _delete_rows(self, handle: Any, schema: LayerSchema, ids: list[str]) -> None:
+        """Delete the features ``ids`` of a layer (which all exist)."""
+
+    @abstractmethod
+    def _store_audit(self, handle: Any, rows: list[tuple[object, ...]]
+                     ) -> tuple[int | None, int | None]:
+        """Append audit rows and move the chain's head; the first and last sequence."""
+
+    def _append_audit(self, handle: Any, actor: str, action: str, layer: str,
+                      ids: Sequence[str], before: Sequence[str | None],
+                      after: Sequence[str | None]) -> tuple[int | None, int | None]:
+        head = self.get_meta("audit_head")
+        return self._store_audit(handle, audit_rows.chain_after(head, actor, action, layer,
+                                                                ids, before, after))
 
     @abstractmethod
     def audit_log(self, feature_id: str | None = None, layer: str | None = None) -> pd.DataFrame:

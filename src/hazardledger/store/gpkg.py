@@ -304,29 +304,12 @@ class GeoPackageStore(Store):
             rtree_bulk.bulk_load(conn, rtree, fids[keep], b[:, 0], b[:, 2], b[:, 1], b[:, 3])
         conn.execute(sql)
 
-    def delete(self, layer: str, ids: Collection[str], *, actor: str,
-               action: str = "delete") -> WriteSummary:
-        schema = layer_schema(layer)
-        wanted = sorted(set(ids))
-        with self._transaction() as conn:
-            before = self._feature_json(schema, wanted)
-            missing = [i for i in wanted if i not in before]
-            if missing:
-                raise StoreError(f"{schema.name}: no feature with id {', '.join(missing)}")
-            for chunk in _chunks(wanted):
-                conn.execute(f'DELETE FROM "{schema.name}" WHERE id IN '
-                             f'({",".join("?" * len(chunk))})', list(chunk))
-            first, last = self._append_audit(conn, actor, action, schema.name, wanted,
-                                             [before[i] for i in wanted], [None] * len(wanted))
-            self._touch_contents(conn, schema)
-        return WriteSummary(schema.name, 0, 0, len(wanted), first, last)
-
-    def _append_audit(self, conn: sqlite3.Connection, actor: str, action: str, layer: str,
-                      ids: Sequence[str], before: Sequence[str | None],
-                      after: Sequence[str | None]) -> tuple[int | None, int | None]:
-        head = self.get_meta("audit_head")
-        return self._store_audit(conn, audit_rows.chain_after(head, actor, action, layer, ids,
-                                                              before, after))
+    def _delete_rows(self, conn: sqlite3.Connection, schema: LayerSchema,
+                     ids: list[str]) -> None:
+        for chunk in _chunks(ids):
+            conn.execute(f'DELETE FROM "{schema.name}" WHERE id IN '
+                         f'({",".join("?" * len(chunk))})', list(chunk))
+        self._touch_contents(conn, schema)
 
     def _store_audit(self, conn: sqlite3.Connection,
                      rows: list[tuple[object, ...]]) -> tuple[int | None, int | None]:

@@ -276,26 +276,8 @@ class PostGISStore(Store):
         n_new = int(is_new.sum())
         return WriteSummary(schema.name, n_new, len(ids) - n_new, 0, first, last)
 
-    def delete(self, layer: str, ids: Collection[str], *, actor: str,
-               action: str = "delete") -> WriteSummary:
-        schema = layer_schema(layer)
-        wanted = sorted(set(ids))
-        with self._transaction() as cur:
-            before = self._feature_json(schema, wanted)
-            missing = [i for i in wanted if i not in before]
-            if missing:
-                raise StoreError(f"{schema.name}: no feature with id {', '.join(missing)}")
-            cur.execute(f'DELETE FROM "{schema.name}" WHERE id = ANY(%s::text[])', (wanted,))
-            first, last = self._append_audit(cur, actor, action, schema.name, wanted,
-                                             [before[i] for i in wanted], [None] * len(wanted))
-        return WriteSummary(schema.name, 0, 0, len(wanted), first, last)
-
-    def _append_audit(self, cur: Cursor, actor: str, action: str, layer: str,
-                      ids: Sequence[str], before: Sequence[str | None],
-                      after: Sequence[str | None]) -> tuple[int | None, int | None]:
-        head = self.get_meta("audit_head")
-        return self._store_audit(cur, audit_rows.chain_after(head, actor, action, layer, ids,
-                                                              before, after))
+    def _delete_rows(self, cur: Cursor, schema: LayerSchema, ids: list[str]) -> None:
+        cur.execute(f'DELETE FROM "{schema.name}" WHERE id = ANY(%s::text[])', (ids,))
 
     def _store_audit(self, cur: Cursor,
                      rows: list[tuple[object, ...]]) -> tuple[int | None, int | None]:
