@@ -21,6 +21,7 @@ import pandas as pd
 from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
 from . import audit_rows
+from .gpkg_schema import RESULT_LAYERS
 from .values import storage_columns
 
 
@@ -73,6 +74,13 @@ class User:
     created_at: str
 
 
+def check_result_name(name: str) -> None:
+    """Refuse a name that is not one of the computed result layers."""
+    if name not in RESULT_LAYERS:
+        raise StoreError(f"unknown result layer '{name}' (result layers: "
+                         f"{', '.join(RESULT_LAYERS)})")
+
+
 class Store(ABC):
     """A ledger: the layers, the item types added by users, and the audit trail."""
 
@@ -97,10 +105,17 @@ class Store(ABC):
         geometry = frame.geometry.to_numpy() if schema.spatial else None
         return FeaturePage(schema.field_names, rows, geometry, matched)
 
-    @abstractmethod
     def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
         """Create a server user, or replace a user's role and token (audited; the token's
         hash is stored, never the token)."""
+        with self._transaction() as handle:
+            before = self._user_role(handle, name)
+            created = audit_rows.utc_now()
+            self._upsert_user(handle, name, role, token_sha256, created)
+            self._append_audit(handle, actor, "add user" if before is None else "replace user",
+                               "hl_users", [name],
+                               [None if before is None else audit_rows.to_json({"role": before})],
+                               [audit_rows.to_json({"role": role, "created_at": created})])
 
     @abstractmethod
     def user_for_token(self, token_sha256: str) -> User | None:
@@ -158,6 +173,27 @@ class Store(ABC):
                      ) -> tuple[int | None, int | None]:
         """Append audit rows and move the chain's head; the first and last sequence."""
 
+    @abstractmethod
+    def _user_role(self, handle: Any, name: str) -> str | None:
+        """A server user's current role, None for a new user."""
+
+    @abstractmethod
+    def _upsert_user(self, handle: Any, name: str, role: str, token_sha256: str,
+                     created_at: str) -> None:
+        """Insert a server user or replace its role, token hash and creation time."""
+
+    @abstractmethod
+    def _insert_item_types(self, handle: Any, definitions: list[tuple[str, str]]) -> None:
+        """Insert (code, TOML text) rows."""
+
+    @abstractmethod
+    def _replace_result_rows(self, handle: Any, name: str, frame: gpd.GeoDataFrame) -> int:
+        """Replace a result layer's rows (its columns follow the frame); how many."""
+
+    @abstractmethod
+    def _set_meta_row(self, handle: Any, key: str, value: str) -> None:
+        """Insert or replace a ledger setting."""
+
     def _append_audit(self, handle: Any, actor: str, action: str, layer: str,
                       ids: Sequence[str], before: Sequence[str | None],
                       after: Sequence[str | None]) -> tuple[int | None, int | None]:
@@ -177,15 +213,26 @@ class Store(ABC):
     def item_type_definitions(self) -> list[tuple[str, str]]:
         """(code, TOML text) of item types users added to this ledger."""
 
-    @abstractmethod
     def add_item_types(self, definitions: list[tuple[str, str]], *, actor: str) -> WriteSummary:
         """Store user item-type definitions (validated by the catalog first)."""
+        codes = [c for c, _ in definitions]
+        with self._transaction() as handle:
+            self._insert_item_types(handle, definitions)
+            first, last = self._append_audit(
+                handle, actor, "add item type", "item_types", codes, [None] * len(codes),
+                [audit_rows.to_json({"definition": d}) for _, d in definitions])
+        return WriteSummary("item_types", len(codes), 0, 0, first, last)
 
-    @abstractmethod
     def replace_result(self, name: str, frame: gpd.GeoDataFrame, *, actor: str,
                        run: dict[str, object]) -> WriteSummary:
         """Replace a computed layer (``residual_hazard``, ``exposure``, ``priorities``)
         whole; one audit entry describes the run."""
+        check_result_name(name)
+        with self._transaction() as handle:
+            n = self._replace_result_rows(handle, name, frame)
+            first, last = self._append_audit(handle, actor, "compute", name, [""], [None],
+                                             [audit_rows.to_json({**run, "features": n})])
+        return WriteSummary(name, n, 0, 0, first, last)
 
     @abstractmethod
     def read_result(self, name: str) -> gpd.GeoDataFrame:
@@ -195,9 +242,14 @@ class Store(ABC):
     def get_meta(self, key: str) -> str | None:
         """A ledger setting (e.g. ``extent``)."""
 
-    @abstractmethod
     def set_meta(self, key: str, value: str, *, actor: str) -> None:
         """Change a ledger setting, audited."""
+        with self._transaction() as handle:
+            before = self.get_meta(key)
+            self._set_meta_row(handle, key, value)
+            self._append_audit(handle, actor, "set", "hl_meta", [key],
+                               [None if before is None else audit_rows.to_json({key: before})],
+                               [audit_rows.to_json({key: value})])
 
     def _feature_json(self, schema: LayerSchema, ids: Sequence[str]) -> dict[str, str]:
         """Stored state of features as audit JSON, keyed by id (the audit trail's

@@ -23,12 +23,19 @@ import shapely
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
 from . import audit, audit_rows, gpkg_journal, gpkg_query, gpkg_results, gpkg_users, rtree_bulk
-from .base import FeaturePage, FeatureQuery, Store, StoreError, User, WriteSummary
+from .base import (
+    FeaturePage,
+    FeatureQuery,
+    Store,
+    StoreError,
+    User,
+    WriteSummary,
+    check_result_name,
+)
 from .gpkg_geometry import decode, encode, envelope, is_empty
 from .gpkg_schema import (
     APPLICATION_ID,
     GEOM,
-    RESULT_LAYERS,
     SCHEMA_VERSION,
     USER_VERSION,
     migrate,
@@ -192,15 +199,12 @@ class GeoPackageStore(Store):
         rows, geoms, matched = gpkg_query.rows(self._conn, schema, query)
         return FeaturePage(schema.field_names, rows, geoms, matched)
 
-    def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
-        with self._transaction() as conn:
-            before = gpkg_users.previous_role(conn, name)
-            created = audit_rows.utc_now()
-            gpkg_users.upsert(conn, name, role, token_sha256, created)
-            self._append_audit(conn, actor, "add user" if before is None else "replace user",
-                               "hl_users", [name],
-                               [None if before is None else audit_rows.to_json({"role": before})],
-                               [audit_rows.to_json({"role": role, "created_at": created})])
+    def _user_role(self, conn: sqlite3.Connection, name: str) -> str | None:
+        return gpkg_users.previous_role(conn, name)
+
+    def _upsert_user(self, conn: sqlite3.Connection, name: str, role: str, token_sha256: str,
+                     created_at: str) -> None:
+        gpkg_users.upsert(conn, name, role, token_sha256, created_at)
 
     def user_for_token(self, token_sha256: str) -> User | None:
         return gpkg_users.by_token(self._conn, token_sha256)
@@ -355,46 +359,27 @@ class GeoPackageStore(Store):
     def item_type_definitions(self) -> list[tuple[str, str]]:
         return list(self._conn.execute("SELECT code, definition FROM item_types ORDER BY fid"))
 
-    def add_item_types(self, definitions: list[tuple[str, str]], *, actor: str) -> WriteSummary:
-        codes = [c for c, _ in definitions]
-        with self._transaction() as conn:
-            conn.executemany("INSERT INTO item_types (code, definition) VALUES (?, ?)",
-                             definitions)
-            first, last = self._append_audit(conn, actor, "add item type", "item_types", codes,
-                                             [None] * len(codes),
-                                             [audit_rows.to_json({"definition": d}) for _, d in
-                                              definitions])
-        return WriteSummary("item_types", len(codes), 0, 0, first, last)
+    def _insert_item_types(self, conn: sqlite3.Connection,
+                           definitions: list[tuple[str, str]]) -> None:
+        conn.executemany("INSERT INTO item_types (code, definition) VALUES (?, ?)",
+                         definitions)
 
-    def replace_result(self, name: str, frame: gpd.GeoDataFrame, *, actor: str,
-                       run: dict[str, object]) -> WriteSummary:
-        if name not in RESULT_LAYERS:
-            raise StoreError(f"unknown result layer '{name}' (result layers: "
-                             f"{', '.join(RESULT_LAYERS)})")
-        with self._transaction() as conn:
-            n = gpkg_results.replace_result(conn, name, frame)
-            first, last = self._append_audit(conn, actor, "compute", name, [""],
-                                             [None], [audit_rows.to_json({**run, "features": n})])
-            self._touch_contents(conn, _result_schema(name))
-        return WriteSummary(name, n, 0, 0, first, last)
+    def _replace_result_rows(self, conn: sqlite3.Connection, name: str,
+                             frame: gpd.GeoDataFrame) -> int:
+        n = gpkg_results.replace_result(conn, name, frame)
+        self._touch_contents(conn, _result_schema(name))
+        return n
 
     def read_result(self, name: str) -> gpd.GeoDataFrame:
-        if name not in RESULT_LAYERS:
-            raise StoreError(f"unknown result layer '{name}' (result layers: "
-                             f"{', '.join(RESULT_LAYERS)})")
+        check_result_name(name)
         return gpkg_results.read_result(self._conn, name)
 
     def get_meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM hl_meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
-    def set_meta(self, key: str, value: str, *, actor: str) -> None:
-        with self._transaction() as conn:
-            before = self.get_meta(key)
-            conn.execute("INSERT OR REPLACE INTO hl_meta (key, value) VALUES (?, ?)", (key, value))
-            self._append_audit(conn, actor, "set", "hl_meta", [key],
-                               [None if before is None else audit_rows.to_json({key: before})],
-                               [audit_rows.to_json({key: value})])
+    def _set_meta_row(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute("INSERT OR REPLACE INTO hl_meta (key, value) VALUES (?, ?)", (key, value))
 
 
 __all__ = ["LAYERS", "GeoPackageStore"]

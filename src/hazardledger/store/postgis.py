@@ -25,9 +25,17 @@ import shapely
 from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
 from . import audit, audit_rows
-from .base import FeaturePage, FeatureQuery, Store, StoreError, User, WriteSummary
+from .base import (
+    FeaturePage,
+    FeatureQuery,
+    Store,
+    StoreError,
+    User,
+    WriteSummary,
+    check_result_name,
+)
 from .gpkg_geometry import promote_to_multi
-from .gpkg_schema import GEOM, RESULT_LAYERS
+from .gpkg_schema import GEOM
 from .postgis_schema import (
     SCHEMA_VERSION,
     WRITE_LOCK,
@@ -212,20 +220,16 @@ class PostGISStore(Store):
                               [*params, query.limit, query.offset])
         return rows, int(row[0]) if row else 0
 
-    def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
-        with self._transaction() as cur:
-            before = cur.execute("SELECT role FROM hl_users WHERE name = %s",
-                                 (name,)).fetchone()
-            created = audit_rows.utc_now()
-            cur.execute("INSERT INTO hl_users (name, role, token_sha256, created_at) VALUES "
-                        "(%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET role = "
-                        "EXCLUDED.role, token_sha256 = EXCLUDED.token_sha256, created_at = "
-                        "EXCLUDED.created_at", (name, role, token_sha256, created))
-            self._append_audit(cur, actor, "add user" if before is None else "replace user",
-                               "hl_users", [name],
-                               [None if before is None
-                                else audit_rows.to_json({"role": before[0]})],
-                               [audit_rows.to_json({"role": role, "created_at": created})])
+    def _user_role(self, cur: Cursor, name: str) -> str | None:
+        row = cur.execute("SELECT role FROM hl_users WHERE name = %s", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _upsert_user(self, cur: Cursor, name: str, role: str, token_sha256: str,
+                     created_at: str) -> None:
+        cur.execute("INSERT INTO hl_users (name, role, token_sha256, created_at) VALUES "
+                    "(%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET role = "
+                    "EXCLUDED.role, token_sha256 = EXCLUDED.token_sha256, created_at = "
+                    "EXCLUDED.created_at", (name, role, token_sha256, created_at))
 
     def user_for_token(self, token_sha256: str) -> User | None:
         row = self._conn.execute("SELECT name, role, created_at FROM hl_users WHERE "
@@ -307,26 +311,10 @@ class PostGISStore(Store):
         rows = self._conn.execute("SELECT code, definition FROM item_types ORDER BY fid")
         return [(code, definition) for code, definition in rows]
 
-    def add_item_types(self, definitions: list[tuple[str, str]], *, actor: str) -> WriteSummary:
-        codes = [c for c, _ in definitions]
-        with self._transaction() as cur:
-            copy_rows(cur, "item_types", ("code", "definition"), definitions)
-            first, last = self._append_audit(cur, actor, "add item type", "item_types", codes,
-                                             [None] * len(codes),
-                                             [audit_rows.to_json({"definition": d}) for _, d in
-                                              definitions])
-        return WriteSummary("item_types", len(codes), 0, 0, first, last)
+    def _insert_item_types(self, cur: Cursor, definitions: list[tuple[str, str]]) -> None:
+        copy_rows(cur, "item_types", ("code", "definition"), definitions)
 
-    def replace_result(self, name: str, frame: gpd.GeoDataFrame, *, actor: str,
-                       run: dict[str, object]) -> WriteSummary:
-        _check_result(name)
-        with self._transaction() as cur:
-            n = self._replace_rows(cur, name, frame)
-            first, last = self._append_audit(cur, actor, "compute", name, [""],
-                                             [None], [audit_rows.to_json({**run, "features": n})])
-        return WriteSummary(name, n, 0, 0, first, last)
-
-    def _replace_rows(self, cur: Cursor, name: str, frame: gpd.GeoDataFrame) -> int:
+    def _replace_result_rows(self, cur: Cursor, name: str, frame: gpd.GeoDataFrame) -> int:
         columns = result_columns(cur, name)
         add_result_columns(cur, name, frame, columns)
         cur.execute(f'DELETE FROM "{name}"')
@@ -338,7 +326,7 @@ class PostGISStore(Store):
         return len(rows)
 
     def read_result(self, name: str) -> gpd.GeoDataFrame:
-        _check_result(name)
+        check_result_name(name)
         with self._conn.cursor() as cur:
             columns = result_columns(cur, name)
         select = ", ".join([f'ST_AsBinary("{GEOM}")',
@@ -351,13 +339,8 @@ class PostGISStore(Store):
         row = self._conn.execute("SELECT value FROM hl_meta WHERE key = %s", (key,)).fetchone()
         return None if row is None else row[0]
 
-    def set_meta(self, key: str, value: str, *, actor: str) -> None:
-        with self._transaction() as cur:
-            before = self.get_meta(key)
-            set_meta_value(cur, key, value)
-            self._append_audit(cur, actor, "set", "hl_meta", [key],
-                               [None if before is None else audit_rows.to_json({key: before})],
-                               [audit_rows.to_json({key: value})])
+    def _set_meta_row(self, cur: Cursor, key: str, value: str) -> None:
+        set_meta_value(cur, key, value)
 
 
 def _batched(cur: psycopg.ServerCursor[Any], size: int = 50_000) -> Iterator[tuple[Any, ...]]:
@@ -365,12 +348,6 @@ def _batched(cur: psycopg.ServerCursor[Any], size: int = 50_000) -> Iterator[tup
     streamed, never held whole)."""
     while rows := cur.fetchmany(size):
         yield from rows
-
-
-def _check_result(name: str) -> None:
-    if name not in RESULT_LAYERS:
-        raise StoreError(f"unknown result layer '{name}' (result layers: "
-                         f"{', '.join(RESULT_LAYERS)})")
 
 
 def open_postgis(url: str, *, create: bool) -> PostGISStore:
