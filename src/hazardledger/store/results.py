@@ -10,6 +10,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .values import iso_text
+
 # a column a computation may add (exposure bands chosen by the user)
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -18,9 +20,7 @@ def storable(frame: pd.DataFrame, column: str, kind: str) -> list[object]:
     """A column as stored values of its declared kind (None for missing)."""
     values = frame[column] if column in frame.columns else pd.Series([None] * len(frame))
     if kind == "DATETIME":
-        stamps = pd.to_datetime(values, utc=True)
-        text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
-        return text.astype(object).where(stamps.notna(), None).tolist()
+        return iso_text(pd.to_datetime(values, utc=True), "datetime")
     if kind in ("REAL", "INTEGER"):
         numbers = pd.to_numeric(values).astype(float)
         cast = int if kind == "INTEGER" else float
