@@ -22,7 +22,7 @@ from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
 from . import audit_rows
 from .gpkg_schema import RESULT_LAYERS
-from .values import storage_columns
+from .values import StoredRows, storage_columns, stored_rows
 
 
 class StoreError(Exception):
@@ -137,11 +137,26 @@ class Store(ABC):
     def laid_from(self, record_ids: Collection[str]) -> dict[str, pd.Timestamp]:
         """The laying start of each given record that exists."""
 
-    @abstractmethod
     def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
               action: str = "import", update: bool = False) -> WriteSummary:
         """Insert (or with ``update``, insert-or-correct) validated features in one
         transaction with one audit entry per feature."""
+        schema = layer_schema(layer)
+        if not actor:
+            raise StoreError("an actor is required for every write")
+        frame = frame.reset_index(drop=True)
+        stored = stored_rows(schema, frame, self._encode_geometry)
+        ids = stored.ids
+        with self._transaction() as handle:
+            before = self._feature_json(schema, ids) if update else {}
+            is_new = ~pd.Index(ids).isin(list(before))
+            entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
+                                         [before.get(i) for i in ids], frame,
+                                         stored.audit_values)
+            self._write_rows(handle, schema, stored, is_new)
+            first, last = self._store_audit(handle, entries)
+        n_new = int(is_new.sum())
+        return WriteSummary(schema.name, n_new, len(ids) - n_new, 0, first, last)
 
     def delete(self, layer: str, ids: Collection[str], *, actor: str,
                action: str = "delete") -> WriteSummary:
@@ -163,6 +178,15 @@ class Store(ABC):
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[Any]:
         """One all-or-nothing writing transaction; yields the handle its statements use."""
+
+    @abstractmethod
+    def _encode_geometry(self, geometry: np.ndarray) -> Sequence[object]:
+        """Geometries as this backend's column takes them."""
+
+    @abstractmethod
+    def _write_rows(self, handle: Any, schema: LayerSchema, stored: StoredRows,
+                    is_new: np.ndarray) -> None:
+        """Insert the rows marked new, in order, and replace the others by id."""
 
     @abstractmethod
     def _delete_rows(self, handle: Any, schema: LayerSchema, ids: list[str]) -> None:

@@ -29,7 +29,6 @@ from .base import (
     Store,
     StoreError,
     User,
-    WriteSummary,
     check_result_name,
 )
 from .gpkg_geometry import decode, encode, envelope, is_empty
@@ -40,7 +39,7 @@ from .gpkg_schema import (
     USER_VERSION,
     migrate,
 )
-from .values import stored_rows, typed_frame
+from .values import StoredRows, typed_frame
 
 _CHUNK = 500  # ids per IN (...) query, under SQLite's parameter limit
 # Computed layers have no domain schema; this stands in for one where only name and
@@ -238,30 +237,20 @@ class GeoPackageStore(Store):
 
     # -- writing -----------------------------------------------------------------------
 
-    def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
-              action: str = "import", update: bool = False) -> WriteSummary:
-        schema = layer_schema(layer)
-        if not actor:
-            raise StoreError("an actor is required for every write")
-        frame = frame.reset_index(drop=True)
-        stored = stored_rows(schema, frame, encode)
-        ids, names, rows, geoms = stored.ids, stored.names, stored.rows, stored.geometry
-        with self._transaction() as conn:
-            before = self._feature_json(schema, ids) if update else {}
-            is_new = np.array([i not in before for i in ids], dtype=bool)
-            entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
-                                     [before.get(i) for i in ids], frame, stored.audit_values)
-            if is_new.any():
-                self._insert(conn, schema, names, rows, is_new, geoms)
-            if not is_new.all():
-                sets = ", ".join(f'"{n}" = ?' for n in names[1:])
-                conn.executemany(f'UPDATE "{schema.name}" SET {sets} WHERE id = ?',
-                                 [(*r[1:], r[0]) for r, new in zip(rows, is_new, strict=True)
-                                  if not new])
-            first, last = self._store_audit(conn, entries)
-            self._touch_contents(conn, schema, geoms if is_new.all() else None)
-        n_new = int(is_new.sum())
-        return WriteSummary(schema.name, n_new, len(ids) - n_new, 0, first, last)
+    def _encode_geometry(self, geometry: np.ndarray) -> list[bytes | None]:
+        return encode(geometry)
+
+    def _write_rows(self, conn: sqlite3.Connection, schema: LayerSchema, stored: StoredRows,
+                    is_new: np.ndarray) -> None:
+        names, rows, geoms = stored.names, stored.rows, stored.geometry
+        if is_new.any():
+            self._insert(conn, schema, names, rows, is_new, geoms)
+        if not is_new.all():
+            sets = ", ".join(f'"{n}" = ?' for n in names[1:])
+            conn.executemany(f'UPDATE "{schema.name}" SET {sets} WHERE id = ?',
+                             [(*r[1:], r[0]) for r, new in zip(rows, is_new, strict=True)
+                              if not new])
+        self._touch_contents(conn, schema, geoms if is_new.all() else None)
 
     def _insert(self, conn: sqlite3.Connection, schema: LayerSchema, names: list[str],
                 rows: list[tuple[object, ...]], is_new: np.ndarray,

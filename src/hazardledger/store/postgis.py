@@ -31,7 +31,6 @@ from .base import (
     Store,
     StoreError,
     User,
-    WriteSummary,
     check_result_name,
 )
 from .gpkg_geometry import promote_to_multi
@@ -51,7 +50,7 @@ from .postgis_schema import (
     utc_text,
 )
 from .results import result_frame, storable
-from .values import stored_rows, typed_frame
+from .values import StoredRows, typed_frame
 
 _NO_LEDGER = "the database holds no ledger"
 
@@ -258,27 +257,17 @@ class PostGISStore(Store):
 
     # -- writing -----------------------------------------------------------------------
 
-    def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
-              action: str = "import", update: bool = False) -> WriteSummary:
-        schema = layer_schema(layer)
-        if not actor:
-            raise StoreError("an actor is required for every write")
-        frame = frame.reset_index(drop=True)
-        stored = stored_rows(schema, frame, ewkb)
-        ids, names, rows = stored.ids, stored.names, stored.rows
-        with self._transaction() as cur:
-            before = self._feature_json(schema, ids) if update else {}
-            is_new = ~pd.Index(ids).isin(list(before))
-            entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
-                                     [before.get(i) for i in ids], frame, stored.audit_values)
-            if is_new.any():
-                # COPY keeps the frame's order, so new features get fids in that order
-                copy_rows(cur, schema.name, names, itertools.compress(rows, is_new))
-            if not is_new.all():
-                update_from_stage(cur, schema, names, itertools.compress(rows, ~is_new))
-            first, last = self._store_audit(cur, entries)
-        n_new = int(is_new.sum())
-        return WriteSummary(schema.name, n_new, len(ids) - n_new, 0, first, last)
+    def _encode_geometry(self, geometry: np.ndarray) -> list[str | None]:
+        return ewkb(geometry)
+
+    def _write_rows(self, cur: Cursor, schema: LayerSchema, stored: StoredRows,
+                    is_new: np.ndarray) -> None:
+        if is_new.any():
+            # COPY keeps the frame's order, so new features get fids in that order
+            copy_rows(cur, schema.name, stored.names, itertools.compress(stored.rows, is_new))
+        if not is_new.all():
+            update_from_stage(cur, schema, stored.names,
+                              itertools.compress(stored.rows, ~is_new))
 
     def _delete_rows(self, cur: Cursor, schema: LayerSchema, ids: list[str]) -> None:
         cur.execute(f'DELETE FROM "{schema.name}" WHERE id = ANY(%s::text[])', (ids,))
