@@ -39,7 +39,7 @@ from .gpkg_schema import (
     USER_VERSION,
     migrate,
 )
-from .values import StoredRows, typed_frame
+from .values import StoredRows, frame_from_rows
 
 _CHUNK = 500  # ids per IN (...) query, under SQLite's parameter limit
 # Computed layers have no domain schema; this stands in for one where only name and
@@ -63,6 +63,11 @@ def _register_functions(conn: sqlite3.Connection) -> None:
         conn.create_function(name, 1, bound(i), deterministic=True)
     conn.create_function("ST_IsEmpty", 1, is_empty, deterministic=True)
     gpkg_query.register(conn)
+
+
+def _blobs_to_geometries(blobs: Sequence[object]) -> np.ndarray:
+    return decode([b if isinstance(b, bytes) else None for b in blobs]) if blobs else (
+        np.array([], dtype=object))
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -175,15 +180,7 @@ class GeoPackageStore(Store):
                 marks = ",".join("?" * len(chunk))
                 rows += self._conn.execute(base + f" WHERE id IN ({marks}) ORDER BY fid",
                                            list(chunk)).fetchall()
-        width = len(names) + int(schema.spatial)
-        columns: list[Sequence[object]] = (list(zip(*rows, strict=True)) if rows
-                                           else [() for _ in range(width)])
-        frame = typed_frame(schema, {n: list(columns[i]) for i, n in enumerate(names)})
-        if not schema.spatial:
-            return frame
-        blobs = [b if isinstance(b, bytes) else None for b in columns[len(names)]]
-        geoms = decode(blobs) if rows else np.array([], dtype=object)
-        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
+        return frame_from_rows(schema, rows, _blobs_to_geometries)
 
     def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
                                                               int]:

@@ -50,7 +50,7 @@ from .postgis_schema import (
     utc_text,
 )
 from .results import result_frame, storable
-from .values import StoredRows, typed_frame
+from .values import StoredRows, frame_from_rows
 
 _NO_LEDGER = "the database holds no ledger"
 
@@ -178,25 +178,13 @@ class PostGISStore(Store):
               ) -> gpd.GeoDataFrame | pd.DataFrame:
         """Features selected by a WHERE/ORDER clause as the typed frame the GeoPackage
         store gives: dates and times come back as its ISO text and are parsed alike."""
-        return self._frame(schema, self._rows(schema, clause, params))
-
-    def _frame(self, schema: LayerSchema, rows: list[tuple[object, ...]]
-               ) -> gpd.GeoDataFrame | pd.DataFrame:
-        names = list(schema.field_names)
-        width = len(names) + int(schema.spatial)
-        columns: list[Sequence[object]] = (list(zip(*rows, strict=True)) if rows
-                                           else [() for _ in range(width)])
-        frame = typed_frame(schema, {n: list(columns[i]) for i, n in enumerate(names)})
-        if not schema.spatial:
-            return frame
-        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(_geometries(columns[-1])),
-                                crs="EPSG:4326")
+        return frame_from_rows(schema, self._rows(schema, clause, params), _geometries)
 
     def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
                                                               int]:
         schema = layer_schema(layer)
         rows, matched = self._page(schema, query)
-        return self._frame(schema, rows), matched
+        return frame_from_rows(schema, rows, _geometries), matched
 
     def query_page(self, layer: str, query: FeatureQuery) -> FeaturePage:
         # the stored values straight to the page, without a typed frame in between

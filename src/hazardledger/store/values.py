@@ -81,6 +81,22 @@ def iso_text(col: pd.Series, kind: str) -> list[object]:
     return list(out)
 
 
+def frame_from_rows(schema: LayerSchema, rows: Sequence[Sequence[object]],
+                    decode: Callable[[Sequence[object]], np.ndarray]
+                    ) -> gpd.GeoDataFrame | pd.DataFrame:
+    """The typed frame for stored rows (the fields, then the geometry for a spatial layer,
+    which the backend's ``decode`` turns into shapely geometries)."""
+    names = list(schema.field_names)
+    width = len(names) + int(schema.spatial)
+    columns: list[Sequence[object]] = (list(zip(*rows, strict=True)) if rows
+                                       else [() for _ in range(width)])
+    frame = typed_frame(schema, {n: list(columns[i]) for i, n in enumerate(names)})
+    if not schema.spatial:
+        return frame
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(decode(columns[-1])),
+                            crs="EPSG:4326")
+
+
 def typed_frame(schema: LayerSchema, columns: dict[str, list[object]]) -> pd.DataFrame:
     """The typed frame for stored values (the inverse of :func:`storage_columns`)."""
     data: dict[str, pd.Series] = {}
