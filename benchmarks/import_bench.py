@@ -62,7 +62,9 @@ def child(kind: str, source: Path, target: Path) -> dict[str, float]:
         frame = pyogrio.read_dataframe(source)
         pyogrio.write_dataframe(frame, target, layer="records")
     elif kind == "ours":
-        Ledger(target).import_file("records", source, actor="bench")
+        ledger = Ledger(target)
+        ledger.init()
+        ledger.import_file("records", source, actor="bench")
     else:  # phases of our import, timed one after the other
         ledger = Ledger(target)
         ledger.init()

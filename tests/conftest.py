@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -46,6 +48,23 @@ def records_frame(n: int = 3, area: str = "HA-1") -> pd.DataFrame:
         "info_reliability": ["high"] * n,
         "geometry": [shapely.Point(36.01 + i / 1000, 49.01) for i in range(n)],
     })
+
+
+@pytest.fixture(autouse=True, scope="session")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Victims' personal fields are sealed with a key held outside the ledger: every test
+    (and every command it runs) has one, as a real installation would."""
+    from hazardledger.store.personal import KEY_FILE_ENV, create_key_file
+
+    path = tmp_path_factory.mktemp("keys") / "ledger.key"
+    create_key_file(path)
+    before = os.environ.get(KEY_FILE_ENV)
+    os.environ[KEY_FILE_ENV] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop(KEY_FILE_ENV, None)
+    else:
+        os.environ[KEY_FILE_ENV] = before
 
 
 @pytest.fixture

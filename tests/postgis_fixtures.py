@@ -89,14 +89,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def run_sql(url: str, statements: Sequence[str]) -> None:
-    """Change a ledger behind the store's back (to test that tampering is noticed)."""
+def run_sql(url: str, statements: Sequence[str], *, maintenance: bool = False) -> None:
+    """Change a ledger behind the store's back (to test that tampering is noticed). With
+    ``maintenance``, on PostGIS as the owner who first disables the audit table's guard."""
     if is_postgis(url):
         import psycopg
 
+        guard = "ALTER TABLE audit_log {} TRIGGER hl_audit_log_append_only"
         with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+            if maintenance:
+                conn.execute(guard.format("DISABLE"))
             for statement in statements:
                 conn.execute(statement)
+            if maintenance:
+                conn.execute(guard.format("ENABLE"))
         return
     with sqlite3.connect(url) as lite:
         for statement in statements:

@@ -26,6 +26,7 @@ def _ledger() -> tuple[str, str]:
     LEDGER.parent.mkdir(exist_ok=True)
     LEDGER.unlink(missing_ok=True)
     led = Ledger(LEDGER)
+    led.init()
     led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
     led.import_frame("records", records_frame(), source="r", actor="t", now=NOW)
     led.import_frame("places", pd.DataFrame({

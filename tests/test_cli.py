@@ -61,6 +61,7 @@ def test_import_export_round_trip(tmp_path: Path, db: str) -> None:
         assert len(back) == 3
     # a GeoPackage export imports cleanly into a fresh ledger
     other = str(tmp_path / "other.gpkg")
+    assert run("init", "--db", other, "--no-places")[0] == 0
     code, _, err = run("import", "--db", other, "--layer", "hazard_areas",
                        str(tmp_path / "out.gpkg"))
     assert code == 0, err
@@ -102,6 +103,7 @@ def test_reprojection_to_wgs84(tmp_path: Path, db: str) -> None:
 
 def test_victims_are_redacted_unless_asked(tmp_path: Path) -> None:
     led = Ledger(tmp_path / "v.gpkg")
+    led.init()
     led.import_frame("incidents", pd.DataFrame({
         "id": ["I-1"], "occurred_at": ["2024-07-01T10:00:00Z"], "civilians_injured": [1],
         "geometry": [shapely.Point(36, 49)]}), source="i", actor="t", now=NOW)
@@ -154,6 +156,7 @@ def test_kml_round_trip(tmp_path: Path, db: str) -> None:
     code, _, err = run("export", "--db", db, "--layer", "hazard_areas", "-o", str(kml))
     assert code == 0, err
     other = str(tmp_path / "from_kml.gpkg")
+    assert run("init", "--db", other, "--no-places")[0] == 0
     code, _, err = run("import", "--db", other, "--layer", "hazard_areas", str(kml))
     assert code == 0, err
     back = Ledger(other).read("hazard_areas")

@@ -73,6 +73,7 @@ def _check(ledger: Path) -> int:
 def test_sigkill_during_import_leaves_all_or_nothing(tmp_path: Path) -> None:
     base = tmp_path / "base.gpkg"
     led = Ledger(base)
+    led.init()
     led.import_frame("hazard_areas", areas_frame(), source="areas", actor="t", now=NOW)
     led.close()
     source = tmp_path / "records.gpkg"

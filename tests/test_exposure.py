@@ -75,6 +75,7 @@ def test_bands_and_index() -> None:
 
 def test_proximity_check_from_the_command_line(tmp_path: Path) -> None:
     led = Ledger(tmp_path / "p.gpkg")
+    led.init()
     led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
     led.import_frame("records", records_frame(2), source="r", actor="t", now=NOW)
     led.import_frame("places", pd.DataFrame({

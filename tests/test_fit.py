@@ -105,6 +105,7 @@ def test_fit_command_refuses_a_type_without_enough_evidence(tmp_path) -> None:  
     from .conftest import NOW, areas_frame, records_frame
 
     led = Ledger(tmp_path / "f.gpkg")
+    led.init()
     led.import_frame("hazard_areas", areas_frame(1), source="a", actor="t", now=NOW)
     rec = records_frame(1)
     rec["item_type"] = ["ap-rd-apii"]

@@ -39,6 +39,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def _fill(location: str) -> str:
     led = Ledger(location)
+    led.init()
     led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
     rec = records_frame(3)
     rec["item_type"] = ["ap-persistent", "ap-nonpersistent-48h", "ap-rd-apii"]

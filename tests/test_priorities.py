@@ -33,6 +33,7 @@ def ranked_ledger(tmp_path: Path) -> Ledger:
     """Four areas: HA-1 with records, many people and an incident; HA-2 with records far
     from anyone; HA-3 without records; HA-4 closed."""
     led = Ledger(tmp_path / "ranked.gpkg")
+    led.init()
     areas = areas_frame(4)
     areas.loc[3, "status"] = "closed"
     areas.loc[1, "land_use"] = "forest"
@@ -164,6 +165,7 @@ def test_exposure_layer_with_custom_bands(ranked_ledger: Ledger) -> None:
 
 def test_places_empty_says_how_to_fill_it(tmp_path: Path) -> None:
     led = Ledger(tmp_path / "e.gpkg")
+    led.init()
     led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
     result = runner.invoke(app, ["exposure", "--db", led.location])
     assert result.exit_code == 2 and "hazardledger places load" in result.stderr
@@ -193,6 +195,7 @@ def test_geonames_places_filters_and_init_loads_them(tmp_path: Path) -> None:
 
 def test_settlement_polygons_are_places(tmp_path: Path) -> None:
     led = Ledger(tmp_path / "poly.gpkg")
+    led.init()
     led.import_frame("hazard_areas", areas_frame(1), source="a", actor="t", now=NOW)
     town = shapely.box(36.08, 49.0, 36.1, 49.05)  # its west edge 0.03° east of HA-1
     led.import_frame("places", pd.DataFrame({
@@ -219,6 +222,7 @@ def test_areas_and_polygon_distances_agree_with_geod() -> None:
 
 def test_an_area_far_from_every_place_still_gets_its_nearest(tmp_path: Path) -> None:
     led = Ledger(tmp_path / "far.gpkg")
+    led.init()
     led.import_frame("hazard_areas", areas_frame(1), source="a", actor="t", now=NOW)
     led.import_frame("places", pd.DataFrame({
         "id": ["P-far", "P-farther"], "name": ["Far", "Farther"], "population": [900, 5000],

@@ -33,6 +33,7 @@ def test_pygeoapi_serves_the_same_page_of_records(tmp_path: Path) -> None:
     assert reason is None, f"{reason}: the README's test command installs it"
     db = tmp_path / "ledger.gpkg"
     with Ledger(db) as led:
+        led.init()
         led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
         led.import_frame("records", records_frame(250), source="r", actor="t", now=NOW)
         token = add_user(led.store, "reader", "viewer", actor="t")

@@ -29,6 +29,7 @@ from load_bench import load, start
 @pytest.fixture
 def ledger_with_editor(tmp_path: Path) -> tuple[str, str]:
     led = Ledger(tmp_path / "served.gpkg")
+    led.init()
     led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
     led.import_frame("records", records_frame(300), source="r", actor="t", now=NOW)
     token = add_user(led.store, "writer", "editor", actor="t")
@@ -132,6 +133,7 @@ def test_a_dead_worker_is_replaced_and_the_port_is_not_shared(
         # a second server on the same port is refused before it touches its ledger
         other = tmp_path / "other.gpkg"
         with Ledger(other) as led:
+            led.init()
             led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
         before = other.read_bytes()
         second = subprocess.run([str(Path(sys.executable).with_name("hazardledger")), "serve",

@@ -156,9 +156,13 @@ def test_missing_ledger_is_not_created_by_reading(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_import_into_new_ledger_creates_it(tmp_path: Path) -> None:
+def test_only_init_creates_a_ledger(tmp_path: Path) -> None:
     path = tmp_path / "fresh.gpkg"
     led = Ledger(path)
+    with pytest.raises(StoreError, match="no ledger at .*create one with 'hazardledger init'"):
+        led.import_frame("hazard_areas", areas_frame(2), source="a", actor="t", now=NOW)
+    assert not path.exists()
+    led.init()
     led.import_frame("hazard_areas", areas_frame(2), source="a", actor="t", now=NOW)
     assert len(led.read("hazard_areas")) == 2
     assert gpkg_errors(path) == []
@@ -170,6 +174,7 @@ def test_older_ledger_is_migrated_in_one_transaction(tmp_path: Path,
 
     path = tmp_path / "old.gpkg"
     led = Ledger(path)
+    led.init()
     led.import_frame("hazard_areas", areas_frame(1), source="a", actor="t", now=NOW)
     led.close()
 

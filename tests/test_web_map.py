@@ -41,6 +41,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Three areas of 48-hour non-persistent mines laid a week before today: red now,
     yellow a year on."""
     led = Ledger(tmp_path / "map.gpkg")
+    led.init()
     led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
     laid = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=7)).isoformat()
     led.import_frame("records", pd.DataFrame({

@@ -94,6 +94,8 @@ def init(db: DbOption = None,
             raise ValueError("--extent: expected four numbers lon_min,lat_min,lon_max,lat_max")
         ledger.set_extent((values[0], values[1], values[2], values[3]))
     out.print(f"{'Opened existing' if existed else 'Created'} ledger {ledger.shown}")
+    if ledger.access_note:
+        err.print(ledger.access_note, markup=False, highlight=False)
     if places and not existed:
         countries = [c.strip() for c in country.split(",")] if country else []
         report = ledger.load_geonames_places(countries)
@@ -172,36 +174,6 @@ def layers(db: DbOption = None) -> None:
     out.print(table)
 
 
-@audit_app.command("verify")
-@reports_bad_input
-def audit_verify(db: DbOption = None) -> None:
-    """Check the hash chain: any edited, deleted or reordered entry is reported (exit 2)."""
-    ledger = _ledger(db)
-    problems = ledger.verify_audit()
-    if problems:
-        fail([f"{ledger.shown}: audit: {p}" for p in problems])
-    n = len(ledger.audit_log())
-    out.print(f"{ledger.shown}: audit trail intact ({n} entries)")
-
-
-@audit_app.command("log")
-@reports_bad_input
-def audit_log(db: DbOption = None,
-              id_: Annotated[str | None, typer.Option("--id", help="History of one feature")
-                             ] = None,
-              limit: Annotated[int, typer.Option(help="Show the last N entries")] = 50) -> None:
-    """Show the audit trail, or one feature's full history."""
-    log = _ledger(db).audit_log(id_)
-    if id_ is not None and log.empty:
-        raise ValueError(f"no audit entries for id '{id_}'")
-    log = log if id_ is not None else log.tail(limit)
-    table = Table("seq", "at", "actor", "action", "layer", "id", "before", "after")
-    for row in log.to_dict("records"):
-        table.add_row(*(str(row[c]) if row[c] is not None else "" for c in
-                        ("seq", "at", "actor", "action", "layer", "feature_id", "before", "after")))
-    out.print(table)
-
-
 @catalog_app.command("list")
 @reports_bad_input
 def catalog_list(db: DbOption = None) -> None:
@@ -264,6 +236,7 @@ def demo(directory: Annotated[Path, typer.Argument(help="Where to build the demo
 
 # register the commands defined in the other cli_* modules
 from . import (  # noqa: E402, F401
+    cli_audit,
     cli_evidence,
     cli_exposure,
     cli_hazard,

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -26,6 +27,7 @@ from .io.read import read_features
 from .io.write import export_frame
 from .store.base import Store, StoreError, WriteSummary
 from .store.locate import is_database_url, open_store
+from .store.reconcile import AuditCheck, Reconciled
 
 DEFAULT_DB = "ledger.gpkg"
 Progress = Callable[[str], None]
@@ -87,6 +89,7 @@ class Ledger:
     def __init__(self, location: str | os.PathLike[str] | None = None):
         self.location = str(location) if location is not None else default_location()
         self._store: Store | None = None
+        self.access_note: str | None = None
         self._catalog: tuple[tuple[tuple[str, str], ...], Catalog] | None = None
 
     # -- the store, opened on first use; created only by a write ---------------------------
@@ -116,14 +119,14 @@ class Ledger:
             self._store = open_store(self.location)
         return self._store
 
-    def _store_for_write(self) -> Store:
+    def init(self) -> Store:
+        """Create the ledger if it does not exist yet (only this creates one: a mistyped
+        --db must not quietly become a new, empty ledger), and give a database's roles
+        their rights on it; :attr:`access_note` says when that could not be done."""
         if self._store is None:
             self._store = open_store(self.location, create=True)
+        self.access_note = self._store.set_up_access()
         return self._store
-
-    def init(self) -> Store:
-        """Create the ledger if it does not exist yet."""
-        return self._store_for_write()
 
     def close(self) -> None:
         if self._store is not None:
@@ -160,7 +163,7 @@ class Ledger:
         added = catalog.with_file(path)  # raises CatalogError on any problem
         codes = [c for c in added.codes() if c not in catalog.codes()]
         # Each code keeps the whole file's text, which also holds the sources it cites.
-        self._store_for_write().add_item_types([(c, text) for c in codes],
+        self.store.add_item_types([(c, text) for c in codes],
                                                actor=actor or default_actor())
         return codes
 
@@ -181,7 +184,7 @@ class Ledger:
         return (x0, y0, x1, y1)
 
     def set_extent(self, extent: Extent, *, actor: str | None = None) -> None:
-        self._store_for_write().set_meta("extent", ",".join(f"{v:g}" for v in extent),
+        self.store.set_meta("extent", ",".join(f"{v:g}" for v in extent),
                                          actor=actor or default_actor())
 
     # -- import --------------------------------------------------------------------------
@@ -219,7 +222,7 @@ class Ledger:
         if not dry_run:
             tell(f"writing {len(result.frame):,} features")
             action = "import (geometry repaired)" if result.repaired else "import"
-            report.written = self._store_for_write().write(
+            report.written = self.store.write(
                 schema.name, result.frame, actor=actor or default_actor(), action=action,
                 update=update)
         return report
@@ -359,8 +362,33 @@ class Ledger:
     def audit_log(self, feature_id: str | None = None) -> pd.DataFrame:
         return self.store.audit_log(feature_id)
 
+    def check_audit(self) -> AuditCheck:
+        """The hash chain, the data against its audited state (changes made by any program),
+        the recording of direct edits, and the domain rules on features edited directly."""
+        from .direct_edits import check
+
+        return check(self)
+
     def verify_audit(self) -> list[str]:
-        return self.store.verify_audit()
+        """Every problem :meth:`check_audit` finds, one line each; [] when all is well."""
+        return self.check_audit().lines()
+
+    def pending_edits(self) -> list[Any]:
+        """Edits other programs made to a GeoPackage that triggers recorded, not yet
+        accepted or reverted."""
+        return self.store.pending_edits()
+
+    def accept_edits(self, *, reason: str, actor: str | None = None) -> Reconciled:
+        """Validate and chain into the audit trail every edit other programs made."""
+        from .direct_edits import accept
+
+        return accept(self, actor=actor or default_actor(), reason=reason)
+
+    def revert_edits(self, *, actor: str | None = None) -> Reconciled:
+        """Restore the audited state of everything other programs changed."""
+        from .direct_edits import revert
+
+        return revert(self, actor=actor or default_actor())
 
 
 __all__ = ["ImportReport", "InputRejected", "Ledger", "StoreError", "default_location"]

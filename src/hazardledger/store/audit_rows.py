@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import numpy as np
 import orjson
 import pandas as pd
 import shapely
@@ -34,25 +35,47 @@ def chain_after(head: str | None, actor: str, action: str, layer: str, ids: Sequ
 
 
 def entries(head: str | None, actor: str, action: str, schema: LayerSchema,
-            ids: Sequence[str], before: Sequence[str | None], frame: pd.DataFrame,
-            values: dict[str, list[object]]) -> list[tuple[object, ...]]:
-    """Audit rows for a write: the features' JSON, chained after ``head``."""
+            ids: Sequence[str], before: Sequence[str | None],
+            values: dict[str, list[object]], geometry: np.ndarray | None
+            ) -> list[tuple[object, ...]]:
+    """Audit rows for a write: the features' JSON (``geometry`` as stored), chained after
+    ``head``."""
     return chain_after(head, actor, action, schema.name, ids, before,
-                       feature_json(schema, frame, values))
+                       features_json(schema, values, wkt(geometry)))
 
 
-def feature_json(schema: LayerSchema, frame: pd.DataFrame,
-                 values: dict[str, list[object]] | None = None) -> list[str]:
-    """Each feature as the JSON the audit trail keeps: stored values, geometry as full-precision
-    WKT, so a later correction never loses what was there."""
-    values = values if values is not None else storage_columns(schema, frame)
+def feature_json(schema: LayerSchema, frame: pd.DataFrame) -> list[str]:
+    """Each feature of a typed frame as the JSON the audit trail keeps."""
+    geometry = wkt(frame.geometry.to_numpy()) if schema.spatial else None
+    return features_json(schema, storage_columns(schema, frame), geometry)
+
+
+def wkt(geometry: np.ndarray | None) -> list[str | None] | None:
+    """Geometries as the trail writes them: full-precision WKT."""
+    if geometry is None:
+        return None
+    return list(shapely.to_wkt(geometry, rounding_precision=-1))
+
+
+def _unjsonable(value: object) -> str:
+    # a BLOB another program put where text belongs is kept as its hex, never dropped
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "x'" + bytes(value).hex() + "'"
+    return str(value)
+
+
+def features_json(schema: LayerSchema, values: dict[str, list[object]],
+                  geometry_wkt: Sequence[str | None] | None) -> list[str]:
+    """Features as the JSON the audit trail keeps: stored values in field order, geometry
+    as full-precision WKT, so that a later correction never loses what was there."""
     names = list(schema.field_names)
-    columns = [values[n] for n in names]
+    columns: list[Sequence[object]] = [values[n] for n in names]
     if schema.spatial:
-        wkt = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=-1)
+        assert geometry_wkt is not None
         names.append("geometry")
-        columns.append(list(wkt))
-    return [orjson.dumps(dict(zip(names, row, strict=True))).decode()
+        columns.append(geometry_wkt)
+    dumps = orjson.dumps
+    return [dumps(dict(zip(names, row, strict=True)), default=_unjsonable).decode()
             for row in zip(*columns, strict=True)]
 
 
@@ -79,3 +102,45 @@ def log_frame(rows: Sequence[Sequence[object]]) -> pd.DataFrame:
     "no value before")."""
     frame = pd.DataFrame(rows, columns=list(audit.AUDIT_COLUMNS), dtype=object)
     return frame.astype({"seq": "int64"})
+
+
+def last_states_query(mark: str) -> str:
+    """The SELECT of each feature's last audited value in one layer (or table), with
+    ``mark`` as the driver's placeholder for the layer's name."""
+    return ("SELECT a.feature_id, a.after FROM audit_log AS a JOIN (SELECT max(seq) AS seq "
+            f"FROM audit_log WHERE layer = {mark} GROUP BY feature_id) AS m ON a.seq = m.seq")
+
+
+# features whose last audited change was a direct edit (by a database's triggers)
+DIRECT_EDITS = (
+    "SELECT a.layer, a.feature_id FROM audit_log AS a JOIN (SELECT max(seq) AS seq FROM "
+    "audit_log GROUP BY layer, feature_id) AS m ON a.seq = m.seq WHERE a.action LIKE "
+    "'direct edit%' AND a.after IS NOT NULL ORDER BY a.seq")
+
+
+def by_layer(rows: Sequence[Sequence[object]]) -> dict[str, list[str]]:
+    """(layer, feature id) rows grouped by layer."""
+    out: dict[str, list[str]] = {}
+    for name, fid in rows:
+        out.setdefault(str(name), []).append(str(fid))
+    return out
+
+
+# The ledger's own tables as the trail records them: the key its entries name, then the
+# fields an entry's value holds.
+OWN_TABLE_SELECT = {
+    "hl_users": "SELECT name, role, created_at, token_sha256 FROM hl_users",
+    "item_types": "SELECT code, definition FROM item_types",
+    "hl_meta": "SELECT key, value FROM hl_meta",
+}
+_OWN_FIELDS = {"hl_users": ("role", "created_at", "token_sha256"),
+               "item_types": ("definition",)}
+
+
+def own_table_rows(table: str, rows: Sequence[Sequence[object]]
+                   ) -> dict[str, dict[str, object]]:
+    """Rows of ``OWN_TABLE_SELECT[table]`` keyed and shaped as the trail's entries."""
+    if table == "hl_meta":
+        return {str(key): {str(key): value} for key, value in rows}
+    fields = _OWN_FIELDS[table]
+    return {str(row[0]): dict(zip(fields, row[1:], strict=True)) for row in rows}

@@ -7,9 +7,8 @@ SQL.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Collection, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -21,12 +20,10 @@ import pandas as pd
 from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
 from . import audit_rows
+from .errors import StoreError
 from .gpkg_schema import RESULT_LAYERS
-from .values import StoredRows, storage_columns, stored_rows
-
-
-class StoreError(Exception):
-    """A ledger that cannot be opened or used as asked (reported with exit code 2)."""
+from .reconcile import AuditedStore
+from .values import storage_columns, stored_rows
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,7 @@ def check_result_name(name: str) -> None:
                          f"{', '.join(RESULT_LAYERS)})")
 
 
-class Store(ABC):
+class Store(AuditedStore):
     """A ledger: the layers, the item types added by users, and the audit trail."""
 
     location: str
@@ -104,6 +101,16 @@ class Store(ABC):
         rows = list(zip(*columns.values(), strict=True)) if len(frame) else []
         geometry = frame.geometry.to_numpy() if schema.spatial else None
         return FeaturePage(schema.field_names, rows, geometry, matched)
+
+    def _feature_page(self, schema: LayerSchema, rows: list[tuple[object, ...]],
+                      geometry: np.ndarray | None, matched: int) -> FeaturePage:
+        """A page of stored rows, personal fields opened (or marked) as in a frame."""
+        names = schema.field_names
+        if schema.personal_fields and rows:
+            columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+            self._open_personal(schema, [str(i) for i in columns["id"]], columns)
+            rows = list(zip(*(columns[n] for n in names), strict=True))
+        return FeaturePage(names, rows, geometry, matched)
 
     def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
         """Create a server user, or replace a user's role and token (audited; the token's
@@ -145,14 +152,14 @@ class Store(ABC):
         if not actor:
             raise StoreError("an actor is required for every write")
         frame = frame.reset_index(drop=True)
-        stored = stored_rows(schema, frame, self._encode_geometry)
+        stored = stored_rows(schema, frame, self._encode_geometry, self._seal_personal)
         ids = stored.ids
         with self._transaction() as handle:
             before = self._feature_json(schema, ids) if update else {}
             is_new = ~pd.Index(ids).isin(list(before))
             entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
-                                         [before.get(i) for i in ids], frame,
-                                         stored.audit_values)
+                                         [before.get(i) for i in ids], stored.audit_values,
+                                         stored.geometry)
             self._write_rows(handle, schema, stored, is_new)
             first, last = self._store_audit(handle, entries)
         n_new = int(is_new.sum())
@@ -174,28 +181,6 @@ class Store(ABC):
         return WriteSummary(schema.name, 0, 0, len(wanted), first, last)
 
     # -- the steps of a write each backend supplies ---------------------------------------
-
-    @abstractmethod
-    def _transaction(self) -> AbstractContextManager[Any]:
-        """One all-or-nothing writing transaction; yields the handle its statements use."""
-
-    @abstractmethod
-    def _encode_geometry(self, geometry: np.ndarray) -> Sequence[object]:
-        """Geometries as this backend's column takes them."""
-
-    @abstractmethod
-    def _write_rows(self, handle: Any, schema: LayerSchema, stored: StoredRows,
-                    is_new: np.ndarray) -> None:
-        """Insert the rows marked new, in order, and replace the others by id."""
-
-    @abstractmethod
-    def _delete_rows(self, handle: Any, schema: LayerSchema, ids: list[str]) -> None:
-        """Delete the features ``ids`` of a layer (which all exist)."""
-
-    @abstractmethod
-    def _store_audit(self, handle: Any, rows: list[tuple[object, ...]]
-                     ) -> tuple[int | None, int | None]:
-        """Append audit rows and move the chain's head; the first and last sequence."""
 
     @abstractmethod
     def _user_role(self, handle: Any, name: str) -> str | None:
@@ -230,10 +215,6 @@ class Store(ABC):
         """Audit entries in order, optionally for one feature."""
 
     @abstractmethod
-    def verify_audit(self) -> list[str]:
-        """Problems with the audit chain; an empty list when it is intact."""
-
-    @abstractmethod
     def item_type_definitions(self) -> list[tuple[str, str]]:
         """(code, TOML text) of item types users added to this ledger."""
 
@@ -262,10 +243,6 @@ class Store(ABC):
     def read_result(self, name: str) -> gpd.GeoDataFrame:
         """The last computed rows of a result layer."""
 
-    @abstractmethod
-    def get_meta(self, key: str) -> str | None:
-        """A ledger setting (e.g. ``extent``)."""
-
     def set_meta(self, key: str, value: str, *, actor: str) -> None:
         """Change a ledger setting, audited."""
         with self._transaction() as handle:
@@ -280,8 +257,13 @@ class Store(ABC):
         "before" of a correction or delete)."""
         if not ids:
             return {}
-        frame = self.read_layer(schema.name, ids)
-        return dict(zip(frame["id"], audit_rows.feature_json(schema, frame), strict=True))
+        found, texts = self._stored_json(schema, sorted(set(ids)))
+        return dict(zip(found, texts, strict=True))
+
+    def set_up_access(self) -> str | None:
+        """Give the database roles their rights on this ledger (a server database); a note
+        when that could not be done. Nothing to do for a file."""
+        return None
 
     def begin_serving(self) -> None:
         """Prepare for readers and writers in several processes at once (the server).
@@ -304,3 +286,4 @@ class Store(ABC):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+

@@ -22,7 +22,16 @@ import shapely
 
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit, audit_rows, gpkg_journal, gpkg_query, gpkg_results, gpkg_users, rtree_bulk
+from . import (
+    audit,
+    audit_rows,
+    gpkg_edits,
+    gpkg_journal,
+    gpkg_query,
+    gpkg_results,
+    gpkg_users,
+    rtree_bulk,
+)
 from .base import (
     FeaturePage,
     FeatureQuery,
@@ -31,7 +40,7 @@ from .base import (
     User,
     check_result_name,
 )
-from .gpkg_geometry import decode, encode, envelope, is_empty
+from .gpkg_geometry import decode, decode_lenient, encode, envelope, is_empty
 from .gpkg_schema import (
     APPLICATION_ID,
     GEOM,
@@ -84,16 +93,18 @@ class GeoPackageStore(Store):
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no ledger at {self.path}; create one with "
-                                 "'hazardledger init' or import into it")
+                                 "'hazardledger init'")
             self._create_file()
         self._conn = self._connect()
         version = self._schema_version()
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: ledger schema version {version} is newer than this "
                              f"hazardledger supports ({SCHEMA_VERSION}); upgrade hazardledger")
+        self._recording = False  # no recording triggers to silence before migration 5
         if version < SCHEMA_VERSION:
             with self._transaction():
                 migrate(self._conn, version)
+        self._recording = True
 
     # -- opening -----------------------------------------------------------------------
 
@@ -149,11 +160,27 @@ class GeoPackageStore(Store):
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
+            if self._recording:  # this write audits itself: the recording triggers stay quiet
+                gpkg_edits.set_writing(self._conn, True)
             yield self._conn
+            if self._recording:
+                gpkg_edits.set_writing(self._conn, False)
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        if self._conn.in_transaction:
+            yield
+            return
+        # a deferred transaction reads one committed state until it ends
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()
@@ -180,7 +207,7 @@ class GeoPackageStore(Store):
                 marks = ",".join("?" * len(chunk))
                 rows += self._conn.execute(base + f" WHERE id IN ({marks}) ORDER BY fid",
                                            list(chunk)).fetchall()
-        return frame_from_rows(schema, rows, _blobs_to_geometries)
+        return frame_from_rows(schema, rows, _blobs_to_geometries, self._open_personal)
 
     def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
                                                               int]:
@@ -193,7 +220,7 @@ class GeoPackageStore(Store):
     def query_page(self, layer: str, query: FeatureQuery) -> FeaturePage:
         schema = layer_schema(layer)
         rows, geoms, matched = gpkg_query.rows(self._conn, schema, query)
-        return FeaturePage(schema.field_names, rows, geoms, matched)
+        return self._feature_page(schema, rows, geoms, matched)
 
     def _user_role(self, conn: sqlite3.Connection, name: str) -> str | None:
         return gpkg_users.previous_role(conn, name)
@@ -337,10 +364,50 @@ class GeoPackageStore(Store):
         sql, args = audit_rows.log_query(feature_id, layer, "?")
         return audit_rows.log_frame(self._conn.execute(sql, args).fetchall())
 
-    def verify_audit(self) -> list[str]:
-        cursor = self._conn.execute(
-            f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log ORDER BY seq")
-        return audit.verify(cursor, self.get_meta("audit_head"))
+    def _verify_chain(self) -> list[str]:
+        with self._snapshot():
+            cursor = self._conn.execute(
+                f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log ORDER BY seq")
+            return audit.verify(cursor, self.get_meta("audit_head"))
+
+    def _stored_values(self, schema: LayerSchema, ids: Sequence[str] | None = None
+                       ) -> tuple[dict[str, list[object]], np.ndarray | None]:
+        names = list(schema.field_names)
+        select = ", ".join(f'"{n}"' for n in [*names, *([GEOM] if schema.spatial else [])])
+        base = f'SELECT {select} FROM "{schema.name}"'
+        if ids is None:
+            rows = self._conn.execute(base + " ORDER BY fid").fetchall()
+        else:
+            rows = []
+            for chunk in _chunks(list(ids)):
+                rows += self._conn.execute(
+                    base + f" WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY fid",
+                    list(chunk)).fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 1)
+        values = {n: list(columns[i]) for i, n in enumerate(names)}
+        geometry = decode_lenient(list(columns[-1])) if schema.spatial else None
+        return values, geometry
+
+    def directly_edited(self) -> dict[str, list[str]]:
+        return audit_rows.by_layer(self._conn.execute(audit_rows.DIRECT_EDITS).fetchall())
+
+    def _audited_states(self, table: str) -> dict[str, str | None]:
+        return dict(self._conn.execute(audit_rows.last_states_query("?"), (table,)))
+
+    def _stored_table(self, table: str) -> dict[str, dict[str, object]]:
+        return audit_rows.own_table_rows(table, self._conn.execute(
+            audit_rows.OWN_TABLE_SELECT[table]).fetchall())
+
+    def _recording_problems(self) -> list[str]:
+        return gpkg_edits.problems(self._conn)
+
+    def _reset_recording(self, conn: sqlite3.Connection) -> None:
+        gpkg_edits.clear(conn)
+        gpkg_edits.install(conn)
+        gpkg_edits.set_writing(conn, True)  # lowered again as the transaction ends
+
+    def pending_edits(self) -> list[gpkg_edits.PendingEdit]:
+        return gpkg_edits.pending(self._conn)
 
     def item_type_definitions(self) -> list[tuple[str, str]]:
         return list(self._conn.execute("SELECT code, definition FROM item_types ORDER BY fid"))

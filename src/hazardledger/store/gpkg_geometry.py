@@ -70,6 +70,26 @@ def decode(blobs: list[bytes | None] | np.ndarray) -> np.ndarray:
     return shapely.from_wkb(np.array(wkb, dtype=object))
 
 
+def decode_lenient(blobs: list[object]) -> np.ndarray:
+    """Like :func:`decode`, for values another program may have written: anything that is
+    not a readable GeoPackage blob becomes None instead of failing the whole read."""
+    try:
+        return decode([b if isinstance(b, bytes) else None for b in blobs]) if all(
+            b is None or isinstance(b, bytes) for b in blobs) else _one_by_one(blobs)
+    except (shapely.errors.GEOSException, IndexError, KeyError, ValueError, TypeError):
+        return _one_by_one(blobs)
+
+
+def _one_by_one(blobs: list[object]) -> np.ndarray:
+    out = np.empty(len(blobs), dtype=object)
+    for i, blob in enumerate(blobs):
+        try:
+            out[i] = decode([blob])[0] if isinstance(blob, bytes) else None
+        except (shapely.errors.GEOSException, IndexError, KeyError, ValueError, TypeError):
+            out[i] = None
+    return out
+
+
 def envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
     """(minx, maxx, miny, maxy) of a blob, for the R-tree triggers' ST_ functions."""
     if blob is None:

@@ -1,4 +1,4 @@
-"""GeoPackage 1.4 structure of a ledger: core tables, layer tables, R-tree
+"""GeoPackage 1.3 structure of a ledger: core tables, layer tables, R-tree
 spatial indexes, the audit trail, and schema migrations."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from ..domain.schema import GPKG_TYPES, LAYERS, LayerSchema
 from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
-USER_VERSION = 10400  # GeoPackage 1.4.0
-SCHEMA_VERSION = 4
+USER_VERSION = 10300  # GeoPackage 1.3.0: read by GDAL 3.6 (Debian 12) without a warning
+SCHEMA_VERSION = 6
 GEOM = "geom"
 
 _CORE = """
@@ -50,9 +50,19 @@ _SRS = [
     ("WGS 84 geodetic", 4326, "EPSG", 4326, _WGS84_WKT, "longitude/latitude on WGS 84"),
 ]
 
+# The R-tree triggers of GeoPackage 1.2 and 1.3 (Annex L), which GDAL 3.6 (Debian 12, and so
+# QGIS 3.22) reads without a warning and whose validator checks for them; GeoPackage 1.4
+# renamed update1 and update3 into update5-7, which only newer GDAL accepts.
+RTREE_DEFINITION = "http://www.geopackage.org/spec120/#extension_rtree"
 _RTREE_TRIGGERS = """
 CREATE TRIGGER "rtree_{t}_{c}_insert" AFTER INSERT ON "{t}"
 WHEN (new."{c}" NOT NULL AND NOT ST_IsEmpty(NEW."{c}"))
+BEGIN
+  INSERT OR REPLACE INTO "rtree_{t}_{c}" VALUES (NEW.fid,
+    ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
+END;
+CREATE TRIGGER "rtree_{t}_{c}_update1" AFTER UPDATE OF "{c}" ON "{t}"
+WHEN OLD.fid = NEW.fid AND (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
 BEGIN
   INSERT OR REPLACE INTO "rtree_{t}_{c}" VALUES (NEW.fid,
     ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
@@ -62,31 +72,17 @@ WHEN OLD.fid = NEW.fid AND (NEW."{c}" IS NULL OR ST_IsEmpty(NEW."{c}"))
 BEGIN
   DELETE FROM "rtree_{t}_{c}" WHERE id = OLD.fid;
 END;
-CREATE TRIGGER "rtree_{t}_{c}_update4" AFTER UPDATE ON "{t}"
-WHEN OLD.fid != NEW.fid AND (NEW."{c}" IS NULL OR ST_IsEmpty(NEW."{c}"))
-BEGIN
-  DELETE FROM "rtree_{t}_{c}" WHERE id IN (OLD.fid, NEW.fid);
-END;
-CREATE TRIGGER "rtree_{t}_{c}_update5" AFTER UPDATE ON "{t}"
+CREATE TRIGGER "rtree_{t}_{c}_update3" AFTER UPDATE ON "{t}"
 WHEN OLD.fid != NEW.fid AND (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
 BEGIN
   DELETE FROM "rtree_{t}_{c}" WHERE id = OLD.fid;
   INSERT OR REPLACE INTO "rtree_{t}_{c}" VALUES (NEW.fid,
     ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
 END;
-CREATE TRIGGER "rtree_{t}_{c}_update6" AFTER UPDATE OF "{c}" ON "{t}"
-WHEN OLD.fid = NEW.fid AND (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
-  AND (OLD."{c}" NOTNULL AND NOT ST_IsEmpty(OLD."{c}"))
+CREATE TRIGGER "rtree_{t}_{c}_update4" AFTER UPDATE ON "{t}"
+WHEN OLD.fid != NEW.fid AND (NEW."{c}" IS NULL OR ST_IsEmpty(NEW."{c}"))
 BEGIN
-  UPDATE "rtree_{t}_{c}" SET minx = ST_MinX(NEW."{c}"), maxx = ST_MaxX(NEW."{c}"),
-    miny = ST_MinY(NEW."{c}"), maxy = ST_MaxY(NEW."{c}") WHERE id = NEW.fid;
-END;
-CREATE TRIGGER "rtree_{t}_{c}_update7" AFTER UPDATE OF "{c}" ON "{t}"
-WHEN OLD.fid = NEW.fid AND (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
-  AND (OLD."{c}" ISNULL OR ST_IsEmpty(OLD."{c}"))
-BEGIN
-  INSERT INTO "rtree_{t}_{c}" VALUES (NEW.fid,
-    ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
+  DELETE FROM "rtree_{t}_{c}" WHERE id IN (OLD.fid, NEW.fid);
 END;
 CREATE TRIGGER "rtree_{t}_{c}_delete" AFTER DELETE ON "{t}"
 WHEN old."{c}" NOT NULL
@@ -100,19 +96,28 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _create_layer(conn: sqlite3.Connection, schema: LayerSchema) -> None:
+def _create_layer(conn: sqlite3.Connection, schema: LayerSchema, *, register: bool = True,
+                  table: str | None = None) -> None:
+    table = table or schema.name
     cols = ["fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"]
     if schema.spatial:
         cols.append(f'"{GEOM}" {schema.gpkg_geometry}')
     for spec in schema.fields:
         unique = " NOT NULL UNIQUE" if spec.name == "id" else ""
-        cols.append(f'"{spec.name}" {GPKG_TYPES[spec.kind]}{unique}')
-    conn.execute(f'CREATE TABLE "{schema.name}" ({", ".join(cols)})')
+        # personal fields hold sealed text whatever their kind (store/personal.py)
+        kind = "TEXT" if spec.personal else GPKG_TYPES[spec.kind]
+        cols.append(f'"{spec.name}" {kind}{unique}')
+    conn.execute(f'CREATE TABLE "{table}" ({", ".join(cols)})')
+    if register:
+        _index_references(conn, schema)
+        _register(conn, schema.name, schema.gpkg_geometry, schema.description)
+
+
+def _index_references(conn: sqlite3.Connection, schema: LayerSchema) -> None:
     for spec in schema.fields:
         if spec.ref:
-            conn.execute(f'CREATE INDEX "{schema.name}_{spec.name}_idx" '
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "{schema.name}_{spec.name}_idx" '
                          f'ON "{schema.name}" ("{spec.name}")')
-    _register(conn, schema.name, schema.gpkg_geometry, schema.description)
 
 
 def _register(conn: sqlite3.Connection, table: str, geometry_type: str | None,
@@ -129,13 +134,19 @@ def _register(conn: sqlite3.Connection, table: str, geometry_type: str | None,
                  (table, GEOM, geometry_type))
     conn.execute(f'CREATE VIRTUAL TABLE "rtree_{table}_{GEOM}" '
                  "USING rtree(id, minx, maxx, miny, maxy)")
-    triggers = _RTREE_TRIGGERS.format(t=table, c=GEOM).split("CREATE TRIGGER")
-    for body in filter(str.strip, triggers):
-        conn.execute("CREATE TRIGGER" + body)
-    conn.execute(
-        "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
-        "'http://www.geopackage.org/spec/#extension_rtree', 'write-only')",
-        (table, GEOM))
+    _create_rtree_triggers(conn, table)
+    conn.execute("INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', ?, "
+                 "'write-only')", (table, GEOM, RTREE_DEFINITION))
+
+
+def _create_rtree_triggers(conn: sqlite3.Connection, table: str,
+                           only: tuple[str, ...] | None = None) -> None:
+    """The R-tree triggers of a feature table (those named in ``only``, or all)."""
+    for body in filter(str.strip, _RTREE_TRIGGERS.format(t=table, c=GEOM).split(
+            "CREATE TRIGGER")):
+        name = body.split('"')[1]
+        if only is None or name.rsplit("_", 1)[1] in only:
+            conn.execute("CREATE TRIGGER" + body)
 
 
 def _create_v1(conn: sqlite3.Connection) -> None:
@@ -275,8 +286,46 @@ def _create_v4(conn: sqlite3.Connection) -> None:
         "'Server users and the hashes of their API tokens', ?)", (_now(),))
 
 
+def _create_v5(conn: sqlite3.Connection) -> None:
+    """GeoPackage 1.3, which Debian 12's GDAL 3.6 and QGIS 3.22 read without a warning and
+    whose validators accept; edits made by other programs recorded (see gpkg_edits)."""
+    from . import gpkg_edits
+
+    tables = [r[0] for r in conn.execute("SELECT table_name FROM gpkg_geometry_columns")]
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = "
+                                          "'trigger' AND name LIKE 'rtree_%'")}
+    for table in tables:
+        for number in (5, 6, 7):  # GeoPackage 1.4's names
+            conn.execute(f'DROP TRIGGER IF EXISTS "rtree_{table}_{GEOM}_update{number}"')
+        missing = tuple(n for n in ("update1", "update3")
+                        if f"rtree_{table}_{GEOM}_{n}" not in present)
+        if missing:
+            _create_rtree_triggers(conn, table, only=missing)
+    conn.execute("UPDATE gpkg_extensions SET definition = ? WHERE extension_name = "
+                 "'gpkg_rtree_index'", (RTREE_DEFINITION,))
+    conn.execute(f"PRAGMA user_version={USER_VERSION}")
+    gpkg_edits.create_tables(conn, _now())
+    gpkg_edits.install(conn)
+
+
+def _create_v6(conn: sqlite3.Connection) -> None:
+    """Victims' personal fields as TEXT: they hold sealed values (a DATE column holding
+    them would make GDAL warn on every row). SQLite cannot change a column's type, so the
+    table (which has no geometry, so no R-tree) is copied into its new shape."""
+    from . import gpkg_edits
+
+    schema = LAYERS["victims"]
+    columns = ", ".join(f'"{n}"' for n in ("fid", *schema.field_names))
+    _create_layer(conn, schema, register=False, table="victims_v6")
+    conn.execute(f'INSERT INTO victims_v6 ({columns}) SELECT {columns} FROM victims')
+    conn.execute("DROP TABLE victims")  # its indexes and triggers go with it
+    conn.execute("ALTER TABLE victims_v6 RENAME TO victims")
+    _index_references(conn, schema)
+    gpkg_edits.create_triggers(conn, schema)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4}
+    1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6}
 
 
 def migrate(conn: sqlite3.Connection, current: int) -> int:

@@ -24,7 +24,7 @@ import shapely
 
 from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit, audit_rows
+from . import audit, audit_rows, postgis_audit
 from .base import (
     FeaturePage,
     FeatureQuery,
@@ -35,6 +35,7 @@ from .base import (
 )
 from .gpkg_geometry import promote_to_multi
 from .gpkg_schema import GEOM
+from .postgis_audit import AUDITED_SETTING
 from .postgis_schema import (
     SCHEMA_VERSION,
     WRITE_LOCK,
@@ -46,6 +47,7 @@ from .postgis_schema import (
     query_where,
     result_columns,
     set_meta_value,
+    stored_kind,
     update_from_stage,
     utc_text,
 )
@@ -100,7 +102,7 @@ class PostGISStore(Store):
                              "hazardledger")
         if version == 0 and not create:
             raise StoreError(f"{self.location}: {_NO_LEDGER}; create one with 'hazardledger "
-                             "init' or import into it")
+                             "init'")
         if version == 0:
             self._ensure_postgis()
         try:
@@ -136,15 +138,23 @@ class PostGISStore(Store):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Cursor]:
-        """One all-or-nothing writing transaction, holding the ledger's write lock."""
+        """One all-or-nothing writing transaction, holding the ledger's write lock. Its
+        changes are audited by the ledger, which tells the database's auditing triggers
+        (they believe it only from the ledger's owner)."""
         try:
             with self._conn.transaction(), self._conn.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                cur.execute("SELECT set_config(%s, 'on', true)", (AUDITED_SETTING,))
                 yield cur
         except psycopg.errors.IntegrityError as exc:
             detail = exc.diag.message_detail or ""
             raise StoreError(f"{self.location}: {exc.diag.message_primary} {detail}".strip()
                              ) from exc
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StoreError(f"{self.location}: this login may not make that change "
+                             f"({exc.diag.message_primary}); hazardledger writes as the "
+                             "ledger's owner, editors edit the layers directly (QGIS, psql) or "
+                             "through 'hazardledger serve'") from exc
 
     def close(self) -> None:
         self._conn.close()
@@ -168,7 +178,7 @@ class PostGISStore(Store):
               ) -> list[tuple[object, ...]]:
         """Stored values as the GeoPackage keeps them (dates and times as its ISO text),
         then the geometry as WKB, for features selected by a WHERE/ORDER clause."""
-        select = [utc_text(spec.name, spec.kind) for spec in schema.fields]
+        select = [utc_text(spec.name, stored_kind(spec)) for spec in schema.fields]
         if schema.spatial:
             select.append(f'ST_AsBinary("{GEOM}")')
         return self._conn.execute(f'SELECT {", ".join(select)} FROM "{schema.name}"{clause}',
@@ -178,13 +188,14 @@ class PostGISStore(Store):
               ) -> gpd.GeoDataFrame | pd.DataFrame:
         """Features selected by a WHERE/ORDER clause as the typed frame the GeoPackage
         store gives: dates and times come back as its ISO text and are parsed alike."""
-        return frame_from_rows(schema, self._rows(schema, clause, params), _geometries)
+        return frame_from_rows(schema, self._rows(schema, clause, params), _geometries,
+                               self._open_personal)
 
     def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
                                                               int]:
         schema = layer_schema(layer)
         rows, matched = self._page(schema, query)
-        return frame_from_rows(schema, rows, _geometries), matched
+        return frame_from_rows(schema, rows, _geometries, self._open_personal), matched
 
     def query_page(self, layer: str, query: FeatureQuery) -> FeaturePage:
         # the stored values straight to the page, without a typed frame in between
@@ -192,7 +203,7 @@ class PostGISStore(Store):
         rows, matched = self._page(schema, query)
         width = len(schema.field_names)
         geoms = _geometries([r[width] for r in rows]) if schema.spatial else None
-        return FeaturePage(schema.field_names, [r[:width] for r in rows], geoms, matched)
+        return self._feature_page(schema, [r[:width] for r in rows], geoms, matched)
 
     def _page(self, schema: LayerSchema, query: FeatureQuery
               ) -> tuple[list[tuple[object, ...]], int]:
@@ -274,15 +285,54 @@ class PostGISStore(Store):
         sql, args = audit_rows.log_query(feature_id, layer, "%s")
         return audit_rows.log_frame(self._conn.execute(sql, args).fetchall())
 
-    def verify_audit(self) -> list[str]:
+    def _verify_chain(self) -> list[str]:
         # entries and head from one snapshot, so a writer committing meanwhile is no "problem"
-        with self._conn.transaction():
-            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        with self._snapshot():
             head = self.get_meta("audit_head")
             with self._conn.cursor(name="hl_verify_audit") as cur:
                 cur.execute(f"SELECT {', '.join(audit.AUDIT_COLUMNS)} FROM audit_log "
                             "ORDER BY seq")
                 return audit.verify(_batched(cur), head)
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            yield  # inside a write transaction already
+            return
+        with self._conn.transaction():
+            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
+    def _recording_problems(self) -> list[str]:
+        with self._conn.cursor() as cur:
+            return postgis_audit.trigger_problems(cur)
+
+    def _reset_recording(self, cur: Cursor) -> None:
+        postgis_audit.install_triggers(cur, WRITE_LOCK)
+
+    def set_up_access(self) -> str | None:
+        with self._transaction() as cur:
+            return postgis_audit.create_roles(cur)
+
+    def _stored_values(self, schema: LayerSchema, ids: Sequence[str] | None = None
+                       ) -> tuple[dict[str, list[object]], np.ndarray | None]:
+        rows = (self._rows(schema, " ORDER BY fid") if ids is None else
+                self._rows(schema, " WHERE id = ANY(%s::text[]) ORDER BY fid", [list(ids)]))
+        names = list(schema.field_names)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 1)
+        values = {n: list(columns[i]) for i, n in enumerate(names)}
+        geometry = _geometries(columns[-1]) if schema.spatial else None
+        return values, geometry
+
+    def directly_edited(self) -> dict[str, list[str]]:
+        return audit_rows.by_layer(self._conn.execute(audit_rows.DIRECT_EDITS).fetchall())
+
+    def _audited_states(self, table: str) -> dict[str, str | None]:
+        return dict(self._conn.execute(audit_rows.last_states_query("%s"), (table,)))
+
+    def _stored_table(self, table: str) -> dict[str, dict[str, object]]:
+        return audit_rows.own_table_rows(table, self._conn.execute(
+            audit_rows.OWN_TABLE_SELECT[table]).fetchall())
 
     def item_type_definitions(self) -> list[tuple[str, str]]:
         rows = self._conn.execute("SELECT code, definition FROM item_types ORDER BY fid")

@@ -20,7 +20,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from ..domain.schema import LAYERS, LayerSchema
+from ..domain.schema import LAYERS, FieldSpec, LayerSchema
 from .base import FeatureQuery
 from .gpkg_schema import GEOM, RESULT_LAYERS
 from .results import COLUMN_NAME
@@ -28,7 +28,7 @@ from .results import COLUMN_NAME
 # Version numbers follow the GeoPackage layout this mirrors: a PostGIS ledger starts with
 # everything of the GeoPackage's version 3 at once, and every later GeoPackage migration
 # needs its PostGIS twin here.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 # Every writing transaction takes this transaction-level advisory lock first, so that
 # writers append to the audit chain one after another. Advisory locks are per database.
@@ -53,6 +53,11 @@ _STAGE = "hl_stage"
 _GEOMETRY_TYPES = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "GEOMETRY": "Geometry"}
 
 Cursor = psycopg.Cursor[Any]
+
+
+def stored_kind(spec: FieldSpec) -> str:
+    """How a field is stored: its kind, but text for personal fields (sealed values)."""
+    return "text" if spec.personal else spec.kind
 
 
 def geometry_column(gpkg_geometry: str) -> str:
@@ -88,7 +93,7 @@ def copy_rows(cur: Cursor, table: str, names: Sequence[str],
 def update_from_stage(cur: Cursor, schema: LayerSchema, names: list[str],
                       rows: Iterable[Sequence[object]]) -> None:
     """Correct stored features (matched by id) from rows COPYed into a staging table."""
-    types = {spec.name: PG_TYPES[spec.kind] for spec in schema.fields}
+    types = {spec.name: PG_TYPES[stored_kind(spec)] for spec in schema.fields}
     types[GEOM] = "geometry"
     cur.execute(f"CREATE TEMP TABLE {_STAGE} ("
                 + ", ".join(f'"{n}" {types[n]}' for n in names) + ") ON COMMIT DROP")
@@ -118,7 +123,7 @@ def query_where(schema: LayerSchema, query: FeatureQuery) -> tuple[str, list[obj
     for name, value in query.equals:
         if name not in specs:
             raise ValueError(f"{schema.name} has no field '{name}'")
-        kind = specs[name].kind
+        kind = stored_kind(specs[name])
         if kind in ("int", "float"):
             # as SQLite compares a number column with text: by value if the text is a
             # number, else never equal (no cast error)
@@ -177,7 +182,7 @@ def _create_layer(cur: Cursor, schema: LayerSchema) -> None:
         columns.append(f'"{GEOM}" {geometry_column(schema.gpkg_geometry or "")}')
     for spec in schema.fields:
         unique = " NOT NULL UNIQUE" if spec.name == "id" else ""
-        columns.append(f'"{spec.name}" {PG_TYPES[spec.kind]}{unique}')
+        columns.append(f'"{spec.name}" {PG_TYPES[stored_kind(spec)]}{unique}')
     cur.execute(f'CREATE TABLE "{schema.name}" ({", ".join(columns)})')
     if schema.spatial:
         cur.execute(f'CREATE INDEX "{schema.name}_{GEOM}_idx" ON "{schema.name}" '
@@ -239,9 +244,30 @@ def set_meta_value(cur: Cursor, key: str, value: str) -> None:
                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
 
 
+def _create_v5(cur: Cursor) -> None:
+    """Every change audited by the database itself, whoever makes it; the audit trail
+    append-only; the rules a row can check alone as CHECK constraints (postgis_audit)."""
+    from . import postgis_audit
+
+    postgis_audit.install_triggers(cur, WRITE_LOCK)
+    postgis_audit.add_constraints(cur)
+
+
+def _create_v6(cur: Cursor) -> None:
+    """Victims' personal fields as text: they hold sealed values (store/personal.py)."""
+    for spec in LAYERS["victims"].fields:
+        row = cur.execute("SELECT data_type FROM information_schema.columns WHERE table_name = "
+                          "'victims' AND table_schema = current_schema() AND column_name = %s",
+                          (spec.name,)).fetchone()
+        if spec.personal and row and row[0] == "date":  # ledgers made before version 6
+            cur.execute(f'ALTER TABLE victims ALTER COLUMN "{spec.name}" TYPE text '
+                        f"""USING to_char("{spec.name}", 'YYYY-MM-DD')""")
+
+
 # Migration n takes a ledger at schema version n-1 (or, for the first, an empty database)
 # to version n, inside the caller's transaction.
-MIGRATIONS: dict[int, Callable[[Cursor], None]] = {3: _create_v3, 4: _create_v4}
+MIGRATIONS: dict[int, Callable[[Cursor], None]] = {3: _create_v3, 4: _create_v4, 5: _create_v5,
+                                                   6: _create_v6}
 
 
 def migrate(cur: Cursor, current: int) -> int:
