@@ -19,8 +19,10 @@ $(RUN_STAMP): $(BIN)/python pyproject.toml
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
-	# gdal-utils is pure Python; only its GeoPackage validator is used, which needs no GDAL bindings
+	# gdal-utils is pure Python; only its GeoPackage validator is used, which needs no GDAL bindings:
+	# the newest, and GDAL 3.6's (Debian 12, under QGIS 3.22) in a folder of its own
 	$(BIN)/pip install --quiet --no-deps 'gdal-utils>=3.8,<4'
+	$(BIN)/pip install --quiet --no-deps --target $(VENV)/gdal-utils-3.6 'gdal-utils>=3.6,<3.7'
 	touch $(STAMP)
 
 demo: $(RUN_STAMP)

@@ -3,10 +3,14 @@
 #   poppler-utils: pdftoppm and pdftotext, which render and read the PDF reports in tests;
 #   chromium: the headless browser the web map is tested in (driven by Playwright);
 #   libsqlite3-mod-spatialite: SpatiaLite, which pygeoapi's GeoPackage provider loads
-#   (the load benchmark's baseline, checked against our server in the tests).
+#   (the load benchmark's baseline, checked against our server in the tests);
+#   gdal-bin: Debian 12's GDAL 3.6 (ogrinfo), the GDAL that QGIS 3.22 users have: the ledger
+#   must open in it without a warning, and its edits must be audited;
+#   sqlite3: the plain SQLite shell, another program that edits a GeoPackage directly.
 #   With the argument "bench", also wrk: the load benchmark's readers.
 set -euo pipefail
-declare -A needs=([pdftoppm]=poppler-utils [pdftotext]=poppler-utils [chromium]=chromium)
+declare -A needs=([pdftoppm]=poppler-utils [pdftotext]=poppler-utils [chromium]=chromium
+                  [ogrinfo]=gdal-bin [sqlite3]=sqlite3)
 [ "${1:-}" = "bench" ] && needs[wrk]=wrk
 missing=()
 for command in "${!needs[@]}"; do

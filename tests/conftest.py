@@ -16,11 +16,29 @@ NOW = pd.Timestamp("2026-11-01T00:00:00Z")
 UKRAINE = (22.1, 44.3, 40.3, 52.4)
 
 
+GDAL36_UTILS = Path(__file__).resolve().parents[1] / ".venv" / "gdal-utils-3.6"
+
+
 def gpkg_errors(path: Path) -> list:
-    """GDAL's own GeoPackage validator (osgeo_utils, from gdal-utils)."""
+    """GDAL's own GeoPackage validator (osgeo_utils, from the newest gdal-utils)."""
     from osgeo_utils.samples import validate_gpkg
 
     return validate_gpkg.check(str(path), abort_at_first_error=False, warning_msg=False)
+
+
+def gpkg_errors_gdal36(path: Path) -> list:
+    """The validator of GDAL 3.6 (Debian 12's, under QGIS 3.22), which make test installs
+    beside the newest."""
+    import importlib.util
+
+    script = GDAL36_UTILS / "osgeo_utils" / "samples" / "validate_gpkg.py"
+    if not script.exists():
+        pytest.fail(f"{script} is missing: make test installs gdal-utils 3.6 there")
+    spec = importlib.util.spec_from_file_location("validate_gpkg_gdal36", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.check(str(path), abort_at_first_error=False, warning_msg=False)
 
 
 def areas_frame(n: int = 3) -> pd.DataFrame:

@@ -159,7 +159,7 @@ def test_missing_ledger_is_not_created_by_reading(tmp_path: Path) -> None:
 def test_only_init_creates_a_ledger(tmp_path: Path) -> None:
     path = tmp_path / "fresh.gpkg"
     led = Ledger(path)
-    with pytest.raises(StoreError, match="no ledger at .*create one with 'hazardledger init'"):
+    with pytest.raises(StoreError, match=r"no ledger at .*create one with 'hazardledger init'"):
         led.import_frame("hazard_areas", areas_frame(2), source="a", actor="t", now=NOW)
     assert not path.exists()
     led.init()

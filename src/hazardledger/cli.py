@@ -31,8 +31,11 @@ catalog_app = typer.Typer(help="Item types and their sourced parameters.", no_ar
 app.add_typer(audit_app, name="audit")
 app.add_typer(catalog_app, name="catalog")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Read through a pipe or a file, output keeps every value whole: tables take the width
+# their values need instead of the 80 columns Rich assumes, which cut them with an ellipsis.
+PIPED_WIDTH = 32_767
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else PIPED_WIDTH)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DbOption = Annotated[str | None, typer.Option("--db", envvar="HAZARDLEDGER_DB",
@@ -50,8 +53,13 @@ def reports_bad_input(func: F) -> F:
     """Turn the project's input and store errors into exit code 2 with their messages."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _opened.clear()
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            for ledger in _opened:
+                for note in ledger.notes:
+                    err.print(f"note: {note}", markup=False, highlight=False)
+            return result
         except InputRejected as exc:
             fail(exc.lines())
         except (StoreError, CatalogError, ValueError) as exc:
@@ -59,8 +67,13 @@ def reports_bad_input(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_opened: list[Ledger] = []  # this command's ledgers, whose notes are shown at its end
+
+
 def _ledger(db: str | None) -> Ledger:
-    return Ledger(db or default_location())
+    ledger = Ledger(db or default_location())
+    _opened.append(ledger)
+    return ledger
 
 
 def _parse_map(pairs: list[str]) -> dict[str, str]:

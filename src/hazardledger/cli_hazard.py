@@ -15,7 +15,7 @@ from rich.table import Table
 from .cli import DbOption, _ledger, app, err, out, reports_bad_input
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING
 from .io.write import export_frame
-from .ledger import default_actor, utc_timestamp
+from .ledger import utc_timestamp
 from .residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
 
 Scenario = Annotated[str, typer.Option(help="claimed, treaty-minimum or pessimistic")]
@@ -89,8 +89,7 @@ def hazard(
                                 ledger.catalog, run, by, ledger.read("incidents"))
     key = frame.columns[0]
     if by == "area":
-        ledger.store.replace_result("residual_hazard", frame, actor=default_actor(),
-                                    run=run.describe())
+        ledger.store_result("residual_hazard", frame, run=run.describe())
     table = Table(key, "expected functioning (90 %)", "P(any functions) (90 %)",
                   "likely inert by (90 %)",
                   title=f"Residual hazard on {run.as_of:%Y-%m-%d}, scenario {scenario}"

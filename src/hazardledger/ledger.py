@@ -86,10 +86,13 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) 
 class Ledger:
     """One ledger: a GeoPackage file (embedded default) or a PostGIS database."""
 
-    def __init__(self, location: str | os.PathLike[str] | None = None):
+    def __init__(self, location: str | os.PathLike[str] | None = None, *,
+                 wait_ms: int | None = None):
         self.location = str(location) if location is not None else default_location()
+        self._wait_ms = wait_ms
         self._store: Store | None = None
         self.access_note: str | None = None
+        self.notes: list[str] = []  # what the operator should know (shown by the CLI)
         self._catalog: tuple[tuple[tuple[str, str], ...], Catalog] | None = None
 
     # -- the store, opened on first use; created only by a write ---------------------------
@@ -116,7 +119,7 @@ class Ledger:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.location)
+            self._store = open_store(self.location, wait_ms=self._wait_ms)
         return self._store
 
     def init(self) -> Store:
@@ -124,7 +127,7 @@ class Ledger:
         --db must not quietly become a new, empty ledger), and give a database's roles
         their rights on it; :attr:`access_note` says when that could not be done."""
         if self._store is None:
-            self._store = open_store(self.location, create=True)
+            self._store = open_store(self.location, create=True, wait_ms=self._wait_ms)
         self.access_note = self._store.set_up_access()
         return self._store
 
@@ -257,6 +260,16 @@ class Ledger:
         return self.import_frame("places", frame, source=GEONAMES_SOURCE, update=True,
                                  actor=actor, progress=progress)
 
+    def store_result(self, name: str, frame: gpd.GeoDataFrame, *, actor: str | None = None,
+                     run: dict[str, object]) -> bool:
+        """Replace a computed layer of the ledger; on a read-only ledger nothing is stored
+        and :attr:`notes` says so (the figures are still shown and exported)."""
+        if self.store.read_only:
+            self.notes.append(f"{self.shown} is read-only: its {name} layer was not updated")
+            return False
+        self.store.replace_result(name, frame, actor=actor or default_actor(), run=run)
+        return True
+
     # -- residual hazard ------------------------------------------------------------------
 
     def residual_hazard(self, as_of: str | pd.Timestamp, *, by: str = "area",
@@ -272,8 +285,7 @@ class Ledger:
         frame = residual_hazard(self.read("records"), self.read("hazard_areas"), self.catalog,
                                 run, by, self.read("incidents"))
         if store and by == "area":
-            self.store.replace_result("residual_hazard", frame, actor=actor or default_actor(),
-                                               run=run.describe())
+            self.store_result("residual_hazard", frame, actor=actor, run=run.describe())
         return frame
 
     def curve(self, start: str | pd.Timestamp, end: str | pd.Timestamp, *,
@@ -313,9 +325,9 @@ class Ledger:
         frame["computed_at"] = pd.Timestamp.now(tz="UTC")
         geo = gpd.GeoDataFrame(frame, geometry=areas.geometry.to_numpy(), crs="EPSG:4326")
         if store:
-            self.store.replace_result("exposure", geo, actor=actor or default_actor(),
-                                      run={"bands_km": geo["bands_km"].iloc[0] if len(geo)
-                                           else "", "decay_km": DECAY_KM})
+            self.store_result("exposure", geo, actor=actor,
+                              run={"bands_km": geo["bands_km"].iloc[0] if len(geo) else "",
+                                   "decay_km": DECAY_KM})
         return geo
 
     def priorities(self, as_of: str | pd.Timestamp, *, scenario: str = "pessimistic",
@@ -341,11 +353,10 @@ class Ledger:
         ranked["computed_at"] = pd.Timestamp.now(tz="UTC")
         communities = rank_communities(self.places(), areas, hazard, config)
         if store:
-            self.store.replace_result("priorities", ranked, actor=actor or default_actor(),
-                                      run={"as_of": str(utc_timestamp(as_of)),
-                                           "scenario": scenario, "samples": samples,
-                                           "weights": config.describe(),
-                                           "config": config.source})
+            self.store_result("priorities", ranked, actor=actor,
+                              run={"as_of": str(utc_timestamp(as_of)), "scenario": scenario,
+                                   "samples": samples, "weights": config.describe(),
+                                   "config": config.source})
         return ranked, communities
 
     # -- export, audit -------------------------------------------------------------------

@@ -27,6 +27,7 @@ from ..hazard.inert import WARNING
 from ..ledger import Ledger
 from ..residual import DEFAULT_SCENARIO
 from ..store.base import FeatureQuery, StoreError, User
+from ..store.gpkg_open import SERVER_WAIT_MS
 from . import params
 from .auth import Role, user_for
 from .collections import all_collections, as_of, computed_frame, page_in_memory
@@ -75,7 +76,7 @@ def create_app(location: str) -> FastAPI:
         try:
             led = idle.get_nowait()
         except queue.Empty:
-            led = Ledger(location)
+            led = Ledger(location, wait_ms=SERVER_WAIT_MS)
         try:
             yield led
         except BaseException:

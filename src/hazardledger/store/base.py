@@ -81,6 +81,8 @@ def check_result_name(name: str) -> None:
 class Store(AuditedStore):
     """A ledger: the layers, the item types added by users, and the audit trail."""
 
+    read_only = False  # a ledger that can be read but not written (a read-only disk)
+
     location: str
 
     @abstractmethod

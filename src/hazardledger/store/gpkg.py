@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,6 +27,7 @@ from . import (
     audit_rows,
     gpkg_edits,
     gpkg_journal,
+    gpkg_open,
     gpkg_query,
     gpkg_results,
     gpkg_users,
@@ -40,13 +41,14 @@ from .base import (
     User,
     check_result_name,
 )
-from .gpkg_geometry import decode, decode_lenient, encode, envelope, is_empty
+from .gpkg_geometry import decode, decode_lenient, encode
 from .gpkg_schema import (
     APPLICATION_ID,
     GEOM,
     SCHEMA_VERSION,
-    USER_VERSION,
     migrate,
+    missing_rtree_triggers,
+    restore_rtree,
 )
 from .values import StoredRows, frame_from_rows
 
@@ -58,20 +60,6 @@ def _result_schema(name: str) -> LayerSchema:
 
 
 _BULK_RTREE = 1000  # from this many new features on, the spatial index is filled in bulk
-BUSY_TIMEOUT_MS = 60_000  # a write waits this long for another process's write to finish
-
-
-def _register_functions(conn: sqlite3.Connection) -> None:
-    def bound(i: int) -> Callable[[bytes | None], float | None]:
-        def f(blob: bytes | None) -> float | None:
-            env = envelope(blob)
-            return None if env is None else env[i]
-        return f
-
-    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
-        conn.create_function(name, 1, bound(i), deterministic=True)
-    conn.create_function("ST_IsEmpty", 1, is_empty, deterministic=True)
-    gpkg_query.register(conn)
 
 
 def _blobs_to_geometries(blobs: Sequence[object]) -> np.ndarray:
@@ -87,62 +75,35 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]
 class GeoPackageStore(Store):
     """A ledger in one GeoPackage file that QGIS and GDAL open as it is."""
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = False):
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False,
+                 wait_ms: int = gpkg_open.COMMAND_WAIT_MS):
         self.path = Path(path)
         self.location = str(self.path)
+        self._wait_ms = wait_ms
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no ledger at {self.path}; create one with "
                                  "'hazardledger init'")
-            self._create_file()
-        self._conn = self._connect()
+            gpkg_open.create_file(self.path)
+        self._conn, self.read_only = gpkg_open.connect(self.path, wait_ms)
         version = self._schema_version()
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: ledger schema version {version} is newer than this "
                              f"hazardledger supports ({SCHEMA_VERSION}); upgrade hazardledger")
-        self._recording = False  # no recording triggers to silence before migration 5
-        if version < SCHEMA_VERSION:
+        # the recording triggers to silence exist from migration 5 on
+        self._recording = version >= 5
+        if version < SCHEMA_VERSION and not self.read_only:
             with self._transaction():
                 migrate(self._conn, version)
-        self._recording = True
+            self._recording = True
 
     # -- opening -----------------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            # check_same_thread off: the server opens a store in one worker thread and may
-            # close it in another; a store is still used by one request at a time.
-            conn = sqlite3.connect(self.path, isolation_level=None,
-                                   timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA cache_size=-262144")
-            _register_functions(conn)
-            return conn
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot open as a GeoPackage: {exc}") from exc
 
     def begin_serving(self) -> None:
         gpkg_journal.enter_wal(self._conn)
 
     def end_serving(self) -> str | None:
-        return gpkg_journal.leave_wal(self._conn, self.path, BUSY_TIMEOUT_MS)
-
-    def _create_file(self) -> None:
-        # Built beside the target and renamed into place, so that no reader ever sees
-        # a half-made ledger, even after a crash.
-        tmp = self.path.with_name(self.path.name + ".creating")
-        tmp.unlink(missing_ok=True)
-        conn = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            _register_functions(conn)
-            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version={USER_VERSION}")
-            conn.execute("BEGIN")
-            migrate(conn, 0)
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-        os.replace(tmp, self.path)
+        return gpkg_journal.leave_wal(self._conn, self.path, self._wait_ms)
 
     def _schema_version(self) -> int:
         try:
@@ -158,7 +119,14 @@ class GeoPackageStore(Store):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
+        if self.read_only:
+            raise gpkg_open.read_only_error(self.path)
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if gpkg_open.is_busy(exc):
+                raise gpkg_open.busy_error(self.path) from None
+            raise
         try:
             if self._recording:  # this write audits itself: the recording triggers stay quiet
                 gpkg_edits.set_writing(self._conn, True)
@@ -399,12 +367,18 @@ class GeoPackageStore(Store):
             audit_rows.OWN_TABLE_SELECT[table]).fetchall())
 
     def _recording_problems(self) -> list[str]:
-        return gpkg_edits.problems(self._conn)
+        spatial = [f"{table}: the GeoPackage's spatial index triggers are missing "
+                   f"({', '.join(names)}), so its index no longer follows the features; "
+                   "'hazardledger audit accept' or 'revert' restores them and rebuilds it"
+                   for table, names in missing_rtree_triggers(self._conn).items()]
+        return [*gpkg_edits.problems(self._conn), *spatial]
 
     def _reset_recording(self, conn: sqlite3.Connection) -> None:
         gpkg_edits.clear(conn)
         gpkg_edits.install(conn)
         gpkg_edits.set_writing(conn, True)  # lowered again as the transaction ends
+        for table, names in missing_rtree_triggers(conn).items():
+            restore_rtree(conn, table, names)
 
     def pending_edits(self) -> list[gpkg_edits.PendingEdit]:
         return gpkg_edits.pending(self._conn)

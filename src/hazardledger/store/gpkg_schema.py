@@ -92,6 +92,16 @@ END;
 """
 
 
+# seq is the primary key: GDAL takes it as the FID, and no second index is needed.
+AUDIT_TABLE = ("CREATE TABLE audit_log (seq INTEGER PRIMARY KEY NOT NULL, at TEXT NOT NULL, "
+               "actor TEXT NOT NULL, action TEXT NOT NULL, layer TEXT NOT NULL, "
+               "feature_id TEXT, before TEXT, after TEXT, prev_hash TEXT NOT NULL, "
+               "hash TEXT NOT NULL)")
+USERS_TABLE = ("CREATE TABLE hl_users (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+               "name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, "
+               "token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)")
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -139,6 +149,30 @@ def _register(conn: sqlite3.Connection, table: str, geometry_type: str | None,
                  "'write-only')", (table, GEOM, RTREE_DEFINITION))
 
 
+RTREE_TRIGGERS = ("insert", "update1", "update2", "update3", "update4", "delete")
+
+
+def missing_rtree_triggers(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """Per feature table, the GeoPackage R-tree triggers that are not there."""
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = "
+                                          "'trigger' AND name LIKE 'rtree_%'")}
+    tables = [r[0] for r in conn.execute("SELECT table_name FROM gpkg_geometry_columns")]
+    missing = {t: [n for n in RTREE_TRIGGERS if f"rtree_{t}_{GEOM}_{n}" not in present]
+               for t in tables}
+    return {t: names for t, names in missing.items() if names}
+
+
+def restore_rtree(conn: sqlite3.Connection, table: str, missing: list[str]) -> None:
+    """Put back a feature table's missing R-tree triggers and rebuild its index, which
+    went stale while they were gone (needs the ST_ functions on the connection)."""
+    _create_rtree_triggers(conn, table, only=tuple(missing))
+    rtree = f"rtree_{table}_{GEOM}"
+    conn.execute(f'DELETE FROM "{rtree}"')
+    conn.execute(f'INSERT INTO "{rtree}" SELECT fid, ST_MinX("{GEOM}"), ST_MaxX("{GEOM}"), '
+                 f'ST_MinY("{GEOM}"), ST_MaxY("{GEOM}") FROM "{table}" WHERE "{GEOM}" NOT NULL '
+                 f'AND NOT ST_IsEmpty("{GEOM}")')
+
+
 def _create_rtree_triggers(conn: sqlite3.Connection, table: str,
                            only: tuple[str, ...] | None = None) -> None:
     """The R-tree triggers of a feature table (those named in ``only``, or all)."""
@@ -156,12 +190,7 @@ def _create_v1(conn: sqlite3.Connection) -> None:
     conn.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", _SRS)
     for schema in LAYERS.values():
         _create_layer(conn, schema)
-    conn.execute(
-        # seq is the primary key: GDAL takes it as the FID, and no second index is needed.
-        "CREATE TABLE audit_log (seq INTEGER PRIMARY KEY NOT NULL, "
-        "at DATETIME NOT NULL, actor TEXT NOT NULL, "
-        "action TEXT NOT NULL, layer TEXT NOT NULL, feature_id TEXT, before TEXT, after TEXT, "
-        "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
+    conn.execute(AUDIT_TABLE.replace(" at TEXT ", " at DATETIME "))  # TEXT from version 6
     conn.execute("CREATE INDEX audit_log_feature_idx ON audit_log (feature_id)")
     conn.execute(
         "CREATE TABLE item_types (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
@@ -277,9 +306,7 @@ def _create_v3(conn: sqlite3.Connection) -> None:
 
 def _create_v4(conn: sqlite3.Connection) -> None:
     """Server users: a role each, and the SHA-256 of their API token (never the token)."""
-    conn.execute("CREATE TABLE hl_users (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
-                 "name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, "
-                 "token_sha256 TEXT NOT NULL UNIQUE, created_at DATETIME NOT NULL)")
+    conn.execute(USERS_TABLE.replace(" created_at TEXT ", " created_at DATETIME "))
     conn.execute(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
         "last_change) VALUES ('hl_users', 'attributes', 'hl_users', "
@@ -322,6 +349,19 @@ def _create_v6(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE victims_v6 RENAME TO victims")
     _index_references(conn, schema)
     gpkg_edits.create_triggers(conn, schema)
+    # The audit trail's times and users' creation times carry microseconds, which a
+    # GeoPackage DATETIME does not (GDAL warns on every row): they become TEXT, unchanged.
+    for table, create, index in (
+            ("audit_log", AUDIT_TABLE, "CREATE INDEX audit_log_feature_idx ON audit_log "
+                                       "(feature_id)"),
+            ("hl_users", USERS_TABLE, None)):
+        columns = ", ".join(r[1] for r in conn.execute(f'PRAGMA table_info("{table}")'))
+        conn.execute(create.replace(f"TABLE {table} ", f"TABLE {table}_v6 "))
+        conn.execute(f"INSERT INTO {table}_v6 ({columns}) SELECT {columns} FROM {table}")
+        conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"ALTER TABLE {table}_v6 RENAME TO {table}")
+        if index:
+            conn.execute(index)
 
 
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {

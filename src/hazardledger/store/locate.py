@@ -12,13 +12,16 @@ def is_database_url(location: str) -> bool:
     return location.startswith(("postgresql://", "postgres://"))
 
 
-def open_store(location: str | os.PathLike[str], *, create: bool = False) -> Store:
-    """The store for a GeoPackage path or a postgresql:// URL."""
+def open_store(location: str | os.PathLike[str], *, create: bool = False,
+               wait_ms: int | None = None) -> Store:
+    """The store for a GeoPackage path or a postgresql:// URL; ``wait_ms``: how long a
+    write waits for another program's to finish (a GeoPackage's lock)."""
     text = str(location)
     if is_database_url(text):
         from .postgis import open_postgis  # psycopg is loaded only for a database
 
         return open_postgis(text, create=create)
     from .gpkg import GeoPackageStore
+    from .gpkg_open import COMMAND_WAIT_MS
 
-    return GeoPackageStore(text, create=create)
+    return GeoPackageStore(text, create=create, wait_ms=wait_ms or COMMAND_WAIT_MS)

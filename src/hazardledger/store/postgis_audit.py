@@ -60,8 +60,10 @@ def _changes_query(schema: LayerSchema) -> dict[str, str]:
     of the old id and an insertion of the new one."""
     old, new = feature_json(schema, "o"), feature_json(schema, "n")
     return {
-        "INSERT": f"SELECT n.id, NULL::text, {new} FROM new_rows n ORDER BY n.fid",
-        "DELETE": f"SELECT o.id, {old}, NULL::text FROM old_rows o ORDER BY o.fid",
+        "INSERT": f"SELECT n.id AS feature_id, NULL::text AS before, {new} AS after "
+                  "FROM new_rows n ORDER BY n.fid",
+        "DELETE": f"SELECT o.id AS feature_id, {old} AS before, NULL::text AS after "
+                  "FROM old_rows o ORDER BY o.fid",
         "UPDATE": (
             f"SELECT feature_id, before, after FROM ("
             f"SELECT n.fid, 0 AS part, o.id AS feature_id, {old} AS before, NULL::text AS after "
@@ -103,11 +105,11 @@ BEGIN
   LOOP
     n := n + 1;
     h := encode(sha256(convert_to(concat_ws(chr(31), n::text, stamp, who, what,
-           '{schema.name}', coalesce(c.id, ''), coalesce(c.before, ''), coalesce(c.after, ''),
-           prev), 'UTF8')), 'hex');
+           '{schema.name}', coalesce(c.feature_id, ''), coalesce(c.before, ''),
+           coalesce(c.after, ''), prev), 'UTF8')), 'hex');
     INSERT INTO audit_log (seq, at, actor, action, layer, feature_id, before, after,
                            prev_hash, hash)
-      VALUES (n, stamp, who, what, '{schema.name}', c.id, c.before, c.after, prev, h);
+      VALUES (n, stamp, who, what, '{schema.name}', c.feature_id, c.before, c.after, prev, h);
     prev := h;
   END LOOP;
   IF n > coalesce(split_part(head, ':', 1)::bigint, 0) THEN
