@@ -253,6 +253,7 @@ from . import (  # noqa: E402, F401
     cli_evidence,
     cli_exposure,
     cli_hazard,
+    cli_keys,
     cli_priority,
     cli_report,
     cli_serve,

@@ -13,10 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import orjson
-
 from .domain.problems import InputRejected
-from .domain.schema import LAYERS, layer
+from .domain.schema import LAYERS
 from .domain.validation import validate
 from .store.drift import FeatureDrift
 from .store.personal import is_sealed
@@ -24,9 +22,6 @@ from .store.reconcile import AuditCheck, Reconciled
 
 if TYPE_CHECKING:
     from .ledger import Ledger
-
-NOT_KEPT = "[personal value not kept in the audit trail]"
-
 
 def layer_drift(found: list[FeatureDrift]) -> list[FeatureDrift]:
     return [d for d in found if d.layer in LAYERS]
@@ -79,20 +74,4 @@ def accept(ledger: Ledger, *, actor: str, reason: str) -> Reconciled:
 def revert(ledger: Ledger, *, actor: str) -> Reconciled:
     """Restore every feature to the state its audit trail gives; the trail records what
     was undone, personal values excepted."""
-    return ledger.store.revert_drift(ledger.store.drift(), actor=actor, scrub=scrub_personal)
-
-
-def scrub_personal(layer_name: str, text: str | None) -> str | None:
-    """A feature's JSON without personal values in clear (those typed in by another
-    program): the audit trail never holds one."""
-    if text is None:
-        return None
-    personal = layer(layer_name).personal_fields
-    if not personal:
-        return text
-    state = orjson.loads(text)
-    for name in personal:
-        value = state.get(name)
-        if value is not None and not is_sealed(value):
-            state[name] = NOT_KEPT
-    return orjson.dumps(state).decode()
+    return ledger.store.revert_drift(ledger.store.drift(), actor=actor)

@@ -28,6 +28,7 @@ from .io.write import export_frame
 from .store.base import Store, StoreError, WriteSummary
 from .store.locate import is_database_url, open_store
 from .store.reconcile import AuditCheck, Reconciled
+from .store.values import is_marker
 
 DEFAULT_DB = "ledger.gpkg"
 Progress = Callable[[str], None]
@@ -365,7 +366,14 @@ class Ledger:
         """Write a layer to a file; victims' personal fields are redacted unless asked for."""
         schema = layer(layer_name)
         frame = self.store.read_layer(schema.name)
-        if not include_personal:
+        if include_personal:
+            for name in schema.personal_fields:
+                shut = frame[name].map(is_marker)
+                if shut.any():
+                    raise ValueError(f"{schema.name}: {name}: cannot export personal fields in "
+                                     f"clear: {frame[name][shut].iloc[0]}; export without "
+                                     "--include-personal, or give the key file")
+        else:
             for name in schema.personal_fields:
                 frame[name] = frame[name].astype(object).where(frame[name].isna(), REDACTED)
         return export_frame(frame, path, schema.name)
@@ -394,6 +402,20 @@ class Ledger:
         from .direct_edits import accept
 
         return accept(self, actor=actor or default_actor(), reason=reason)
+
+    def seal_personal(self, *, actor: str | None = None) -> tuple[int, int]:
+        """Seal with the current key every personal value held in clear or under an older
+        key: in the layers (an audited correction) and, for a ledger of the first release,
+        in the audit trail (sealed in place, the chain hashed again and the old head kept
+        in a last entry). How many features and entries were sealed."""
+        from .store.sealing import reseal_layers, seal_trail
+
+        who = actor or default_actor()
+        keyring = self.store.keyring
+        # the trail first: the head it records as replaced is the one its keeper last saw
+        entries = seal_trail(self.store, keyring, actor=who) if keyring else 0
+        features = reseal_layers(self.store, actor=who)
+        return features, entries
 
     def revert_edits(self, *, actor: str | None = None) -> Reconciled:
         """Restore the audited state of everything other programs changed."""

@@ -260,6 +260,9 @@ class Store(AuditedStore):
         if not ids:
             return {}
         found, texts = self._stored_json(schema, sorted(set(ids)))
+        if schema.personal_fields:  # a value another program stored in clear is sealed
+            texts = [self.seal_json(schema.name, fid, t) or t for fid, t in zip(found, texts,
+                                                                                 strict=True)]
         return dict(zip(found, texts, strict=True))
 
     def set_up_access(self) -> str | None:

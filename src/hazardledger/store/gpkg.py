@@ -306,6 +306,10 @@ class GeoPackageStore(Store):
                      (f"{rows[-1][0]}:{rows[-1][-1]}",))
         return int(rows[0][0]), int(rows[-1][0])  # type: ignore[call-overload]
 
+    def _rewrite_audit(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+        conn.executemany("UPDATE audit_log SET before = ?, after = ?, prev_hash = ?, hash = ? "
+                         "WHERE seq = ?", [(*r[1:], r[0]) for r in rows])
+
     def _touch_contents(self, conn: sqlite3.Connection, schema: LayerSchema,
                         added: np.ndarray | None = None) -> None:
         """Record the change time and the layer's extent in gpkg_contents.

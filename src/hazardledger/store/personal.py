@@ -37,6 +37,9 @@ _FORMAT = "hazardledger-keys/1"
 _NONCE = 12
 
 
+NOT_KEPT = "[personal value not kept: no key to seal it]"
+
+
 def is_sealed(value: object) -> bool:
     """Whether a stored value is sealed text (and not a value in clear)."""
     return isinstance(value, str) and value.startswith(PREFIX)

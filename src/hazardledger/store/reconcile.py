@@ -7,13 +7,14 @@ accepting the edits into the trail (once validated) or reverting them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 
 from ..domain.schema import LAYERS, LayerSchema
@@ -21,7 +22,7 @@ from ..domain.schema import layer as layer_schema
 from . import audit_rows, drift
 from .drift import FeatureDrift
 from .errors import StoreError
-from .personal import KEY_FILE_ENV, Keyring, is_sealed, no_key_marker
+from .personal import KEY_FILE_ENV, NOT_KEPT, Keyring, is_sealed, no_key_marker
 from .values import StoredRows, rows_from_json, stored_rows
 
 # settings the ledger keeps for itself, outside the audit trail
@@ -29,7 +30,6 @@ INTERNAL_SETTINGS = frozenset({"schema_version", "audit_head"})
 OWN_TABLES = ("hl_users", "item_types", "hl_meta")
 ACCEPT = "accept direct edit"
 REVERT = "revert direct edit"
-Scrub = Callable[[str, str | None], str | None]
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,23 @@ class AuditedStore(ABC):
                                        "it is not known")
                 values[name] = [marker if is_sealed(v) else v for v in values[name]]
 
+    def seal_json(self, layer: str, feature_id: str, text: str | None) -> str | None:
+        """A feature's audit JSON with its personal values in clear sealed (or, without a
+        key, replaced by a note): what the trail keeps of a value it did not write."""
+        personal = layer_schema(layer).personal_fields
+        if text is None or not personal:
+            return text
+        state = orjson.loads(text)
+        clear = [n for n in personal if state.get(n) is not None and not is_sealed(state[n])
+                 and state[n] != NOT_KEPT]
+        if not clear:
+            return text
+        keyring = self.keyring
+        for name in clear:
+            state[name] = (NOT_KEPT if keyring is None else
+                           keyring.seal(layer, [feature_id], name, [state[name]])[0])
+        return orjson.dumps(state).decode()
+
     def open_personal(self, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
         """A frame of stored values with its personal fields in clear; a StoreError when a
         sealed one cannot be opened (no key, or not this ledger's key)."""
@@ -156,6 +173,12 @@ class AuditedStore(ABC):
     @abstractmethod
     def get_meta(self, key: str) -> str | None:
         """A ledger setting (e.g. ``extent``)."""
+
+    @abstractmethod
+    def _rewrite_audit(self, handle: Any, rows: list[tuple[object, ...]]) -> None:
+        """Replace the values and hashes of existing audit entries, given as (seq, before,
+        after, prev_hash, hash), and move the head to the last: only for sealing personal
+        values a first release kept in clear (the owner's maintenance of the trail)."""
 
     # -- what each backend supplies for the audit check -----------------------------------
 
@@ -288,11 +311,10 @@ class AuditedStore(ABC):
             self._reset_recording(handle)
         return _reconciled(found, first, last)
 
-    def revert_drift(self, expected: list[FeatureDrift], *, actor: str,
-                     scrub: Scrub) -> Reconciled:
+    def revert_drift(self, expected: list[FeatureDrift], *, actor: str) -> Reconciled:
         """Put every drifted feature back to its audited state: rows inserted elsewhere are
         deleted, deleted ones restored, edited ones rewritten. The trail records what was
-        undone (``scrub(layer, json)`` keeps personal values in clear out of it)."""
+        undone, personal values sealed."""
         with self._transaction() as handle:
             found = self._current_drift(expected)
             entries: list[tuple[object, ...]] = []
@@ -312,7 +334,8 @@ class AuditedStore(ABC):
                                      np.array([d.current is None for d in back]))
                 entries += audit_rows.chain_after(
                     head, actor, REVERT, schema.name, [d.feature_id for d in here],
-                    [scrub(schema.name, d.current) for d in here], [d.audited for d in here])
+                    [self.seal_json(schema.name, d.feature_id, d.current) for d in here],
+                    [d.audited for d in here])
                 head = _head_of(entries, head)
             first, last = self._store_audit(handle, entries)
             self._reset_recording(handle)

@@ -1,0 +1,62 @@
+"""``hazardledger keys``: the key that seals victims' personal fields at rest, held in a
+file outside the ledger (``HAZARDLEDGER_KEY_FILE``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli import _ledger, app, out, reports_bad_input
+from .ledger import default_actor
+from .store.personal import KEY_FILE_ENV, Keyring, add_key, create_key_file
+
+keys_app = typer.Typer(help="The key that seals victims' personal fields at rest.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+KeyFile = Annotated[Path | None, typer.Option(
+    "--file", envvar=KEY_FILE_ENV, help=f"The key file (default: ${KEY_FILE_ENV})")]
+SealDb = Annotated[str | None, typer.Option(
+    "--db", help="A ledger whose personal values to seal with the (new) key now")]
+Actor = Annotated[str | None, typer.Option(envvar="HAZARDLEDGER_ACTOR")]
+
+
+def _seal(db: str, keyring: Keyring, actor: str | None) -> None:
+    ledger = _ledger(db)
+    ledger.store.use_keyring(keyring)
+    features, entries = ledger.seal_personal(actor=actor or default_actor())
+    out.print(f"{ledger.shown}: sealed the personal fields of {features:,} features"
+              + (f" and {entries:,} audit entries of an earlier release (the chain was hashed "
+                 "again; its former head is kept in the trail)" if entries else ""))
+
+
+@keys_app.command("init")
+@reports_bad_input
+def keys_init(file: KeyFile = None, db: SealDb = None, actor: Actor = None) -> None:
+    """Create a key file (readable by its owner only). Keep it outside the ledger and back
+    it up: without it, victims' personal fields cannot be read. With --db, seal the
+    personal values a ledger of the first release holds in clear."""
+    if file is None:
+        raise ValueError(f"--file: say where the key file goes (or set {KEY_FILE_ENV})")
+    keyring = create_key_file(file)
+    out.print(f"created key file {keyring.path} (key {keyring.current}); give it to "
+              f"hazardledger as {KEY_FILE_ENV}={keyring.path}, keep it apart from the ledger "
+              "and keep a copy somewhere safe")
+    if db:
+        _seal(db, keyring, actor)
+
+
+@keys_app.command("rotate")
+@reports_bad_input
+def keys_rotate(file: KeyFile = None, db: SealDb = None, actor: Actor = None) -> None:
+    """Add a new current key to the key file (older keys stay, so that earlier values
+    still open). With --db, reseal a ledger's personal values with it (audited)."""
+    if file is None:
+        raise ValueError(f"--file: name the key file (or set {KEY_FILE_ENV})")
+    keyring = add_key(Keyring.load(file))
+    out.print(f"{keyring.path}: new current key {keyring.current} ({len(keyring.keys)} keys "
+              "in the file)")
+    if db:
+        _seal(db, keyring, actor)
