@@ -269,4 +269,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # run as a script this module is __main__, not hazardledger.cli, on whose app the
+    # other cli_* modules register their commands: run that one
+    from hazardledger.cli import main as package_main
+
+    package_main()

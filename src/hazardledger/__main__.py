@@ -1,0 +1,5 @@
+"""``python -m hazardledger``: the ``hazardledger`` command."""
+
+from hazardledger.cli import main
+
+main()
