@@ -62,8 +62,8 @@ def test_counts_ranges_and_densities() -> None:
     assert lines("records", raw) == [
         "f:feature 2: count_min: count_min 9 is greater than count_max 2",
         "f:feature 3: count: give count or count_min..count_max, not both",
-        "f:feature 4: density_per_m2: an unknown count given as a density needs a polygon "
-        "geometry",
+        "f:feature 4: density_per_m2: an unknown count given as a density needs the perimeter "
+        "it covers (a polygon), not a point or line",
     ]
 
 

@@ -19,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 
 from .catalog.loader import Catalog
+from .domain.forms import outlines_or_points
 from .domain.geometry_checks import Extent
 from .domain.problems import InputRejected, Problem
 from .domain.schema import LayerSchema, layer
@@ -304,13 +305,15 @@ class Ledger:
     # -- exposure and priorities -----------------------------------------------------------
 
     def places(self) -> gpd.GeoDataFrame:
-        """The places layer, or a ValueError saying how to fill it when it is empty."""
-        places = self.read("places")
+        """The places layer as distances are measured from it (a settlement's outline where
+        it has one, else its point), or a ValueError saying how to fill it when empty."""
+        places = gpd.GeoDataFrame(self.read("places"))
         if places.empty:
             raise ValueError("the ledger holds no places: run 'hazardledger places load' "
                              "(GeoNames, shipped offline) or import your own settlements "
                              "with 'hazardledger import FILE --layer places'")
-        return gpd.GeoDataFrame(places)
+        return places.set_geometry(outlines_or_points(places.geometry.to_numpy(),
+                                                      places["outline"]), crs="EPSG:4326")
 
     def exposure(self, bands_km: Sequence[float] = (1.0, 5.0, 10.0), *, store: bool = False,
                  actor: str | None = None) -> gpd.GeoDataFrame:

@@ -88,6 +88,10 @@ class Record:
     count_max: int | None = _f("int", minimum=0)
     density_per_m2: float | None = _f("float", minimum=0, doc="For unknown counts: items per m²")
     sd_setting_h: float | None = _f("float", minimum=0, doc="Recorded self-destruct setting")
+    location: str | None = _f("text", doc="The point (single item) or line (a row) as "
+                                          "recorded, WKT; the geometry is the perimeter")
+    location_accuracy_m: float | None = _f("float", minimum=0, doc=(
+        "How far around a recorded point or line its perimeter is drawn, metres"))
     geometry: Geometry | None = None
 
 
@@ -163,4 +167,6 @@ class Place:
     region: str | None = _f("text")
     country: str | None = _f("text")
     source: str | None = _f("text")
+    outline: str | None = _f("text", doc="The settlement's outline as given, WKT; the "
+                                         "geometry is a point inside it")
     geometry: Geometry | None = None

@@ -104,9 +104,11 @@ LAYERS: dict[str, LayerSchema] = {
     for s in (
         LayerSchema("hazard_areas", HazardArea, _fields(HazardArea), _POLYGONAL,
                     "MULTIPOLYGON", "Suspected and confirmed hazardous areas"),
+        # records are stored by their perimeter, places as points (see forms.py): one
+        # geometry type a layer, which QGIS opens as one layer
         LayerSchema("records", Record, _fields(Record),
                     ("Point", "MultiPoint", "LineString", "MultiLineString", *_POLYGONAL),
-                    "GEOMETRY", "What was laid or is suspected, where and when"),
+                    "MULTIPOLYGON", "What was laid or is suspected, where and when"),
         LayerSchema("findings", Finding, _fields(Finding), ("Point",), "POINT",
                     "Items found in survey and clearance, with their state"),
         LayerSchema("incidents", Incident, _fields(Incident), ("Point",), "POINT",
@@ -115,9 +117,9 @@ LAYERS: dict[str, LayerSchema] = {
                     "People killed or injured (personal data: admin only)"),
         LayerSchema("activities", Activity, _fields(Activity), _POLYGONAL, "MULTIPOLYGON",
                     "Non-technical survey, technical survey and clearance"),
-        LayerSchema("places", Place, _fields(Place), ("Point", "MultiPoint", *_POLYGONAL),
-                    "GEOMETRY", "Populated places: points or settlement polygons "
-                    "(GeoNames by default, CC BY 4.0)"),
+        LayerSchema("places", Place, _fields(Place), ("Point", *_POLYGONAL),
+                    "POINT", "Populated places: points, with the outlines of settlements "
+                    "given as polygons (GeoNames by default, CC BY 4.0)"),
     )
 }
 

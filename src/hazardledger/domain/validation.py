@@ -15,11 +15,14 @@ import numpy as np
 import pandas as pd
 
 from .coerce import TEXT, coerce
+from .forms import place_points, record_perimeters
 from .geometry_checks import Extent, check_geometries
 from .problems import Problem
 from .rules import LAYER_RULES, format_time
 from .schema import LayerSchema
 from .vocab import PersistenceClass
+
+LAYER_FORMS = {"records": record_perimeters, "places": place_points}
 
 SINGULAR = {
     "hazard_areas": "hazard area",
@@ -121,8 +124,13 @@ def validate(schema: LayerSchema, frame: pd.DataFrame, facts: LedgerFacts, *,
         result = check_geometries(schema, geometry, extent=facts.extent, repair=repair)
         problems += result.problems
         repaired = result.repaired
-        out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(result.geometries), crs="EPSG:4326")
-        problems += _check_density_geometry(schema, out)
+        geoms = result.geometries
+        shape = LAYER_FORMS.get(schema.name)
+        if shape is not None:
+            usable = geoms.copy()
+            problems += shape(out, usable)  # one geometry type a layer (forms.py)
+            geoms = usable
+        out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
     return Validated(out, sorted(problems, key=_order(schema)), repaired)
 
 
@@ -188,13 +196,3 @@ def _check_future(schema: LayerSchema, out: pd.DataFrame, now: pd.Timestamp) -> 
                 f"date in the future: {format_time(values.iloc[i], spec.kind)} is after "
                 f"{format_time(limit, spec.kind)}")))
     return problems
-
-
-def _check_density_geometry(schema: LayerSchema, out: gpd.GeoDataFrame) -> list[Problem]:
-    if "density_per_m2" not in out.columns:
-        return []
-    polygonal = out.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-    bad = out["density_per_m2"].notna().to_numpy() & ~polygonal & out.geometry.notna().to_numpy()
-    return [Problem(int(i) + 1, "density_per_m2",
-                    "an unknown count given as a density needs a polygon geometry")
-            for i in np.flatnonzero(bad)]

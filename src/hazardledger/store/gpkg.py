@@ -93,9 +93,12 @@ class GeoPackageStore(Store):
         # the recording triggers to silence exist from migration 5 on
         self._recording = version >= 5
         if version < SCHEMA_VERSION and not self.read_only:
-            with self._transaction():
-                migrate(self._conn, version)
-            self._recording = True
+            with self._transaction() as conn:
+                migrate(conn, version)
+                self._recording = True
+                gpkg_edits.set_writing(conn, True)  # lowered again as the transaction ends
+                if version < 7:
+                    self._convert_forms(conn)
 
     # -- opening -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0: read by GDAL 3.6 (Debian 12) without a warning
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 GEOM = "geom"
 
 _CORE = """
@@ -364,8 +364,30 @@ def _create_v6(conn: sqlite3.Connection) -> None:
             conn.execute(index)
 
 
+def _create_v7(conn: sqlite3.Connection) -> None:
+    """One geometry type a layer, so that QGIS opens each as one layer: records by their
+    perimeter (the point or line recorded kept in ``location``), places as points (a
+    settlement's outline kept in ``outline``). The store then converts the rows of earlier
+    versions, audited (see reconcile.convert_forms)."""
+    from . import gpkg_edits
+
+    for name in ("records", "places"):
+        schema = LAYERS[name]
+        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
+        for spec in schema.fields:
+            if spec.name not in have:
+                conn.execute(f'ALTER TABLE "{name}" ADD COLUMN "{spec.name}" '
+                             f"{GPKG_TYPES[spec.kind]}")
+        conn.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = ? WHERE "
+                     "table_name = ?", (schema.gpkg_geometry, name))
+        conn.execute("UPDATE layer_styles SET styleQML = ?, update_time = ? WHERE "
+                     "f_table_name = ?", (qml(name), _now(), name))
+        gpkg_edits.create_triggers(conn, schema)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6}
+    1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6,
+    7: _create_v7}
 
 
 def migrate(conn: sqlite3.Connection, current: int) -> int:

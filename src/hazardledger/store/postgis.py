@@ -48,6 +48,7 @@ from .postgis_schema import (
     result_columns,
     set_meta_value,
     stored_kind,
+    type_geometries,
     update_from_stage,
     utc_text,
 )
@@ -108,7 +109,11 @@ class PostGISStore(Store):
         try:
             with self._transaction() as cur:
                 # another process may have created or migrated it while this one waited
-                migrate(cur, self._schema_version())
+                current = self._schema_version()
+                migrate(cur, current)
+                if 0 < current < 7:
+                    self._convert_forms(cur)
+                    type_geometries(cur)
         except psycopg.errors.InsufficientPrivilege as exc:
             raise StoreError(f"{self.location}: not allowed to create the ledger's tables "
                              f"({str(exc).strip()}); connect as the database's owner") from exc

@@ -24,11 +24,14 @@ from ..domain.schema import LAYERS, FieldSpec, LayerSchema
 from .base import FeatureQuery
 from .gpkg_schema import GEOM, RESULT_LAYERS
 from .results import COLUMN_NAME
+from .styles import CATEGORIES, qml
+
+STYLE_DESCRIPTION = "Hazard Ledger default"
 
 # Version numbers follow the GeoPackage layout this mirrors: a PostGIS ledger starts with
 # everything of the GeoPackage's version 3 at once, and every later GeoPackage migration
 # needs its PostGIS twin here.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Every writing transaction takes this transaction-level advisory lock first, so that
 # writers append to the audit chain one after another. Advisory locks are per database.
@@ -264,10 +267,50 @@ def _create_v6(cur: Cursor) -> None:
                         f"""USING to_char("{spec.name}", 'YYYY-MM-DD')""")
 
 
+def _create_v7(cur: Cursor) -> None:
+    """The columns of one geometry type a layer (the store then converts the rows and
+    types the geometry columns: :func:`type_geometries`), and QGIS's default styles."""
+    from . import postgis_audit
+
+    for name in ("records", "places"):
+        for spec in LAYERS[name].fields:
+            cur.execute(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "{spec.name}" '
+                        f"{PG_TYPES[stored_kind(spec)]}")
+    postgis_audit.install_triggers(cur, WRITE_LOCK)
+    postgis_audit.add_constraints(cur)
+    create_layer_styles(cur)
+
+
+def type_geometries(cur: Cursor) -> None:
+    """Records and places typed as one geometry each, once their rows are converted."""
+    for name in ("records", "places"):
+        column = geometry_column(LAYERS[name].gpkg_geometry or "")
+        cur.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{GEOM}" TYPE {column}')
+
+
+def create_layer_styles(cur: Cursor) -> None:
+    """QGIS's own ``layer_styles`` table (the layout QGIS creates when it saves a style to
+    PostgreSQL) with the ledger's default style for each layer, as the GeoPackage has."""
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS layer_styles (id serial PRIMARY KEY, "
+        "f_table_catalog varchar, f_table_schema varchar, f_table_name varchar, "
+        "f_geometry_column varchar, stylename text, styleqml xml, stylesld xml, "
+        "useasdefault boolean, description text, owner varchar(63) DEFAULT CURRENT_USER, "
+        "ui xml, update_time timestamp DEFAULT CURRENT_TIMESTAMP, type varchar)")
+    cur.execute("DELETE FROM layer_styles WHERE description = %s", (STYLE_DESCRIPTION,))
+    for name in [*CATEGORIES, *RESULT_LAYERS]:
+        cur.execute(
+            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+            "f_geometry_column, stylename, styleqml, stylesld, useasdefault, description, "
+            "owner, type) VALUES (current_database(), current_schema(), %s, %s, %s, "
+            "XMLPARSE(DOCUMENT %s), NULL, true, %s, 'hazardledger', 'Vector')",
+            (name, GEOM, f"{name} (Hazard Ledger)", qml(name), STYLE_DESCRIPTION))
+
+
 # Migration n takes a ledger at schema version n-1 (or, for the first, an empty database)
 # to version n, inside the caller's transaction.
 MIGRATIONS: dict[int, Callable[[Cursor], None]] = {3: _create_v3, 4: _create_v4, 5: _create_v5,
-                                                   6: _create_v6}
+                                                   6: _create_v6, 7: _create_v7}
 
 
 def migrate(cur: Cursor, current: int) -> int:

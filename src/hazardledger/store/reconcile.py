@@ -16,19 +16,23 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
+import shapely
 
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
+from ..domain.validation import LAYER_FORMS
 from . import audit_rows, drift
 from .drift import FeatureDrift
 from .errors import StoreError
 from .personal import KEY_FILE_ENV, NOT_KEPT, Keyring, is_sealed, no_key_marker
-from .values import StoredRows, rows_from_json, stored_rows
+from .values import StoredRows, rows_from_json, stored_rows, typed_layer
 
 # settings the ledger keeps for itself, outside the audit trail
 INTERNAL_SETTINGS = frozenset({"schema_version", "audit_head"})
 OWN_TABLES = ("hl_users", "item_types", "hl_meta")
 ACCEPT = "accept direct edit"
+MIGRATION_ACTOR = "hazardledger (schema migration)"
+MIGRATE_FORMS = "migrate: one geometry type a layer"
 REVERT = "revert direct edit"
 
 
@@ -340,6 +344,38 @@ class AuditedStore(ABC):
             first, last = self._store_audit(handle, entries)
             self._reset_recording(handle)
         return _reconciled(found, first, last)
+
+    def _convert_forms(self, handle: Any) -> None:
+        """Records and places stored before one geometry type a layer (schema version 7)
+        brought to it inside the migration's transaction: records given as points or lines
+        get their perimeter and keep the point or line in ``location``, settlements given
+        as polygons become points and keep the polygon in ``outline``; audited."""
+        head = self.get_meta("audit_head")
+        for name in ("records", "places"):
+            schema = LAYERS[name]
+            values, geometry = self._stored_values(schema)
+            if geometry is None or not len(geometry):
+                continue
+            wanted = 6 if schema.gpkg_geometry == "MULTIPOLYGON" else 0  # shapely type ids
+            kinds = shapely.get_type_id(geometry)
+            rows = np.flatnonzero((kinds >= 0) & (kinds != wanted))
+            if not rows.size:
+                continue
+            picked = {k: [v[i] for i in rows] for k, v in values.items()}
+            frame = typed_layer(schema, picked, geometry[rows])
+            before = dict(zip(*self._stored_json(schema, [str(i) for i in picked["id"]]),
+                              strict=True))
+            geoms = frame.geometry.to_numpy().copy()
+            LAYER_FORMS[name](frame, geoms)
+            frame = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=geoms,
+                                     crs="EPSG:4326")
+            stored = stored_rows(schema, frame, self._encode_geometry)
+            self._write_rows(handle, schema, stored, np.zeros(len(stored.ids), bool))
+            entries = audit_rows.entries(head, MIGRATION_ACTOR, MIGRATE_FORMS, schema,
+                                         stored.ids, [before[i] for i in stored.ids],
+                                         stored.audit_values, stored.geometry)
+            self._store_audit(handle, entries)
+            head = _head_of(entries, head)
 
     def _current_drift(self, expected: list[FeatureDrift]) -> list[FeatureDrift]:
         """The layers' drift inside a write transaction, which must be what was checked

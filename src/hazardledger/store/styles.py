@@ -22,7 +22,7 @@ CATEGORIES: dict[str, tuple[str, str, list[tuple[str, str, str]]]] = {
         ("self_destroyed", "Self-destroyed", "120,120,120"),
         ("unknown", "Unknown", "0,0,0"),
     ]),
-    "records": ("source", "marker", [
+    "records": ("source", "fill", [
         ("minefield_record", "Minefield record", "128,0,38"),
         ("nts", "Non-technical survey", "227,26,28"),
         ("incident", "Incident", "252,78,42"),
