@@ -255,6 +255,9 @@ class GeoPackageStore(Store):
         The R-tree insert trigger calls back into Python for every row; for a large
         batch it is dropped and recreated around a bulk fill of the index inside the
         same transaction (as GDAL does), so a crash still leaves trigger and index whole.
+        The trigger recording inserts by other programs goes the same way: it would only
+        test, row by row, the flag that silences it during this write (0.47 s of 6.1 s for
+        100,000 records).
         """
         table = schema.name
         top = conn.execute(f'SELECT max(coalesce(max(fid), 0), coalesce((SELECT seq FROM '
@@ -272,10 +275,13 @@ class GeoPackageStore(Store):
             conn.executemany(insert, new_rows)
             return
         assert geoms is not None
-        trigger = f"rtree_{table}_{GEOM}_insert"
-        sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-                           (trigger,)).fetchone()[0]
-        conn.execute(f'DROP TRIGGER "{trigger}"')
+        # the insert triggers that would only fill the index, or stay quiet because this
+        # write audits itself, are set aside for the batch
+        set_aside = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)",
+            (f"rtree_{table}_{GEOM}_insert", f"hl_edit_{table}_insert")).fetchall()
+        for name, _ in set_aside:
+            conn.execute(f'DROP TRIGGER "{name}"')
         conn.executemany(insert, new_rows)
         last = conn.execute(f'SELECT max(fid) FROM "{table}"').fetchone()[0]
         if last != fids[-1]:  # never seen; the transaction rolls back rather than misindex
@@ -290,7 +296,8 @@ class GeoPackageStore(Store):
                                  b[:, 1].tolist(), b[:, 3].tolist(), strict=True))
         else:
             rtree_bulk.bulk_load(conn, rtree, fids[keep], b[:, 0], b[:, 2], b[:, 1], b[:, 3])
-        conn.execute(sql)
+        for _, sql in set_aside:
+            conn.execute(sql)
 
     def _delete_rows(self, conn: sqlite3.Connection, schema: LayerSchema,
                      ids: list[str]) -> None:
