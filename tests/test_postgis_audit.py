@@ -4,6 +4,8 @@ by ``audit verify``, and the audit table takes only appends."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -63,12 +65,22 @@ def login_name(url: str) -> str:
     return str(urlsplit(url).username)
 
 
+def psql(url: str, statement: str) -> subprocess.CompletedProcess[str]:
+    """A statement run by the psql client, as a person at a terminal would."""
+    found = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
+    return subprocess.run([found, url, "-v", "ON_ERROR_STOP=1", "-c", statement],
+                          capture_output=True, text=True, timeout=60)
+
+
 def test_an_editors_qgis_edit_is_audited_under_their_login(ledger: str,
                                                             logins: dict[str, str]) -> None:
     editor = logins["editor"]
+    done = psql(editor, "UPDATE hazard_areas SET status = 'closed', geom = ST_Multi("
+                        "ST_Translate(geom, 0.01, 0)) WHERE id = 'HA-1'")
+    assert done.returncode == 0, done.stderr
+    refused = psql(editor, "UPDATE hazard_areas SET status = 'released' WHERE id = 'HA-2'")
+    assert refused.returncode != 0 and "hazard_areas_status_in_vocabulary" in refused.stderr
     with psycopg.connect(editor, autocommit=True) as conn:
-        conn.execute("UPDATE hazard_areas SET status = 'closed', geom = ST_Multi(ST_Translate("
-                     "geom, 0.01, 0)) WHERE id = 'HA-1'")
         conn.execute("INSERT INTO records (id, item_type, laid_from, source, info_reliability, "
                      "area_id, count, geom) VALUES ('R-9', 'ap-persistent', "
                      "'2024-03-01T06:00:00Z', 'nts', 'low', 'HA-1', 4, "
