@@ -112,6 +112,13 @@ def _number(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
         reason = "must not be negative, got {value}" if spec.minimum == 0 else (
             f"must be at least {spec.minimum:g}, got {{value}}")
         failures += _bad(raw, np.flatnonzero(low), reason)
+        ok &= ~low
+    if spec.maximum is not None:
+        # checked on the float, before any cast: 1e29 must not wrap around into a negative
+        high = ok & (arr > spec.maximum.value)
+        failures += _bad(raw, np.flatnonzero(high), (
+            f"must be at most {spec.maximum.value:,.0f} ({spec.maximum.why}), got {{value}}"))
+        ok &= ~high
     if whole:
         return pd.Series(pd.array(np.where(ok, arr, np.nan), dtype="Float64")
                          .astype("Int64")), failures

@@ -15,6 +15,8 @@ from typing import Any
 
 from shapely import Geometry
 
+from . import bounds
+from .bounds import Bound
 from .vocab import (
     ActivityKind,
     AreaStatus,
@@ -35,6 +37,7 @@ def _f(
     required: bool = False,
     vocab: type[StrEnum] | None = None,
     minimum: float | None = None,
+    maximum: Bound | None = None,
     personal: bool = False,
     ref: str | None = None,
     doc: str = "",
@@ -46,6 +49,7 @@ def _f(
         "required": required,
         "vocab": vocab,
         "minimum": minimum,
+        "maximum": maximum,
         "personal": personal,
         "ref": ref,
         "doc": doc,
@@ -83,14 +87,16 @@ class Record:
     info_reliability: InfoReliability = _f("enum", required=True, vocab=InfoReliability)
     area_id: str | None = _f("text", ref="hazard_areas")
     laid_to: datetime | None = _f("datetime", doc="End of the laying window; default laid_from")
-    count: int | None = _f("int", minimum=0)
-    count_min: int | None = _f("int", minimum=0)
-    count_max: int | None = _f("int", minimum=0)
-    density_per_m2: float | None = _f("float", minimum=0, doc="For unknown counts: items per m²")
-    sd_setting_h: float | None = _f("float", minimum=0, doc="Recorded self-destruct setting")
+    count: int | None = _f("int", minimum=0, maximum=bounds.COUNT)
+    count_min: int | None = _f("int", minimum=0, maximum=bounds.COUNT)
+    count_max: int | None = _f("int", minimum=0, maximum=bounds.COUNT)
+    density_per_m2: float | None = _f("float", minimum=0, maximum=bounds.DENSITY_PER_M2,
+                                       doc="For unknown counts: items per m²")
+    sd_setting_h: float | None = _f("float", minimum=0, maximum=bounds.SD_SETTING_H,
+                                     doc="Recorded self-destruct setting")
     location: str | None = _f("text", doc="The point (single item) or line (a row) as "
                                           "recorded, WKT; the geometry is the perimeter")
-    location_accuracy_m: float | None = _f("float", minimum=0, doc=(
+    location_accuracy_m: float | None = _f("float", minimum=0, maximum=bounds.ACCURACY_M, doc=(
         "How far around a recorded point or line its perimeter is drawn, metres"))
     geometry: Geometry | None = None
 
@@ -106,7 +112,7 @@ class Finding:
     area_id: str | None = _f("text", ref="hazard_areas")
     record_id: str | None = _f("text", ref="records")
     activity_id: str | None = _f("text", ref="activities")
-    depth_cm: float | None = _f("float", minimum=0)
+    depth_cm: float | None = _f("float", minimum=0, maximum=bounds.DEPTH_CM)
     geometry: Geometry | None = None
 
 
@@ -118,10 +124,10 @@ class Incident:
     occurred_at: datetime = _f("datetime", required=True)
     item_type: str | None = _f("text")
     area_id: str | None = _f("text", ref="hazard_areas")
-    civilians_killed: int = _f("int", minimum=0, default=0)
-    civilians_injured: int = _f("int", minimum=0, default=0)
-    deminers_killed: int = _f("int", minimum=0, default=0)
-    deminers_injured: int = _f("int", minimum=0, default=0)
+    civilians_killed: int = _f("int", minimum=0, maximum=bounds.CASUALTIES, default=0)
+    civilians_injured: int = _f("int", minimum=0, maximum=bounds.CASUALTIES, default=0)
+    deminers_killed: int = _f("int", minimum=0, maximum=bounds.CASUALTIES, default=0)
+    deminers_injured: int = _f("int", minimum=0, maximum=bounds.CASUALTIES, default=0)
     geometry: Geometry | None = None
 
 
@@ -133,7 +139,8 @@ class Victim:
     id: str = _f("text", required=True)
     incident_id: str = _f("text", required=True, ref="incidents")
     outcome: Outcome = _f("enum", required=True, vocab=Outcome)
-    deminer: int = _f("int", minimum=0, default=0, doc="1 if a deminer at work, else 0")
+    deminer: int = _f("int", minimum=0, maximum=bounds.FLAG, default=0,
+                      doc="1 if a deminer at work, else 0")
     gender: Gender | None = _f("enum", vocab=Gender)
     activity_at_time: str | None = _f("text")
     name: str | None = _f("text", personal=True)
@@ -151,9 +158,9 @@ class Activity:
     organisation: str = _f("text", required=True)
     started: date = _f("date", required=True)
     finished: date | None = _f("date")
-    cancelled_m2: float = _f("float", minimum=0, default=0.0)
-    reduced_m2: float = _f("float", minimum=0, default=0.0)
-    cleared_m2: float = _f("float", minimum=0, default=0.0)
+    cancelled_m2: float = _f("float", minimum=0, maximum=bounds.AREA_M2, default=0.0)
+    reduced_m2: float = _f("float", minimum=0, maximum=bounds.AREA_M2, default=0.0)
+    cleared_m2: float = _f("float", minimum=0, maximum=bounds.AREA_M2, default=0.0)
     geometry: Geometry | None = None
 
 
@@ -163,7 +170,7 @@ class Place:
 
     id: str = _f("text", required=True)
     name: str = _f("text", required=True)
-    population: int = _f("int", required=True, minimum=0)
+    population: int = _f("int", required=True, minimum=0, maximum=bounds.POPULATION)
     region: str | None = _f("text")
     country: str | None = _f("text")
     source: str | None = _f("text")

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .bounds import Bound
 from .entities import Activity, Finding, HazardArea, Incident, Place, Record, Victim
 
 # Storage kinds and the GeoPackage column type each is stored as.
@@ -32,6 +33,7 @@ class FieldSpec:
     required: bool
     vocab: type[StrEnum] | None
     minimum: float | None
+    maximum: Bound | None
     personal: bool
     ref: str | None
     doc: str
@@ -88,6 +90,7 @@ def _fields(entity: type) -> tuple[FieldSpec, ...]:
                 required=m["required"],
                 vocab=m["vocab"],
                 minimum=m["minimum"],
+                maximum=m["maximum"],
                 personal=m["personal"],
                 ref=m["ref"],
                 doc=m["doc"],

@@ -12,7 +12,7 @@ maximum (Wilks); an end at the edge of the parameter space is reported as that e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,10 +30,14 @@ FREE: dict[PersistenceClass, tuple[str, ...]] = {
     PersistenceClass.SD_AND_SDA: ("rho_sd", "rho_sda", "life_beta", "life_eta_h"),
 }
 _PROBABILITY = {"rho_sd", "rho_sda"}
-_EDGE = 18.0  # logit or log bound of the search: probabilities within 1.5e-8 of 0 or 1
+_EDGE = 18.0  # logit bound of the search: probabilities within 1.5e-8 of 0 or 1
 _SHIFTS = (0.0, 2.0, -2.0, 1.0, -1.0)  # starting points around the prior means (fitting scale)
-
-
+_NEAR_ONE = 12.0  # a start with a probability at 1 - 6e-6: where an estimate at the edge lies
+_SWEEP = 8  # profile points from the estimate to each edge, each warm-started from the last
+# Search limits of the others, on the log scale: a life or a shape beyond them is one the
+# findings cannot tell apart from the limit ("not determined by the findings").
+_LOG_LIMITS = {"life_beta": (np.log(0.05), np.log(100.0))}
+_LOG_SPAN = 8.0  # the life's scale: e^±8 (a factor of about 3,000) around the prior mean
 _REAL = {"temp_coef_per_c"}  # fitted on its own scale
 
 
@@ -52,14 +56,22 @@ def from_fitting_scale(name: str, x: float) -> float:
 def _bounds(name: str, start: float) -> tuple[float, float]:
     if name in _REAL:
         return (-0.5, 0.5)  # per degree C: a factor of 150 per 10 degrees at the ends
-    return (-_EDGE, _EDGE) if name in _PROBABILITY else (start - 8.0, start + 8.0)
+    if name in _PROBABILITY:
+        return (-_EDGE, _EDGE)
+    return _LOG_LIMITS.get(name, (start - _LOG_SPAN, start + _LOG_SPAN))
 
 
 @dataclass
 class Estimate:
+    """A maximum-likelihood estimate and its 90 % profile interval; ``determined`` is False
+    when the interval runs to the search limits (a flat profile: the findings cannot tell
+    the value), and then ``mle`` says nothing."""
+
     mle: float
     low: float
     high: float
+    determined: bool = True
+    note: str = ""
 
 
 @dataclass
@@ -99,56 +111,118 @@ class ReliabilityFitter:
             return np.zeros(0), self.negative_log_likelihood(np.zeros(0), findings, (),
                                                              pinned), True
         result = minimize(self.negative_log_likelihood, start, args=(findings, names, pinned),
-                          method="L-BFGS-B",
-                          bounds=bounds)
+                          method="L-BFGS-B", bounds=bounds)
         return result.x, float(result.fun), bool(result.success)
+
+    def _best_of(self, findings: Findings, names: tuple[str, ...], starts: list[np.ndarray],
+                 bounds: list[tuple[float, float]], pinned: Mapping[str, float]
+                 ) -> tuple[np.ndarray, float, bool]:
+        """The best optimum from several starts (a cure fraction and a long tail look alike
+        over short ages, so one start can end in the wrong optimum)."""
+        lows = np.array([b[0] for b in bounds])
+        highs = np.array([b[1] for b in bounds])
+        tries = [self._optimise(findings, names, np.clip(x, lows, highs), bounds, pinned)
+                 for x in starts]
+        return min(tries, key=lambda t: t[1])
+
+    @staticmethod
+    def _starts(names: tuple[str, ...], centre: np.ndarray, *extra: np.ndarray
+                ) -> list[np.ndarray]:
+        """Where to start: ``extra`` first, then around ``centre``, then with each
+        probability at 1 (an estimate at the edge of the parameter space)."""
+        starts = [*extra, *(centre + shift for shift in _SHIFTS)]
+        for k, name in enumerate(names):
+            if name in _PROBABILITY:
+                edge = centre.copy()
+                edge[k] = _NEAR_ONE
+                starts.append(edge)
+        return starts
 
     def fit(self, findings: Findings, intervals: bool = True) -> FitResult:
         """Maximum likelihood, then (unless ``intervals`` is False) a profile-likelihood
-        interval for each free parameter."""
+        interval for each free parameter, and whether the findings determine it."""
         names = self.free
         start = np.array([to_fitting_scale(n, self.fixed[n]) for n in names])
         bounds = [_bounds(n, s) for n, s in zip(names, start, strict=True)]
-        lows, highs = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
-        best, nll, ok = self._optimise(findings, names, start, bounds, {})
-        # A cure fraction and a long tail can look alike over short ages; when the first
-        # answer sits at an edge (or failed), other starts keep the optimiser out of the
-        # wrong optimum.
-        at_edge = any(n in _PROBABILITY and abs(x) > 10 for n, x in zip(names, best,
-                                                                        strict=True))
-        if len(names) > 1 and (at_edge or not ok):
-            tries = [(best, nll, ok)] + [
-                self._optimise(findings, names, np.clip(start + shift, lows, highs), bounds, {})
-                for shift in _SHIFTS[1:]]
-            best, nll, ok = min(tries, key=lambda t: t[1])
+        best, nll, ok = self._best_of(findings, names, self._starts(names, start), bounds, {})
         result = FitResult(findings.n, -nll, converged=ok,
                            fixed={k: v for k, v in self.fixed.items() if k not in names})
-        threshold = nll + chi2.ppf(self.level, 1) / 2
         if not intervals:
             result.estimates = {n: Estimate(from_fitting_scale(n, x), np.nan, np.nan)
                                 for n, x in zip(names, best, strict=True)}
             return result
+        threshold = nll + chi2.ppf(self.level, 1) / 2
         for j, name in enumerate(names):
-            others = names[:j] + names[j + 1:]
-            other_start = np.delete(best, j)
-            other_bounds = bounds[:j] + bounds[j + 1:]
-
-            def profile(x: float, _name: str = name, _others: tuple[str, ...] = others,
-                        _start: np.ndarray = other_start,
-                        _bounds: list[tuple[float, float]] = other_bounds) -> float:
-                value = from_fitting_scale(_name, x)
-                return self._optimise(findings, _others, _start, _bounds,
-                                      {_name: value})[1] - threshold
-
-            low = self._end(profile, best[j], bounds[j][0])
-            high = self._end(profile, best[j], bounds[j][1])
-            result.estimates[name] = Estimate(*(from_fitting_scale(name, x)
-                                                for x in (best[j], low, high)))
+            low, high, better = self._interval(findings, names, j, best, bounds, threshold)
+            if better is not None:  # the profile found a higher likelihood: start again there
+                return self.fit_from(findings, better)
+            result.estimates[name] = _estimate(name, best[j], low, high, bounds[j])
         return result
 
-    @staticmethod
-    def _end(profile: Callable[[float], float], centre: float, edge: float) -> float:
-        """Where the profile crosses the threshold between the MLE and an edge."""
-        if profile(edge) <= 0:
-            return edge
-        return float(brentq(profile, centre, edge, xtol=1e-4)) if profile(centre) < 0 else centre
+    def fit_from(self, findings: Findings, point: np.ndarray) -> FitResult:
+        """The fit again, from a better optimum a profile found."""
+        names = self.free
+        fixed = {**self.fixed, **{n: from_fitting_scale(n, x)
+                                  for n, x in zip(names, point, strict=True)}}
+        again = ReliabilityFitter.__new__(ReliabilityFitter)
+        again.free, again.fixed, again.life, again.level = names, fixed, self.life, self.level
+        return again.fit(findings)
+
+    def _interval(self, findings: Findings, names: tuple[str, ...], j: int, best: np.ndarray,
+                  bounds: list[tuple[float, float]], threshold: float
+                  ) -> tuple[float, float, np.ndarray | None]:
+        """Where the profile of parameter ``j`` crosses the threshold on each side: swept
+        from the estimate to the edge, each point's other parameters optimised from the
+        last point's optimum, from the overall estimate and with each probability at 1, so
+        that a parameter sitting at a boundary does not hold the others back. Also a point
+        better than the estimate, if the sweep finds one."""
+        others = names[:j] + names[j + 1:]
+        other_bounds = bounds[:j] + bounds[j + 1:]
+        at_best = np.delete(best, j)
+        floor = threshold - chi2.ppf(self.level, 1) / 2  # the overall minimum
+
+        def profile(x: float, warm: np.ndarray) -> tuple[float, np.ndarray]:
+            pinned = {names[j]: from_fitting_scale(names[j], x)}
+            starts = self._starts(others, at_best, warm)[:2] + self._starts(
+                others, at_best)[len(_SHIFTS):]
+            solution, value, _ = self._best_of(findings, others, starts, other_bounds, pinned)
+            return value, solution
+
+        ends: list[float] = []
+        for edge in bounds[j]:
+            warm, previous, end = at_best, float(best[j]), float(edge)
+            for x in np.linspace(best[j], edge, _SWEEP + 1)[1:]:
+                value, solution = profile(float(x), warm)
+                if value < floor - 1e-6:
+                    point = np.insert(solution, j, x)
+                    return np.nan, np.nan, point
+                if value > threshold:
+                    end = float(brentq(lambda y, w=solution: profile(y, w)[0] - threshold,
+                                       previous, float(x), xtol=1e-3))
+                    break
+                warm, previous = solution, float(x)
+            ends.append(end)
+        return min(ends), max(ends), None
+
+
+def _estimate(name: str, best: float, low: float, high: float,
+              bounds: tuple[float, float]) -> Estimate:
+    """The estimate on the parameter's own scale, and whether the findings determine it: a
+    probability is undetermined when its interval spans both edges; any other parameter
+    when its interval reaches a search limit (it is then reported as a bound, if any)."""
+    at_low, at_high = low <= bounds[0] + 1e-6, high >= bounds[1] - 1e-6
+    value = [from_fitting_scale(name, x) for x in (best, low, high)]
+    if name in _PROBABILITY:  # the search's edges stand for the parameter space's: 0 and 1
+        value = [0.0 if x <= bounds[0] + 1e-6 else 1.0 if x >= bounds[1] - 1e-6 else v
+                 for x, v in zip((best, low, high), value, strict=True)]
+    determined = not (at_low and at_high) if name in _PROBABILITY else not (at_low or at_high)
+    if determined:
+        return Estimate(value[0], value[1], value[2])
+    if at_low and at_high:
+        note = "not determined by the findings"
+    elif at_high:
+        note = f"not determined by the findings: at least {value[1]:.3g}"
+    else:
+        note = f"not determined by the findings: at most {value[2]:.3g}"
+    return Estimate(np.nan, np.nan if at_low else value[1], np.nan if at_high else value[2],
+                    False, note)

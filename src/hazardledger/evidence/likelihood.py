@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..domain.vocab import FindingState
 from ..hazard.survival import REFERENCE_TEMPERATURE_C, state_probabilities
@@ -47,13 +48,20 @@ class Findings:
     @classmethod
     def from_arrays(cls, laid_from_h: np.ndarray, laid_to_h: np.ndarray, found_h: np.ndarray,
                     states: np.ndarray, sd_setting_h: np.ndarray | None = None) -> Findings:
-        """Keep the findings whose state is known; states are the vocabulary's strings."""
-        codes = np.array([STATE_CODES.get(str(s), -1) for s in states])
+        """Keep the findings whose state is known; states are the vocabulary's strings.
+
+        A found item was laid before it was found: a finding made while its record's
+        laying window was still open has the part of the window before it as its own
+        (the rest would give it age 0, "functional", and bias the battery life)."""
+        codes = pd.Series(states, dtype=object).astype(str).map(STATE_CODES).fillna(-1).to_numpy(
+            dtype=np.int64)
         keep = codes >= 0
         setting = (np.full(len(codes), np.nan) if sd_setting_h is None
                    else np.asarray(sd_setting_h, dtype=float))
-        return cls(np.asarray(laid_from_h, float)[keep], np.asarray(laid_to_h, float)[keep],
-                   np.asarray(found_h, float)[keep], codes[keep], setting[keep])
+        laid_from = np.asarray(laid_from_h, float)[keep]
+        found = np.asarray(found_h, float)[keep]
+        laid_to = np.minimum(np.asarray(laid_to_h, float)[keep], np.maximum(found, laid_from))
+        return cls(laid_from, laid_to, found, codes[keep], setting[keep])
 
     @property
     def n(self) -> int:

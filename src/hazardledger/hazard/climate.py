@@ -151,12 +151,12 @@ def climate_window_mean(sd_part: SurvivalTable, power_part: SurvivalTable, plan:
     f = acceleration_factors(climate, gamma, plan.point_regions, plan.point_hours,
                              plan.point_age)
     sd = sd_part.survival_at(locate(grid, plan.point_age))
-    power = power_part.rows_at(power_part.s, locate(grid, plan.point_age[None, :] * f))
+    power = power_part.rows_at(power_part.q, locate(grid, plan.point_age[None, :] * f))
     out[:, point] = sd * power * plan.point_started
     f = acceleration_factors(climate, gamma, plan.window_regions, plan.window_hours,
                              np.maximum(plan.window_elapsed, 0.0))
     sd_mean = (sd_part.integral_at(locate(grid, plan.from_age))
                - sd_part.integral_at(locate(grid, plan.to_age))) * plan.inv_width
-    hi = power_part.rows_at(power_part.c, locate(grid, plan.from_age[None, :] * f))
-    lo = power_part.rows_at(power_part.c, locate(grid, plan.to_age[None, :] * f))
+    hi = power_part.rows_at(power_part.h, locate(grid, plan.from_age[None, :] * f))
+    lo = power_part.rows_at(power_part.h, locate(grid, plan.to_age[None, :] * f))
     out[:, windowed] = sd_mean * (hi - lo) * plan.inv_width / f

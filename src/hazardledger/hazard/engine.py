@@ -29,7 +29,7 @@ from .backends import map_blocks
 from .climate import Climate, ClimatePlan, climate_plans, climate_window_mean
 from .inputs import HazardInput
 from .parameters import ParameterSamples
-from .tables import SurvivalTable, age_grid, locate, survival_table
+from .tables import Cell, SurvivalTable, age_grid, locate, survival_table
 
 SAMPLE_BLOCK = 16
 _COUNTS = 0x636F756E  # "coun": keeps count streams apart from parameter streams
@@ -76,10 +76,10 @@ class Windows:
 
     point: slice
     windowed: slice
-    point_cell: tuple[np.ndarray, np.ndarray]
+    point_cell: Cell
     point_started: np.ndarray
-    from_cell: tuple[np.ndarray, np.ndarray]
-    to_cell: tuple[np.ndarray, np.ndarray]
+    from_cell: Cell
+    to_cell: Cell
     inv_width: np.ndarray
 
 

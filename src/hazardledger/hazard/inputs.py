@@ -13,6 +13,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..domain import bounds
+
 EXACT, RANGE, DENSITY = 0, 1, 2
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 NO_AREA = "(no hazard area)"
@@ -111,10 +113,30 @@ def hazard_input(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> HazardIn
     high = records["count_max"].to_numpy(dtype=float, na_value=np.nan)
     laid_from = hours(records["laid_from"])
     laid_to = hours(records["laid_to"].fillna(records["laid_from"]))
+    high = np.where(kind == RANGE, high, count)
+    _refuse_impossible(records["id"].to_numpy(dtype=object), count, high, laid_from, laid_to)
     return sort_records(HazardInput(
-        records["id"].to_numpy(dtype=object), cohorts, cohort, kind, count,
-        np.where(kind == RANGE, high, count), laid_from, laid_to, area, area_ids, area_region,
-        regions))
+        records["id"].to_numpy(dtype=object), cohorts, cohort, kind, count, high, laid_from,
+        laid_to, area, area_ids, area_region, regions))
+
+
+def _refuse_impossible(ids: np.ndarray, count: np.ndarray, high: np.ndarray,
+                       laid_from: np.ndarray, laid_to: np.ndarray) -> None:
+    """The engine computes with no negative, unbounded or non-finite input: however it got
+    into the ledger, such a record is named and refused, never turned into a figure."""
+    checks = (
+        ("count", ~(np.isfinite(count) & (count >= 0) & (count <= bounds.COUNT.value))),
+        ("count_max", ~(np.isfinite(high) & (high >= count) & (high <= bounds.COUNT.value))),
+        ("laid_from", ~np.isfinite(laid_from)),
+        ("laid_to", ~(np.isfinite(laid_to) & (laid_to >= laid_from))),
+    )
+    for field, bad in checks:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
+            raise ValueError(f"record {ids[i]}: {field}: not a count or time the model can use "
+                             f"(negative, too large or missing){more}; run 'hazardledger "
+                             "audit verify': the ledger may have been changed outside it")
 
 
 def sort_records(inp: HazardInput) -> HazardInput:

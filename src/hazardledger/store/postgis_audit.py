@@ -202,6 +202,9 @@ def constraints(schema: LayerSchema) -> dict[str, str]:
             checks[f"{t}_{spec.name}_in_vocabulary"] = f"{column} IN ({_vocabulary(spec)})"
         if spec.minimum is not None and spec.kind in ("int", "float"):
             checks[f"{t}_{spec.name}_at_least_{spec.minimum:g}"] = f"{column} >= {spec.minimum}"
+        if spec.maximum is not None and spec.kind in ("int", "float"):
+            checks[f"{t}_{spec.name}_at_most_{spec.maximum.value:.0f}"] = (
+                f"{column} <= {spec.maximum.value:.0f}")
         if spec.required:
             checks[f"{t}_{spec.name}_required"] = f"{column} IS NOT NULL"
         if spec.kind == "text" and not spec.personal:
