@@ -151,7 +151,7 @@ def test_the_self_destruct_step_is_exact_around_its_setting(width_h: float) -> N
         for s in range(40):
             p = {k: v[s] for k, v in params.items()}
             if width_h:
-                exact = integrate.quad(lambda e, p=p: float(survival(t - e, p)),
+                exact = integrate.quad(lambda e, p=p, t=t: float(survival(t - e, p)),
                                        inp.laid_from_h[0], inp.laid_to_h[0],
                                        points=[t - 48.0], limit=200)[0] / width_h
             else:
