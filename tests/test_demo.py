@@ -108,7 +108,10 @@ def test_fit_recovers_the_demo_parameters(demo: tuple[Path, str], tmp_path: Path
                                       "--plot", str(png)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.stderr
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 50_000
-    assert "S(120 d) observed" in result.stdout and "Amended Protocol II" in result.stdout
+    assert "still functioning at 120 d: observed" in result.stdout
+    assert "not self-destroyed at 30 d" in result.stdout and "Amended Protocol II" in result.stdout
+    # like with like: a type without self-destruct is never compared with its ceiling
+    assert "ap-nonpersistent-48h: not self-destroyed" not in result.stdout
     assert "persistent: nothing to fit" in result.stdout
     table = pd.read_json(target)
     fitted = table.dropna(subset=["field_mle"])

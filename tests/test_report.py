@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
@@ -95,3 +96,56 @@ def test_report_html_and_pdf_from_the_command_line(ranked_ledger: Ledger,  # noq
         pixels = imread(png)[..., :3]
         ink = np.mean(pixels.mean(axis=2) < 0.95)
         assert ink > 0.005, f"{png.name} looks blank ({ink:.4f} of pixels inked)"
+
+
+def _with_findings(led: Ledger, n: int) -> Ledger:
+    import pandas as pd
+    import shapely
+
+    from .conftest import records_frame
+
+    if n:
+        led.import_frame("records", records_frame(1, "HA-1").assign(
+            id="R-9", item_type="ap-rd-apii", count=100), source="r", actor="t", now=NOW)
+        states = np.array(["functional", "self_destroyed", "inert"])[np.arange(n) % 3]
+        led.import_frame("findings", pd.DataFrame({
+            "id": [f"F-{i}" for i in range(n)], "record_id": "R-9", "item_type": "ap-rd-apii",
+            "found_at": [f"2025-0{1 + i % 9}-1{i % 10}T00:00:00Z" for i in range(n)],
+            "state": states, "geometry": [shapely.Point(36.01, 49.01)] * n}),
+            source="f", actor="t", now=NOW)
+    return led
+
+
+@pytest.mark.parametrize("findings", [0, 1, 19, 20, 60])
+def test_report_whatever_the_number_of_findings(ranked_ledger: Ledger,  # noqa: F811
+                                                findings: int) -> None:
+    led = _with_findings(ranked_ledger, findings)
+    report = build_report(led, ReportRequest(NOW, samples=50))
+    headings = [s.heading for s in report.sections]
+    assert ("Reliability learned from findings" in headings) == bool(findings)
+    if findings:
+        fit = next(s for s in report.sections if s.heading.startswith("Reliability"))
+        shown = fit.tables[0].frame["field estimate (90 %)"].astype(str)
+        # every parameter is either an estimate or says why not; no search limit as a value
+        assert shown.str.len().gt(0).all()
+
+
+def test_report_with_only_areas_and_records(tmp_path: Path) -> None:
+    from .conftest import areas_frame, records_frame
+
+    led = Ledger(tmp_path / "bare.gpkg")
+    led.init()
+    led.import_frame("hazard_areas", areas_frame(1), source="a", actor="t", now=NOW)
+    led.import_frame("records", records_frame(1), source="r", actor="t", now=NOW)
+    # no places: exposure cannot be measured, and the message says how to load them
+    with pytest.raises(ValueError, match="hazardledger places load"):
+        build_report(led, ReportRequest(NOW, samples=50))
+    import pandas as pd
+    import shapely
+
+    led.import_frame("places", pd.DataFrame({
+        "id": ["P-1"], "name": ["Town"], "population": [1000],
+        "geometry": [shapely.Point(36.03, 49.06)]}), source="p", actor="t", now=NOW)
+    report = build_report(led, ReportRequest(NOW, samples=50))  # no findings, incidents,
+    assert WARNING in report.warning  # activities or victims
+    assert "Method and caveats" in [s.heading for s in report.sections]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,13 +11,31 @@ import typer
 from rich.table import Table
 
 from .cli import DbOption, _ledger, app, err, out, reports_bad_input
-from .evidence.table import MIN_FINDINGS, fit_panels, fit_table
+from .evidence.table import ANNEX_CHECKS, MIN_FINDINGS, fit_panels, fit_table
 
 
 def _span(mean: Any, low: Any, high: Any) -> str:
     if mean is None or pd.isna(mean):
         return ""
     return f"{mean:.4g} ({low:.4g}–{high:.4g})"
+
+
+def _annex_lines(row: Mapping[Hashable, Any]) -> list[str]:
+    """Amended Protocol II Technical Annex 3(a), like with like: each observed share beside
+    the ceiling on the same quantity, and what the interval allows one to say."""
+    lines = []
+    for label, (age_h, counted, ceiling) in ANNEX_CHECKS.items():
+        n = row.get(f"observed_{label}_findings")
+        if n is None or pd.isna(n) or not n:
+            continue
+        low, high = row[f"observed_{label}_q05"], row[f"observed_{label}_q95"]
+        verdict = ("above the ceiling" if low > ceiling else "within the ceiling"
+                   if high <= ceiling else "the findings cannot tell")
+        lines.append(f"{row['item_type']}: {counted} at {age_h / 24:.0f} d: observed "
+                     f"{row[f'observed_{label}']:.3g} (90 %: {low:.3g}–{high:.3g}, {int(n)} "
+                     f"findings) against Amended Protocol II's ceiling of {ceiling:.3g}: "
+                     f"{verdict}")
+    return lines
 
 
 @app.command()
@@ -27,8 +46,10 @@ def fit(
     scenario: Annotated[str, typer.Option(help="Catalog scenario shown beside the field "
                                                "estimates (and used for what is not fitted)")
                         ] = "pessimistic",
-    min_findings: Annotated[int, typer.Option(help="Fewer informative findings than this: "
-                                                   "no estimate, only bounds")] = MIN_FINDINGS,
+    min_findings: Annotated[int, typer.Option(
+        min=1, max=10_000_000, help="Fewer informative findings than this: no fit, only "
+        "bounds (whether a fit determines each parameter is decided from its profile)")
+                            ] = MIN_FINDINGS,
     output: Annotated[Path | None, typer.Option("--output", "-o", help=".json or .csv")] = None,
     plot: Annotated[Path | None, typer.Option(help="fit.png: fitted curves against the "
                                                    "observed shares")] = None,
@@ -53,7 +74,7 @@ def fit(
                        temperatures.name)
         table = fit_table(findings, records, ledger.catalog, scenario,
                           [type_] if type_ else None, min_findings, climate)
-    if type_ is not None and table["note"].astype(str).str.startswith("not enough").any():
+    if type_ is not None and table["note"].astype(str).str.startswith("not fitted").any():
         first = table.iloc[0]
         bound = first.get("failure_upper_95_clopper_pearson")
         raise ValueError(f"{type_}: not enough evidence: {first['findings']} findings with a "
@@ -81,16 +102,8 @@ def fit(
     checks = table.dropna(subset=["failure_upper_95_clopper_pearson"]).drop_duplicates(
         "item_type")
     for row in checks.to_dict("records"):
-        parts = []
-        for label in ("30d", "120d"):
-            if row[f"observed_s{label}_findings"]:
-                parts.append(f"S({label[:-1]} d) observed {row[f'observed_s{label}']:.3g} "
-                             f"({row[f'observed_s{label}_q05']:.3g}–"
-                             f"{row[f'observed_s{label}_q95']:.3g}, "
-                             f"{int(row[f'observed_s{label}_findings'])} findings)")
-        if parts:
-            out.print(f"{row['item_type']}: " + "; ".join(parts) + " — Amended Protocol II: "
-                      "at most 10 % not self-destroyed at 30 d, 0.1 % functioning at 120 d")
+        for line in _annex_lines(row):
+            out.print(line)
     bounds = checks
     for row in bounds.to_dict("records"):
         out.print(f"{row['item_type']}: {int(row['old_functional'])} of "

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from .cli import DbOption, _ledger, app, err, out, reports_bad_input
+from .figures import probability_span
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING
 from .io.write import export_frame
 from .ledger import utc_timestamp
@@ -49,8 +50,16 @@ def _temperatures(path: Path | None) -> tuple[pd.DataFrame | None, str]:
         raise ValueError(f"{path.name}: cannot read the temperatures: {exc}") from None
 
 
-def _span(mean: float, low: float, high: float, digits: str = ",.4g") -> str:
+def _span(mean: float, low: float, high: float, digits: str | None = None) -> str:
+    """Mean and interval: whole numbers from 1,000 on, else three significant figures."""
+    digits = digits or (",.0f" if abs(mean) >= 1000 else ",.3g")
     return f"{mean:{digits}} ({low:{digits}}–{high:{digits}})"
+
+
+def _count_span(row: Mapping[Hashable, Any], name: str) -> str:
+    """Median and 90 % interval of a count of items."""
+    return (f"{row[f'{name}_q50']:,.0f} ({row[f'{name}_q05']:,.0f}–"
+            f"{row[f'{name}_q95']:,.0f})")
 
 
 def _when(row: Mapping[Hashable, Any]) -> str:
@@ -86,21 +95,26 @@ def hazard(
               *_temperatures(temperatures), ledger.read("findings") if posterior else None)
     with err.status(f"computing residual hazard on {run.as_of:%Y-%m-%d} ({samples} samples)"):
         frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"),
-                                ledger.catalog, run, by, ledger.read("incidents"))
+                                ledger.catalog, run, by, ledger.read("incidents"),
+                                ledger.work())
     key = frame.columns[0]
     if by == "area":
         ledger.store_result("residual_hazard", frame, run=run.describe())
-    table = Table(key, "expected functioning (90 %)", "P(any functions) (90 %)",
+    table = Table(key, "laid (90 %)", "found", "removed by clearance or survey (90 %)",
+                  "remaining (90 %)", "expected functioning (90 %)", "P(any functions) (90 %)",
                   "likely inert by (90 %)",
                   title=f"Residual hazard on {run.as_of:%Y-%m-%d}, scenario {scenario}"
                         f"{' updated by the findings' if posterior else ''}, {samples} samples")
     shown = frame.sort_values("expected_mean", ascending=False).head(top)
     for row in shown.to_dict("records"):
-        table.add_row(str(row[key]),
+        table.add_row(str(row[key]), _count_span(row, "laid"), f"{row['removed_found_q50']:,.0f}",
+                      _count_span(row, "removed_cleared"), _count_span(row, "remaining"),
                       _span(row["expected_mean"], row["expected_q05"], row["expected_q95"]),
-                      _span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"], ".2f"),
+                      probability_span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"]),
                       _when(row))
     out.print(table)
+    for note in frame.attrs.get("notes", []):
+        out.print(f"NOTE: {note}")
     out.print(f"WARNING: {WARNING}")
     if by == "area":
         out.print(f"residual_hazard layer of {ledger.shown} updated ({len(frame)} areas)")
@@ -144,7 +158,8 @@ def curve_command(
         for row in frame.iloc[::step].to_dict("records"):
             table.add_row(f"{row['date']:%Y-%m-%d}",
                           _span(row["expected_mean"], row["expected_q05"], row["expected_q95"]),
-                          _span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"], ".2f"))
+                          probability_span(row["p_any_mean"], row["p_any_q05"],
+                                           row["p_any_q95"]))
         out.print(table)
     elif output.suffix.lower() == ".png":
         from .report.plots import plot_curve

@@ -12,6 +12,7 @@ from rich.table import Table
 from .cli import DbOption, _ledger, app, err, out, reports_bad_input
 from .cli_hazard import Samples, Scenario, Seed, _date
 from .exposure.exposure import ATTRIBUTION
+from .figures import probability, probability_span
 from .io.write import export_frame
 from .priority.ranking import NOT_A_RELEASE
 from .residual import DEFAULT_SCENARIO
@@ -53,7 +54,7 @@ def priorities(
                     f"{row['expected_q95']:,.3g})")
         table.add_row(str(row["rank"]), f"{row['area_id']} {row['name']}",
                       f"{row['score']:.2f} ({row['score_q05']:.2f}–{row['score_q95']:.2f})",
-                      f"{row['p_any_mean']:.2f} ({row['p_any_q05']:.2f}–{row['p_any_q95']:.2f})",
+                      probability_span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"]),
                       expected, f"{row['exposure_index']:,.0f}", str(row["land_use"]),
                       f"{row['remaining_m2']:,.0f}", str(row["incidents"]))
     out.print(table)
@@ -66,7 +67,7 @@ def priorities(
         reach.add_row(str(row["rank"]), str(row["place"]), f"{row['population']:,}",
                       str(row["areas_within_reach"]), f"{row['nearest_area_m']:,.0f}",
                       f"{row['expected_within_reach']:,.3g} ({row['expected_low']:,.3g}–"
-                      f"{row['expected_high']:,.3g})", f"{row['p_any_within_reach']:.2f}")
+                      f"{row['expected_high']:,.3g})", probability(row["p_any_within_reach"]))
     out.print(reach)
     out.print(f"WARNING: {NOT_A_RELEASE}")
     out.print(ATTRIBUTION)

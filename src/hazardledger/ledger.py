@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -30,6 +30,9 @@ from .store.base import Store, StoreError, WriteSummary
 from .store.locate import is_database_url, open_store
 from .store.reconcile import AuditCheck, Reconciled
 from .store.values import is_marker
+
+if TYPE_CHECKING:
+    from .residual import Work
 
 DEFAULT_DB = "ledger.gpkg"
 Progress = Callable[[str], None]
@@ -285,10 +288,16 @@ class Ledger:
 
         run = Run(utc_timestamp(as_of), scenario, samples, seed, threshold, engine)
         frame = residual_hazard(self.read("records"), self.read("hazard_areas"), self.catalog,
-                                run, by, self.read("incidents"))
+                                run, by, self.read("incidents"), self.work())
         if store and by == "area":
             self.store_result("residual_hazard", frame, actor=actor, run=run.describe())
         return frame
+
+    def work(self) -> Work:
+        """The findings and land release activities whose removals the model subtracts."""
+        from .residual import Work
+
+        return Work(self.read("findings"), self.read("activities"))
 
     def curve(self, start: str | pd.Timestamp, end: str | pd.Timestamp, *,
               area: str | None = None, region: str | None = None,

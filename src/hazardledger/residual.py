@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .catalog.detection import sample_detection
 from .catalog.loader import Catalog, CatalogError
 from .domain.item_types import SCENARIOS
 from .evidence.posterior import posterior_samples
-from .evidence.table import MIN_FINDINGS, findings_of
+from .evidence.table import findings_of
 from .hazard.backends import ENGINES
 from .hazard.climate import Climate, climate_from_frame
 from .hazard.curve import daily_curve
@@ -23,6 +24,7 @@ from .hazard.engine import as_of
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING, inert_summary, inert_times
 from .hazard.inputs import EPOCH, NO_AREA, NO_REGION, HazardInput, hazard_input, hours
 from .hazard.parameters import ParameterSamples, sample_parameters
+from .hazard.removals import build_removals, removal_notes
 from .hazard.summary import LEVELS, add_quantiles, summarise
 from .hazard.survival import REFERENCE_TEMPERATURE_C
 
@@ -81,15 +83,28 @@ class Run:
                 "model_version": MODEL_VERSION}
 
 
+@dataclass(frozen=True)
+class Work:
+    """What was done on the ground: the findings and the land release activities whose
+    removals the model subtracts (hazard/removals.py)."""
+
+    findings: pd.DataFrame
+    activities: gpd.GeoDataFrame
+
+
 def prepare(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
-            run: Run) -> tuple[HazardInput, ParameterSamples]:
+            run: Run, work: Work | None = None) -> tuple[HazardInput, ParameterSamples]:
     inp = hazard_input(records, areas)
     run.check(inp, catalog)
+    if work is not None:
+        inp = replace(inp, removals=build_removals(
+            inp, records, work.findings, work.activities,
+            sample_detection(run.scenario, run.samples, run.seed)))
     samples = sample_parameters(catalog, inp.codes, run.scenario, run.samples, run.seed)
     if run.findings is not None:
         for code in inp.codes:
             data = findings_of(run.findings, records, code)
-            if data.n < MIN_FINDINGS:
+            if data.n == 0:
                 continue
             draws, _ = posterior_samples(catalog, code, run.scenario, data, run.samples,
                                          run.seed)
@@ -100,16 +115,21 @@ def prepare(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog
 
 def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
                     run: Run, by: str = "area",
-                    incidents: pd.DataFrame | None = None) -> pd.DataFrame:
+                    incidents: pd.DataFrame | None = None, work: Work | None = None
+                    ) -> pd.DataFrame:
     """Expected functioning items, P(any functions) and "likely inert by" per unit of
     ``by`` (area, region or national), with 5/50/95 % quantiles across samples.
 
     Incidents (area level) are shown beside the model as evidence of presence: an
     incident proves something functioned there and then. They never enter the model's
-    reliability, and a modelled "inert by" date earlier than an incident is flagged."""
+    reliability, and a modelled "inert by" date earlier than an incident is flagged.
+
+    With ``work`` (the ledger's findings and activities) the items found and removed by
+    clearance or survey are subtracted, and laid, removed and remaining items are given
+    beside the expected functioning ones, each with its quantiles."""
     if by not in LEVELS:
         raise ValueError(f"unknown level '{by}' (levels: {', '.join(LEVELS)})")
-    inp, samples = prepare(records, areas, catalog, run)
+    inp, samples = prepare(records, areas, catalog, run, work)
     t = float(hours(run.as_of))
     climate = run.climate(inp)
     figures = summarise(as_of(inp, samples, t, run.seed, run.temperature_c, engine=run.engine,
@@ -126,6 +146,9 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
     frame["samples"], frame["seed"] = run.samples, run.seed
     frame["inert_by_threshold"] = run.threshold
     frame["model_version"] = MODEL_VERSION
+    notes = ([] if work is None else
+             removal_notes(records, work.findings, work.activities))
+    frame.attrs["notes"] = notes
     if by != "area":
         return frame
     frame = frame.rename(columns={"area": "area_id"})
@@ -140,8 +163,10 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
     geometry = areas.set_index("id").geometry
     region = areas.set_index("id")["region"]
     frame["region"] = frame["area_id"].map(region)
-    return gpd.GeoDataFrame(frame, geometry=frame["area_id"].map(geometry).to_numpy(),
-                            crs="EPSG:4326")
+    result = gpd.GeoDataFrame(frame, geometry=frame["area_id"].map(geometry).to_numpy(),
+                              crs="EPSG:4326")
+    result.attrs["notes"] = notes
+    return result
 
 
 def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, run: Run,

@@ -103,7 +103,8 @@ class Catalog:
                                  tomllib.loads((data / "sources.toml").read_text("utf-8")))
         catalog = cls({}, sources)
         for entry in sorted(data.iterdir(), key=lambda p: p.name):
-            if entry.name.endswith(".toml") and entry.name != "sources.toml":
+            if entry.name.endswith(".toml") and entry.name not in ("sources.toml",
+                                                                   "detection.toml"):
                 catalog = catalog.with_text(entry.read_text("utf-8"), origin=entry.name)
         return catalog
 

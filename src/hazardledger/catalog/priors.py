@@ -106,3 +106,15 @@ def problems(parameter: str, prior: Prior) -> list[str]:
     elif parameter not in REAL_VALUED and low < 0:
         out.append(f"cannot be negative but the prior reaches {low:g}")
     return out
+
+
+CONTINUOUS = ("beta", "lognormal", "normal", "uniform")
+
+
+def log_density(prior: Prior, x: np.ndarray) -> np.ndarray:
+    """The prior's log density at ``x`` (``-inf`` outside its support); continuous
+    distributions only."""
+    if prior.dist not in CONTINUOUS:
+        raise ValueError(f"a {prior.dist} prior has no density")
+    with np.errstate(divide="ignore"):
+        return np.asarray(_frozen(prior).logpdf(np.asarray(x, dtype=float)))

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..evidence.table import fit_table
 from ..exposure.places import geonames_places
+from ..figures import probability_span
 from ..hazard.inert import WARNING
 from ..ledger import Ledger
 from ..priority.ranking import NOT_A_RELEASE
@@ -102,7 +103,7 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
     for row in ranked.head(5).to_dict("records"):
         table.add_row(str(row["rank"]), f"{row['area_id']} {row['name']}",
                       f"{row['score']:.2f} ({row['score_q05']:.2f}–{row['score_q95']:.2f})",
-                      f"{row['p_any_mean']:.2f} ({row['p_any_q05']:.2f}–{row['p_any_q95']:.2f})",
+                      probability_span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"]),
                       f"{row['exposure_index']:,.0f}", str(row["incidents"]))
     console.print(table)
     console.print(f"WARNING: {NOT_A_RELEASE}")

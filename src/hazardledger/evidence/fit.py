@@ -33,6 +33,7 @@ _PROBABILITY = {"rho_sd", "rho_sda"}
 _EDGE = 18.0  # logit bound of the search: probabilities within 1.5e-8 of 0 or 1
 _SHIFTS = (0.0, 2.0, -2.0, 1.0, -1.0)  # starting points around the prior means (fitting scale)
 _NEAR_ONE = 12.0  # a start with a probability at 1 - 6e-6: where an estimate at the edge lies
+_RESTARTS = 3  # times a better optimum found by a profile restarts the intervals
 _SWEEP = 8  # profile points from the estimate to each edge, each warm-started from the last
 # Search limits of the others, on the log scale: a life or a shape beyond them is one the
 # findings cannot tell apart from the limit ("not determined by the findings").
@@ -145,32 +146,36 @@ class ReliabilityFitter:
         start = np.array([to_fitting_scale(n, self.fixed[n]) for n in names])
         bounds = [_bounds(n, s) for n, s in zip(names, start, strict=True)]
         best, nll, ok = self._best_of(findings, names, self._starts(names, start), bounds, {})
-        result = FitResult(findings.n, -nll, converged=ok,
-                           fixed={k: v for k, v in self.fixed.items() if k not in names})
-        if not intervals:
-            result.estimates = {n: Estimate(from_fitting_scale(n, x), np.nan, np.nan)
-                                for n, x in zip(names, best, strict=True)}
-            return result
-        threshold = nll + chi2.ppf(self.level, 1) / 2
-        for j, name in enumerate(names):
-            low, high, better = self._interval(findings, names, j, best, bounds, threshold)
-            if better is not None:  # the profile found a higher likelihood: start again there
-                return self.fit_from(findings, better)
-            result.estimates[name] = _estimate(name, best[j], low, high, bounds[j])
-        return result
-
-    def fit_from(self, findings: Findings, point: np.ndarray) -> FitResult:
-        """The fit again, from a better optimum a profile found."""
-        names = self.free
-        fixed = {**self.fixed, **{n: from_fitting_scale(n, x)
-                                  for n, x in zip(names, point, strict=True)}}
-        again = ReliabilityFitter.__new__(ReliabilityFitter)
-        again.free, again.fixed, again.life, again.level = names, fixed, self.life, self.level
-        return again.fit(findings)
+        for attempt in range(_RESTARTS + 1):
+            result = FitResult(findings.n, -nll, converged=ok,
+                               fixed={k: v for k, v in self.fixed.items() if k not in names})
+            if not intervals:
+                result.estimates = {n: Estimate(from_fitting_scale(n, x), np.nan, np.nan)
+                                    for n, x in zip(names, best, strict=True)}
+                return result
+            threshold = nll + chi2.ppf(self.level, 1) / 2
+            better = None
+            for j, name in enumerate(names):
+                low, high, flat, better = self._interval(
+                    findings, names, j, best, bounds, threshold,
+                    look_for_better=attempt < _RESTARTS)
+                if better is not None:
+                    break
+                # as likely at the edge as at the optimum found: the estimate is the edge
+                at = flat if name in _PROBABILITY and not np.isnan(flat) else best[j]
+                result.estimates[name] = _estimate(name, at, low, high, bounds[j])
+            if better is None:
+                result.converged = ok and attempt < _RESTARTS
+                return result
+            # a profile found a higher likelihood than the first search: start again there,
+            # within the same search limits
+            best, nll, ok = self._best_of(findings, names, [better], bounds, {})
+        raise AssertionError("unreachable: the last attempt does not look for better")
 
     def _interval(self, findings: Findings, names: tuple[str, ...], j: int, best: np.ndarray,
-                  bounds: list[tuple[float, float]], threshold: float
-                  ) -> tuple[float, float, np.ndarray | None]:
+                  bounds: list[tuple[float, float]], threshold: float,
+                  look_for_better: bool = True
+                  ) -> tuple[float, float, float, np.ndarray | None]:
         """Where the profile of parameter ``j`` crosses the threshold on each side: swept
         from the estimate to the edge, each point's other parameters optimised from the
         last point's optimum, from the overall estimate and with each probability at 1, so
@@ -181,28 +186,36 @@ class ReliabilityFitter:
         at_best = np.delete(best, j)
         floor = threshold - chi2.ppf(self.level, 1) / 2  # the overall minimum
 
-        def profile(x: float, warm: np.ndarray) -> tuple[float, np.ndarray]:
+        def profile(x: float, warm: np.ndarray, restarts: bool = True
+                    ) -> tuple[float, np.ndarray]:
             pinned = {names[j]: from_fitting_scale(names[j], x)}
             starts = self._starts(others, at_best, warm)[:2] + self._starts(
-                others, at_best)[len(_SHIFTS):]
+                others, at_best)[len(_SHIFTS):] if restarts else [warm]
             solution, value, _ = self._best_of(findings, others, starts, other_bounds, pinned)
             return value, solution
 
         ends: list[float] = []
+        flat = np.nan  # an edge where the profile is as high as at the estimate
         for edge in bounds[j]:
             warm, previous, end = at_best, float(best[j]), float(edge)
             for x in np.linspace(best[j], edge, _SWEEP + 1)[1:]:
                 value, solution = profile(float(x), warm)
-                if value < floor - 1e-6:
+                if look_for_better and value < floor - 1e-3:  # better beyond rounding
                     point = np.insert(solution, j, x)
-                    return np.nan, np.nan, point
+                    return np.nan, np.nan, np.nan, point
                 if value > threshold:
-                    end = float(brentq(lambda y, w=solution: profile(y, w)[0] - threshold,
-                                       previous, float(x), xtol=1e-3))
+                    # between two restarted points the optimum moves little: the
+                    # crossing is refined from the bracket's inner optimum alone
+                    end = float(brentq(
+                        lambda y, w=warm: profile(y, w, restarts=False)[0] - threshold,
+                        previous, float(x), xtol=1e-4))
                     break
                 warm, previous = solution, float(x)
+            else:
+                if value <= floor + 1e-3:
+                    flat = float(edge)
             ends.append(end)
-        return min(ends), max(ends), None
+        return min(ends), max(ends), flat, None
 
 
 def _estimate(name: str, best: float, low: float, high: float,

@@ -2,9 +2,15 @@
 
 Findings are joined to their records for the laying window (and a recorded
 self-destruct setting); findings without a record have no known age and are counted
-but not used. Where fewer than ``min_findings`` informative findings exist the table
-says "not enough evidence" and gives, instead of an estimate, the one-sided 95 % upper
-bounds on the failure share among items whose mechanism has had its chance.
+but not used. Whether the findings determine a parameter is decided from its profile
+likelihood (:class:`~.fit.Estimate`), not from a count: a parameter they cannot tell
+is reported as "not determined by the findings" (with a bound where the profile gives
+one), never as the optimiser's search limit. Beside the fit: the one-sided 95 % upper
+bounds on the failure share among items whose mechanism has had its chance, and the
+observed shares at the ages Amended Protocol II's Technical Annex 3(a) speaks of,
+compared like with like (the share not self-destroyed at 30 days against its 10 %
+ceiling, only for types with a self-destruct; the share still functioning at 120 days
+against 0.1 %).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from .bounds import clopper_pearson, upper_bound
 from .fit import FREE, ReliabilityFitter
 from .likelihood import STATE_CODES, Findings
 
-MIN_FINDINGS = 20
+MIN_FINDINGS = 1  # a fit is tried from one finding on; the profile says what it determines
 
 
 def findings_of(findings: pd.DataFrame, records: pd.DataFrame, code: str,
@@ -69,20 +75,36 @@ def _chance_failures(findings: Findings, persistence: PersistenceClass,
     return int((findings.state[old] == 0).sum()), int(old.sum())
 
 
-CHECKPOINTS_H = {"30d": 30 * 24.0, "120d": 120 * 24.0}
+# Amended Protocol II, Technical Annex 3(a): (age, what is counted, ceiling, who it binds)
+ANNEX_CHECKS = {
+    "not_self_destroyed_30d": (30 * 24.0, "not self-destroyed", 0.10),
+    "functional_120d": (120 * 24.0, "still functioning", 0.001),
+}
+_HAS_SELF_DESTRUCT = (PersistenceClass.SELF_DESTRUCT, PersistenceClass.SD_AND_SDA)
 
 
-def observed_share(findings: Findings, age_h: float, spread: float = 0.25
-                   ) -> tuple[int, float, float, float]:
-    """Findings aged within ±``spread`` of ``age_h``: (count, share functional, 90 % CP)."""
+def observed_share(findings: Findings, age_h: float, counted: str = "still functioning",
+                   spread: float = 0.25) -> tuple[int, float, float, float]:
+    """Findings aged within ±``spread`` of ``age_h``: (count, share ``counted``, 90 %
+    Clopper–Pearson interval); ``counted`` is "still functioning" or "not self-destroyed"."""
     age = findings.found_h - (findings.laid_from_h + findings.laid_to_h) / 2
     near = np.abs(age / age_h - 1) <= spread
     n = int(near.sum())
     if not n:
         return 0, np.nan, np.nan, np.nan
-    k = int((findings.state[near] == 0).sum())
+    state = findings.state[near]
+    k = int((state != 1).sum() if counted == "not self-destroyed" else (state == 0).sum())
     low, high = clopper_pearson(k, n, 0.90)
     return n, k / n, float(low), float(high)
+
+
+def annex_checks(persistence: PersistenceClass) -> dict[str, tuple[float, str, float]]:
+    """The Annex 3(a) comparisons that apply to a type: nothing about self-destruct for a
+    type without one, nothing at all for a persistent type."""
+    if persistence == PersistenceClass.PERSISTENT:
+        return {}
+    return {k: v for k, v in ANNEX_CHECKS.items()
+            if k != "not_self_destroyed_30d" or persistence in _HAS_SELF_DESTRUCT}
 
 
 def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
@@ -103,10 +125,10 @@ def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
         if not free:
             rows.append({**base, "parameter": "", "note": "persistent: nothing to fit"})
             continue
-        for label, age in CHECKPOINTS_H.items():
-            n, share, low, high = observed_share(data, age)
-            base.update({f"observed_s{label}_findings": n, f"observed_s{label}": share,
-                         f"observed_s{label}_q05": low, f"observed_s{label}_q95": high})
+        for label, (age, counted, _ceiling) in annex_checks(item.persistence).items():
+            n, share, low, high = observed_share(data, age, counted)
+            base.update({f"observed_{label}_findings": n, f"observed_{label}": share,
+                         f"observed_{label}_q05": low, f"observed_{label}_q95": high})
         failures, chances = _chance_failures(data, item.persistence, means)
         base.update({"old_functional": failures, "old_findings": chances,
                      "failure_upper_95_clopper_pearson": float(upper_bound(failures, chances))
@@ -114,7 +136,7 @@ def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
                      "failure_upper_95_jeffreys": float(upper_bound(failures, chances,
                                                                     method="jeffreys"))
                      if chances else np.nan})
-        enough = data.n >= min_findings
+        enough = data.n >= max(min_findings, 1)
         fitter = ReliabilityFitter(item.persistence, means, item.life_distribution,
                                    temperature=climate is not None)
         result = fitter.fit(data) if enough else None
@@ -122,12 +144,16 @@ def fit_table(findings: pd.DataFrame, records: pd.DataFrame, catalog: Catalog,
             low, high = prior_math.quantile(priors[name], np.array([0.05, 0.95]))
             row = {**base, "parameter": name, "catalog_mean": means[name],
                    "catalog_q05": float(low), "catalog_q95": float(high),
-                   "catalog_source": priors[name].source}
+                   "catalog_source": priors[name].source,
+                   "field_mle": np.nan, "field_q05": np.nan, "field_q95": np.nan,
+                   "determined": False}
             if result is None:
-                row["note"] = f"not enough evidence ({data.n} findings); see the upper bounds"
+                row["note"] = (f"not fitted: {data.n} findings with a laying date; "
+                               "see the upper bounds")
             else:
                 e = result.estimates[name]
-                row.update(field_mle=e.mle, field_q05=e.low, field_q95=e.high, note="")
+                row.update(field_mle=e.mle, field_q05=e.low, field_q95=e.high,
+                           determined=e.determined, note=e.note)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -136,7 +162,7 @@ def fit_panels(table: pd.DataFrame, findings: pd.DataFrame, records: pd.DataFram
                catalog: Catalog, scenario: str) -> list[dict[str, object]]:
     """What the fit plot draws for each fitted type: ages, states, fitted and catalog
     parameters (prior means where nothing was fitted)."""
-    if "field_mle" not in table:
+    if "field_mle" not in table:  # only persistent types, or nothing fitted
         return []
     panels = []
     for code, rows in table.dropna(subset=["field_mle"]).groupby("item_type", sort=True):

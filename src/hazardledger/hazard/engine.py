@@ -29,6 +29,7 @@ from .backends import map_blocks
 from .climate import Climate, ClimatePlan, climate_plans, climate_window_mean
 from .inputs import HazardInput
 from .parameters import ParameterSamples
+from .removals import cleared, cleared_by, condition_counts
 from .tables import Cell, SurvivalTable, age_grid, locate, survival_table
 
 SAMPLE_BLOCK = 16
@@ -37,10 +38,15 @@ _COUNTS = 0x636F756E  # "coun": keeps count streams apart from parameter streams
 
 @dataclass
 class SampleResults:
-    """Per sample (rows) and per hazard area (columns, the last is 'no area')."""
+    """Per sample (rows) and per hazard area (columns, the last is 'no area'): expected
+    functioning items and log P(none) among the items remaining; and the items laid,
+    found and removed by clearance or survey (None when not asked)."""
 
     expected: np.ndarray
     log_none: np.ndarray
+    laid: np.ndarray | None = None
+    found: np.ndarray | None = None
+    cleared: np.ndarray | None = None
 
 
 def count_draws(inp: HazardInput, sample: int, seed: int, out: np.ndarray | None = None
@@ -58,6 +64,8 @@ def count_draws(inp: HazardInput, sample: int, seed: int, out: np.ndarray | None
         n[ranged] = low + np.floor(rng.random(ranged.size) * (high - low + 1))
     if dense.size:
         n[dense] = rng.poisson(inp.count[dense])
+    if inp.removals is not None:
+        condition_counts(inp, inp.removals, n, rng)
     return n
 
 
@@ -140,11 +148,12 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
     counts, mean_s, product = work.view(block.size)
     for i, s in enumerate(block):
         counts[i] = count_draws(inp, int(s), seed)
+    removed = _Removed(inp, counts, block, seed)
     params = [cohort_params(samples, code, setting, block) for code, setting in inp.cohorts]
     if climate is not None:
         lives = [samples.life[code] for code, _ in inp.cohorts]
         return _climate_block(inp, params, lives, times_h, grid, counts, mean_s, product,
-                              climate)
+                              climate, removed)
     plans = plans or [windows(inp, grid, t) for t in times_h]
     tables = [survival_table(p, grid, temperature_c, samples.life[code])
               for p, (code, _) in zip(params, inp.cohorts, strict=True)]
@@ -153,14 +162,54 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
     for k in range(times_h.size):
         for table, w in zip(tables, plans[k], strict=True):
             window_mean(table, w, mean_s)
-        expected[k], log_none[k] = _sums(inp, counts, mean_s, product)
-    return SampleResults(expected, log_none)
+        expected[k], log_none[k] = _sums(inp, removed.remaining(k, times_h[k]), mean_s,
+                                         product)
+    return removed.results(expected, log_none)
+
+
+class _Removed:
+    """The laid counts of a block of samples and what was removed from them by each time;
+    without removals, the laid counts themselves."""
+
+    def __init__(self, inp: HazardInput, laid: np.ndarray, block: np.ndarray, seed: int):
+        self.inp, self.laid = inp, laid
+        self.sums: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        r = inp.removals
+        if r is None:
+            return
+        self.left = np.empty_like(laid)
+        self.extra = [cleared(r, laid[i].astype(float), int(s), seed)
+                      for i, s in enumerate(block)]
+
+    def remaining(self, k: int, t: float) -> np.ndarray:
+        """Items left at time ``t`` in each record (samples, records); records the sums."""
+        r, inp = self.inp.removals, self.inp
+        if r is None:
+            return self.laid
+        found = r.found_by(t, inp.n_records)
+        n_areas = inp.area_ids.size
+        laid_sum, cleared_sum = (np.empty((self.laid.shape[0], n_areas)) for _ in range(2))
+        for i, extra in enumerate(self.extra):
+            gone = found + cleared_by(r, extra, t, inp.n_records)
+            self.left[i] = np.maximum(self.laid[i] - gone, 0.0)
+            laid_sum[i] = np.bincount(inp.area, weights=self.laid[i], minlength=n_areas)
+            cleared_sum[i] = np.bincount(inp.area, weights=np.minimum(
+                self.laid[i] - found, gone - found).clip(0.0), minlength=n_areas)
+        found_sum = np.bincount(inp.area, weights=found, minlength=n_areas)
+        self.sums.append((laid_sum, np.broadcast_to(found_sum, laid_sum.shape), cleared_sum))
+        return self.left
+
+    def results(self, expected: np.ndarray, log_none: np.ndarray) -> SampleResults:
+        if not self.sums:
+            return SampleResults(expected, log_none)
+        laid, found, cleared_ = (np.stack([s[j] for s in self.sums]) for j in range(3))
+        return SampleResults(expected, log_none, laid, found, cleared_)
 
 
 def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives: list[str],
                    times_h: np.ndarray,
                    grid: np.ndarray, counts: np.ndarray, mean_s: np.ndarray,
-                   product: np.ndarray, climate: Climate) -> SampleResults:
+                   product: np.ndarray, climate: Climate, removed: _Removed) -> SampleResults:
     """The as-of sums with regional temperatures: the self-destruct part on real age, the
     power-source part on temperature-equivalent age."""
     zero = np.zeros(counts.shape[0])
@@ -183,8 +232,9 @@ def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives:
                 parts, _CLIMATE_PLANS[key][k], segments, params, strict=True):
             climate_window_mean(sd, power, plan, point, windowed, p["temp_coef_per_c"],
                                 climate, mean_s)
-        expected[k], log_none[k] = _sums(inp, counts, mean_s, product)
-    return SampleResults(expected, log_none)
+        expected[k], log_none[k] = _sums(inp, removed.remaining(k, times_h[k]), mean_s,
+                                         product)
+    return removed.results(expected, log_none)
 
 
 def _sums(inp: HazardInput, counts: np.ndarray, mean_s: np.ndarray,
@@ -247,5 +297,10 @@ def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int
     times = np.array([as_of_h])
     parts = map_blocks(_as_of_task, samples.n_samples, chunk, engine, inp, samples, times, seed,
                        temperature_c, grid_for(inp, times), climate)
-    return SampleResults(np.concatenate([p.expected[0] for p in parts]),
-                         np.concatenate([p.log_none[0] for p in parts]))
+
+    def joined(name: str) -> np.ndarray | None:
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else np.concatenate([v[0] for v in values])
+
+    return SampleResults(*(joined(name) for name in ("expected", "log_none", "laid", "found",
+                                                     "cleared")))  # type: ignore[arg-type]

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from ..domain import bounds
+
+if TYPE_CHECKING:
+    from .removals import Removals
 
 EXACT, RANGE, DENSITY = 0, 1, 2
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
@@ -42,6 +46,8 @@ class HazardInput:
     area_ids: np.ndarray
     area_region: np.ndarray  # per area, index into regions
     regions: np.ndarray
+    # findings, clearance and survey (hazard/removals.py); None: nothing removed
+    removals: Removals | None = None
 
     @property
     def n_records(self) -> int:
@@ -141,7 +147,9 @@ def _refuse_impossible(ids: np.ndarray, count: np.ndarray, high: np.ndarray,
 
 def sort_records(inp: HazardInput) -> HazardInput:
     """Records ordered by cohort, then point-laid before window-laid, so the engine works
-    on contiguous slices instead of scattered indices."""
+    on contiguous slices instead of scattered indices. Removals are attached after."""
+    if inp.removals is not None:
+        raise ValueError("sort the records before attaching their removals")
     windowed = (inp.laid_to_h > inp.laid_from_h).astype(np.int64)
     order = np.argsort(inp.cohort * 2 + windowed, kind="stable")
     per_record = ("record_ids", "cohort", "count_kind", "count", "count_high", "laid_from_h",

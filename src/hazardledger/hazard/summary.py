@@ -41,7 +41,13 @@ def summarise(results: SampleResults, inp: HazardInput, by: str) -> pd.DataFrame
     expected, log_none = group(results.expected, inp, by), group(results.log_none, inp, by)
     p_any = -np.expm1(log_none)
     frame = pd.DataFrame({by if by != "national" else "level": names})
-    return add_quantiles(frame, expected=expected, p_any=p_any)
+    add_quantiles(frame, expected=expected, p_any=p_any)
+    if results.laid is None or results.found is None or results.cleared is None:
+        return frame
+    laid, found, cleared = (group(v, inp, by) for v in (results.laid, results.found,
+                                                          results.cleared))
+    return add_quantiles(frame, laid=laid, removed_found=found, removed_cleared=cleared,
+                         remaining=np.maximum(laid - found - cleared, 0.0))
 
 
 def add_quantiles(frame: pd.DataFrame, **values: np.ndarray) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from .. import __version__
 from ..evidence.table import fit_table
 from ..exposure.distance import pairs_within
 from ..exposure.exposure import ATTRIBUTION, DECAY_KM, proximity
+from ..figures import probability_span
 from ..hazard.inert import WARNING
 from ..ledger import Ledger, utc_timestamp
 from ..priority.ranking import NOT_A_RELEASE
@@ -132,7 +133,7 @@ def build_report(ledger: Ledger, request: ReportRequest) -> Report:
         (f"Expected functioning items ({unit}, median, 90 %)",
          _span(row["expected_q50"], row["expected_q05"], row["expected_q95"], ",.0f")),
         ("P(at least one item functions)",
-         _span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"], ".2f")),
+         probability_span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"])),
         ("People in places within 1 km / 5 km of an open area",
          f"{within_1km:,.0f} / {within_5km:,.0f}"),
         ("Incidents recorded in these areas",
@@ -192,7 +193,7 @@ def _priority_section(ranked: pd.DataFrame) -> Section:
         "rank": rows["rank"], "area": rows["area_id"] + " " + rows["name"].astype(str),
         "score (90 %)": [_span(s, lo, hi, ".2f") for s, lo, hi in
                          zip(rows["score"], rows["score_q05"], rows["score_q95"], strict=True)],
-        "P(any) (90 %)": [_span(p, lo, hi, ".2f") for p, lo, hi in zip(
+        "P(any) (90 %)": [probability_span(p, lo, hi) for p, lo, hi in zip(
             rows["p_any_mean"], rows["p_any_q05"], rows["p_any_q95"], strict=True)],
         "expected functioning (90 %)": [
             "not modelled" if note else _span(m, lo, hi) for note, m, lo, hi in zip(
@@ -252,14 +253,20 @@ def _fit_section(ledger: Ledger, scenario: str) -> Section | None:
     from ..evidence.table import fit_panels
 
     fits = fit_table(findings, ledger.read("records"), ledger.catalog, scenario)
-    fitted = fits.dropna(subset=["field_mle"]) if "field_mle" in fits else fits.iloc[0:0]
+    fitted = (fits[fits["parameter"].astype(str) != ""] if "field_mle" in fits
+              else fits.iloc[0:0].assign(field_mle=[], field_q05=[], field_q95=[],
+                                         catalog_mean=[], catalog_q05=[], catalog_q95=[],
+                                         catalog_source=[], note=[]))
     table = pd.DataFrame({
         "type": fitted["item_type"], "parameter": fitted["parameter"],
         "findings": fitted["findings"],
         "catalog prior (90 %)": [_span(m, lo, hi) for m, lo, hi in zip(
             fitted["catalog_mean"], fitted["catalog_q05"], fitted["catalog_q95"], strict=True)],
-        "field estimate (90 %)": [_span(m, lo, hi) for m, lo, hi in zip(
-            fitted["field_mle"], fitted["field_q05"], fitted["field_q95"], strict=True)],
+        # a parameter the findings cannot determine says so, never shows a search limit
+        "field estimate (90 %)": [note if pd.isna(m) else _span(m, lo, hi)
+                                  for m, lo, hi, note in zip(
+            fitted["field_mle"], fitted["field_q05"], fitted["field_q95"],
+            fitted["note"].fillna("").astype(str), strict=True)],
         "source of prior": fitted["catalog_source"]})
     figures: tuple[Figure, ...] = ()
     panels = fit_panels(fits, findings, ledger.read("records"), ledger.catalog, scenario)
@@ -292,8 +299,12 @@ def _method_section(ledger: Ledger, request: ReportRequest) -> Section:
         "configuration file and printed with every ranking.",
         "Caveats: the model is only as good as the records and the catalog; unrecorded "
         "laying, wrong counts or wrong types make it wrong. Areas without records count as "
-        "live. The residual-hazard figures count every record, including those in areas "
-        "since closed: items removed by clearance are not subtracted. " + WARNING,
+        "live. Items found are subtracted from their records from the finding's date on; "
+        "technical survey and clearance remove the items of the records their polygons "
+        "cover in proportion to the share covered, with a probability of detection drawn "
+        "from the catalog's prior for the method (detection.toml); non-technical survey "
+        "removes nothing, and its cancellation of land holding a record is shown as a "
+        "conflict. " + WARNING,
         NOT_A_RELEASE),
         tables=(TableBlock(f"Sources of the catalog's parameters (scenario {request.scenario})",
                            sources),),
