@@ -233,3 +233,24 @@ def test_an_area_far_from_every_place_still_gets_its_nearest(tmp_path: Path) -> 
     assert row["nearest_place"] == "Far"
     assert row["nearest_distance_m"] == pytest.approx(reference, rel=0.005)
     assert row["exposure_index"] == 0 and row["population_5_10km"] == 0
+
+
+def test_hazard_factor_separates_areas_and_equals_the_hazard_figures(
+        ranked_ledger: Ledger) -> None:
+    """Two areas with records, P(any) about 1 in both: the factor (functioning items per
+    hectare) still tells them apart, the score's interval is not a point, and the expected
+    items are the ones 'hazard' gives for the same question (one default, one seed)."""
+    ranked, _ = ranked_ledger.priorities(NOW)
+    hazard = ranked_ledger.residual_hazard(NOW).set_index("area_id")
+    modelled = ranked[ranked["hazard_note"] == ""].set_index("area_id")
+    assert set(modelled.index) == {"HA-1", "HA-2"}
+    assert (modelled["p_any_q05"] > 0.99).all()  # P(any) would separate nothing
+    h = modelled["hazard_score"]
+    assert h["HA-1"] != pytest.approx(h["HA-2"], abs=1e-3)
+    width = modelled["score_q95"] - modelled["score_q05"]
+    # HA-2's count is uncertain, and its interval says so; HA-1 holds exact counts of
+    # persistent items, all of which function: nothing there is uncertain
+    assert width["HA-2"] > 0.03 and width["HA-1"] == 0
+    assert (modelled["hazard_score_q05"] <= h).all() and (h <= modelled["hazard_score_q95"]).all()
+    for area in ("HA-1", "HA-2"):
+        assert modelled.loc[area, "expected_q50"] == hazard.loc[area, "expected_q50"]

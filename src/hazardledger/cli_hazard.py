@@ -15,6 +15,7 @@ from rich.table import Table
 from .cli import DbOption, _ledger, app, err, out, reports_bad_input
 from .figures import probability_span
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING
+from .hazard.parameters import DEFAULT_SAMPLES
 from .io.write import export_frame
 from .ledger import utc_timestamp
 from .residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
@@ -75,7 +76,7 @@ def hazard(
     db: DbOption = None,
     by: Annotated[str, typer.Option(help="area, region or national")] = "area",
     scenario: Scenario = DEFAULT_SCENARIO,
-    samples: Samples = 1000,
+    samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = 0,
     threshold: Annotated[float, typer.Option(help="P(any functions) for 'likely inert by'")
                          ] = DEFAULT_THRESHOLD,
@@ -133,7 +134,7 @@ def curve_command(
     national: Annotated[bool, typer.Option("--national", help="The whole ledger (default)")
                         ] = False,
     scenario: Scenario = DEFAULT_SCENARIO,
-    samples: Samples = 500,
+    samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = 0,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="curve.png or curve.csv")
                       ] = None,

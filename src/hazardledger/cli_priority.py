@@ -13,6 +13,7 @@ from .cli import DbOption, _ledger, app, err, out, reports_bad_input
 from .cli_hazard import Samples, Scenario, Seed, _date
 from .exposure.exposure import ATTRIBUTION
 from .figures import probability, probability_span
+from .hazard.parameters import DEFAULT_SAMPLES
 from .io.write import export_frame
 from .priority.ranking import NOT_A_RELEASE
 from .residual import DEFAULT_SCENARIO
@@ -28,7 +29,7 @@ def priorities(
     db: DbOption = None,
     scenario: Scenario = DEFAULT_SCENARIO,
     config: Config = None,
-    samples: Samples = 500,
+    samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = 0,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Ranked areas to .csv, .geojson or .gpkg")] = None,

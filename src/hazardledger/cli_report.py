@@ -11,6 +11,7 @@ import typer
 from .cli import DbOption, _ledger, app, err, out, reports_bad_input
 from .cli_hazard import Samples, Scenario, Seed, _date
 from .cli_priority import Config
+from .hazard.parameters import DEFAULT_SAMPLES
 from .residual import DEFAULT_SCENARIO
 
 FORMATS = (".html", ".pdf")
@@ -26,7 +27,7 @@ def report(
     region: Annotated[str | None, typer.Option(help="One region's areas only")] = None,
     scenario: Scenario = DEFAULT_SCENARIO,
     config: Config = None,
-    samples: Samples = 300,
+    samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = 0,
     proximity_km: Annotated[float, typer.Option(
         "--proximity-km", help="Proximity check: distance in km")] = 5.0,

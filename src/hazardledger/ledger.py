@@ -24,6 +24,7 @@ from .domain.geometry_checks import Extent
 from .domain.problems import InputRejected, Problem
 from .domain.schema import LayerSchema, layer
 from .domain.validation import LedgerFacts, lookups_needed, validate
+from .hazard.parameters import DEFAULT_SAMPLES, DEFAULT_SEED
 from .io.read import read_features
 from .io.write import export_frame
 from .store.base import Store, StoreError, WriteSummary
@@ -278,7 +279,8 @@ class Ledger:
     # -- residual hazard ------------------------------------------------------------------
 
     def residual_hazard(self, as_of: str | pd.Timestamp, *, by: str = "area",
-                        scenario: str = "pessimistic", samples: int = 1000, seed: int = 0,
+                        scenario: str = "pessimistic", samples: int = DEFAULT_SAMPLES,
+                        seed: int = DEFAULT_SEED,
                         threshold: float = 0.01, store: bool = False,
                         actor: str | None = None, engine: str = "numpy") -> pd.DataFrame:
         """Residual hazard per area (a GeoDataFrame), region or nation at ``as_of``, with
@@ -301,7 +303,8 @@ class Ledger:
 
     def curve(self, start: str | pd.Timestamp, end: str | pd.Timestamp, *,
               area: str | None = None, region: str | None = None,
-              scenario: str = "pessimistic", samples: int = 500, seed: int = 0,
+              scenario: str = "pessimistic", samples: int = DEFAULT_SAMPLES,
+              seed: int = DEFAULT_SEED,
               engine: str = "numpy") -> pd.DataFrame:
         """Daily expected functioning items and P(any) with quantiles, for one area, one
         region or (by default) the whole ledger."""
@@ -344,7 +347,8 @@ class Ledger:
         return geo
 
     def priorities(self, as_of: str | pd.Timestamp, *, scenario: str = "pessimistic",
-                   samples: int = 500, seed: int = 0, config_path: Path | None = None,
+                   samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
+                   config_path: Path | None = None,
                    store: bool = False, actor: str | None = None,
                    hazard: pd.DataFrame | None = None
                    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

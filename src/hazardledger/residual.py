@@ -23,7 +23,12 @@ from .hazard.curve import daily_curve
 from .hazard.engine import as_of
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING, inert_summary, inert_times
 from .hazard.inputs import EPOCH, NO_AREA, NO_REGION, HazardInput, hazard_input, hours
-from .hazard.parameters import ParameterSamples, sample_parameters
+from .hazard.parameters import (
+    DEFAULT_SAMPLES,
+    DEFAULT_SEED,
+    ParameterSamples,
+    sample_parameters,
+)
 from .hazard.removals import build_removals, removal_notes
 from .hazard.summary import LEVELS, add_quantiles, summarise
 from .hazard.survival import REFERENCE_TEMPERATURE_C
@@ -38,8 +43,8 @@ class Run:
 
     as_of: pd.Timestamp
     scenario: str = DEFAULT_SCENARIO
-    samples: int = 1000
-    seed: int = 0
+    samples: int = DEFAULT_SAMPLES
+    seed: int = DEFAULT_SEED
     threshold: float = DEFAULT_THRESHOLD
     engine: str = "numpy"
     temperature_c: float = REFERENCE_TEMPERATURE_C

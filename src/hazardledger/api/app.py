@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..domain.schema import LAYERS
 from ..hazard.inert import WARNING
+from ..hazard.parameters import DEFAULT_SAMPLES
 from ..ledger import Ledger
 from ..residual import DEFAULT_SCENARIO
 from ..store.base import FeatureQuery, StoreError, User
@@ -249,7 +250,7 @@ def area_curve_document(led: Ledger, area_id: str, scenario: str) -> dict[str, A
     start = max(today - pd.Timedelta(days=730),
                 pd.to_datetime(records["laid_from"], utc=True).min().ceil("D"))
     frame = led.curve(start, today + pd.Timedelta(days=365), area=area_id, scenario=scenario,
-                      samples=200)
+                      samples=DEFAULT_SAMPLES)
     out: dict[str, Any] = {"area_id": area_id, "scenario": scenario,
                            "date": frame["date"].dt.strftime("%Y-%m-%d").tolist()}
     for column in ("expected_q05", "expected_q50", "expected_q95", "expected_mean"):

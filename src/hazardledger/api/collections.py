@@ -12,6 +12,7 @@ import shapely
 
 from ..domain.schema import LAYERS
 from ..hazard.inert import WARNING
+from ..hazard.parameters import DEFAULT_SAMPLES
 from ..ledger import Ledger, utc_timestamp
 from ..priority.ranking import NOT_A_RELEASE
 from .params import TIME_FIELDS, BadParameter
@@ -23,7 +24,7 @@ COMPUTED = {
     "priorities": ("Open hazard areas ranked for survey and clearance, for ?as_of= and "
                    f"?scenario=. {NOT_A_RELEASE}"),
 }
-SAMPLES = 300  # enough for stable 5/95 % figures at interactive speed
+SAMPLES = DEFAULT_SAMPLES  # the figures the CLI and the report give for the same question
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from ..evidence.table import fit_table
 from ..exposure.places import geonames_places
 from ..figures import probability_span
 from ..hazard.inert import WARNING
+from ..hazard.parameters import DEFAULT_SAMPLES
 from ..ledger import Ledger
 from ..priority.ranking import NOT_A_RELEASE
 from ..report.assemble import ReportRequest, build_report
@@ -63,11 +64,11 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
                           "SYNTHETIC (no real place or person)" if synthetic
                           else "real GeoNames places, population >= 500")
     console.print(table)
-    with console.status("computing residual hazard (scenario pessimistic, 500 samples)"):
-        hazard = ledger.residual_hazard(NOW, samples=500, store=True, actor=ACTOR)
-        national = ledger.residual_hazard(NOW, by="national", samples=500)
-        series = ledger.curve(NOW - pd.Timedelta(days=3 * 365), NOW + pd.Timedelta(days=365),
-                              samples=300)
+    with console.status(f"computing residual hazard (scenario pessimistic, {DEFAULT_SAMPLES} "
+                        "samples)"):
+        hazard = ledger.residual_hazard(NOW, store=True, actor=ACTOR)
+        national = ledger.residual_hazard(NOW, by="national")
+        series = ledger.curve(NOW - pd.Timedelta(days=3 * 365), NOW + pd.Timedelta(days=365))
         curve_png = directory / "national_curve.png"
         plot_curve(series, curve_png)
     row = national.iloc[0]
@@ -93,8 +94,8 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
     console.print(f"Victims' personal fields are stored sealed (AES-256-GCM); their key: "
                   f"{keyring.path.resolve()} (give it as HAZARDLEDGER_KEY_FILE to read them).")
     with console.status("ranking priorities and writing the report (HTML and PDF)"):
-        ranked, _ = ledger.priorities(NOW, samples=300, store=True, actor=ACTOR)
-        document = build_report(ledger, ReportRequest(NOW, samples=300))
+        ranked, _ = ledger.priorities(NOW, store=True, actor=ACTOR)
+        document = build_report(ledger, ReportRequest(NOW))
         html = write_html(document, directory / "report.html")
         pdf = write_pdf(document, directory / "report.pdf")
     table = Table("rank", "area", "score (90 %)", "P(any functions)", "exposure index",

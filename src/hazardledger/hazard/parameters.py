@@ -16,6 +16,11 @@ import numpy as np
 from ..catalog.loader import Catalog
 from ..domain.item_types import PARAMETERS
 
+# One number of samples and one seed for every command, the API and the report, so that
+# the same question gets the same figures wherever it is asked.
+DEFAULT_SAMPLES = 1000
+DEFAULT_SEED = 0
+
 
 def type_stream(seed: int, code: str, purpose: str = "parameters") -> np.random.Generator:
     """The random stream of one item type for one purpose."""

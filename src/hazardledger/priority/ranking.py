@@ -2,9 +2,14 @@ r"""Priorities for survey and clearance, and communities for risk education.
 
 Each open hazard area gets five factor scores in :math:`[0, 1]`:
 
-- hazard :math:`h`: P(at least one item still functions), mean over the model's samples,
-  with its 5 % and 95 % quantiles carried through to the score's interval. An area with
-  no record has no model estimate: it counts as live (:math:`h = 1`, interval 0–1);
+- hazard :math:`h = \log(1 + D) / \log(1 + D_{max})`, :math:`D` the expected functioning
+  items per hectare of the area's polygon (median over the model's samples, items found
+  and cleared subtracted) and :math:`D_{max}` the largest 95 % quantile of :math:`D` over
+  the ranked areas, so that every area's 5 % and 95 % quantiles map into :math:`[0, 1]` on
+  one scale and are carried through to the score's interval. (P(any functions) is close
+  to 1 in nearly every area with records and would separate nothing.) The logarithm keeps
+  one dense minefield from flattening every other area to 0. An area with no record has no
+  model estimate: it counts as live (:math:`h = 1`, interval 0–1);
 - exposure :math:`e = \log(1 + X) / \log(1 + X_{max})`, :math:`X` the distance-weighted
   population index of :mod:`hazardledger.exposure.exposure`;
 - incidents :math:`i = 1 - e^{-n}` for :math:`n` recorded accidents in the area
@@ -82,7 +87,16 @@ def rank_areas(areas: gpd.GeoDataFrame, hazard: pd.DataFrame, exposure: pd.DataF
                else pd.Series(dtype="int64"))
     frame["incidents"] = counted.reindex(ids).fillna(0).astype(int).to_numpy()
 
-    frame["hazard_score"] = frame["p_any_mean"]
+    hectares = np.maximum(area_m2(open_areas.geometry.to_numpy()), 1.0) / 1e4
+    for q in ("q05", "q50", "q95"):
+        frame[f"density_per_ha_{q}"] = frame[f"expected_{q}"].to_numpy() / hectares
+    top = np.log1p(np.nanmax(frame["density_per_ha_q95"].to_numpy(), initial=0.0))
+    for q in ("q05", "q50", "q95"):
+        share = np.log1p(frame[f"density_per_ha_{q}"].to_numpy()) / top if top > 0 else (
+            np.zeros(len(frame)))
+        frame[f"hazard_score_{q}"] = np.where(unmodelled, {"q05": 0.0, "q50": 1.0,
+                                                           "q95": 1.0}[q], share)
+    frame["hazard_score"] = frame["hazard_score_q50"]
     frame["exposure_score"] = _log_share(frame["exposure_index"].to_numpy())
     frame["incident_score"] = 1 - np.exp(-frame["incidents"].to_numpy())
     frame["land_use_score"] = frame["land_use"].map(config.land_use).fillna(
@@ -92,8 +106,8 @@ def rank_areas(areas: gpd.GeoDataFrame, hazard: pd.DataFrame, exposure: pd.DataF
     rest = (w["exposure"] * frame["exposure_score"] + w["incidents"] * frame["incident_score"]
             + w["land_use"] * frame["land_use_score"] + w["remaining_area"] * frame["area_score"])
     frame["score"] = w["hazard"] * frame["hazard_score"] + rest
-    frame["score_q05"] = w["hazard"] * frame["p_any_q05"] + rest
-    frame["score_q95"] = w["hazard"] * frame["p_any_q95"] + rest
+    frame["score_q05"] = w["hazard"] * frame["hazard_score_q05"] + rest
+    frame["score_q95"] = w["hazard"] * frame["hazard_score_q95"] + rest
     frame = frame.sort_values(["score", "expected_q50", "area_id"],
                               ascending=[False, False, True], na_position="last")
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))

@@ -21,6 +21,7 @@ from ..exposure.distance import pairs_within
 from ..exposure.exposure import ATTRIBUTION, DECAY_KM, proximity
 from ..figures import probability_span
 from ..hazard.inert import WARNING
+from ..hazard.parameters import DEFAULT_SAMPLES
 from ..ledger import Ledger, utc_timestamp
 from ..priority.ranking import NOT_A_RELEASE
 from .document import Figure, Report, Section, TableBlock
@@ -38,7 +39,7 @@ class ReportRequest:
     as_of: pd.Timestamp
     scenario: str = "pessimistic"
     region: str | None = None
-    samples: int = 300
+    samples: int = DEFAULT_SAMPLES
     seed: int = 0
     config_path: Path | None = None
     proximity_km: float = 5.0
@@ -205,8 +206,12 @@ def _priority_section(ranked: pd.DataFrame) -> Section:
     weights = ranked["weights"].iloc[0] if len(ranked) else "–"
     return Section("Priorities for survey and clearance", paragraphs=(
         f"Open hazard areas ranked by a weighted score of five factors (weights: {weights}). "
-        "Each factor is shown; the score's interval carries the 90 % interval of P(at least "
-        f"one item functions). Top {min(TOP, len(ranked))} of {len(ranked):,}.",),
+        "Each factor is shown. The hazard factor is the expected number of functioning items "
+        "per hectare of the area, scaled as log(1 + D) / log(1 + D_max) with D_max the "
+        "largest 95 % quantile among the ranked areas; the score's interval carries that "
+        "factor's 90 % interval (the other factors are counts and areas, without one). An "
+        "area without records counts as live, hazard factor 1 (0–1). "
+        f"Top {min(TOP, len(ranked))} of {len(ranked):,}.",),
         tables=(TableBlock("Hazard areas for survey and clearance", table),),
         warnings=(NOT_A_RELEASE,))
 
