@@ -71,7 +71,7 @@ def test_demo_computes_residual_hazard_and_the_national_curve(demo: tuple[Path, 
     path, text = demo
     layer = Ledger(path).store.read_result("residual_hazard")
     assert len(layer) == len(Ledger(path).read("hazard_areas"))
-    assert (layer["scenario"] == "pessimistic").all() and (layer["samples"] == 500).all()
+    assert (layer["scenario"] == "pessimistic").all() and (layer["samples"] == 1000).all()
     assert (layer["expected_q05"] <= layer["expected_q95"]).all()
     png = path.parent / "national_curve.png"
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 20_000
