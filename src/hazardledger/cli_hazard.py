@@ -18,7 +18,7 @@ from .hazard.inert import DEFAULT_THRESHOLD, WARNING
 from .hazard.parameters import DEFAULT_SAMPLES
 from .io.write import export_frame
 from .ledger import utc_timestamp
-from .residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
+from .residual import CURVE_NOTE, DEFAULT_SCENARIO, Run, curve, residual_hazard
 
 Scenario = Annotated[str, typer.Option(help="claimed, treaty-minimum or pessimistic")]
 Samples = Annotated[int, typer.Option(help="Parameter samples (more: smoother quantiles)")]
@@ -162,6 +162,7 @@ def curve_command(
                           probability_span(row["p_any_mean"], row["p_any_q05"],
                                            row["p_any_q95"]))
         out.print(table)
+        out.print(f"NOTE: {CURVE_NOTE}")
     elif output.suffix.lower() == ".png":
         from .report.plots import plot_curve
 

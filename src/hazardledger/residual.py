@@ -35,6 +35,11 @@ from .hazard.survival import REFERENCE_TEMPERATURE_C
 
 MODEL_VERSION = f"hazardledger {__version__}, residual hazard model 1 (DESIGN.md)"
 DEFAULT_SCENARIO = "pessimistic"
+# The daily curve follows the laid items; the as-of figures (hazard, priorities, the report's
+# tables) subtract what was found and cleared. Said wherever the curve is shown.
+CURVE_NOTE = ("The daily curve counts every item laid: items found or removed by clearance "
+              "are not yet subtracted from it (the as-of figures subtract them), so it "
+              "overstates the hazard where work has been done.")
 
 
 @dataclass(frozen=True)
@@ -199,4 +204,5 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
     frame["scenario"], frame["samples"], frame["seed"] = run.scenario, run.samples, run.seed
     frame["unit"] = area or region or "national"
     frame["warning"] = WARNING
+    frame["note"] = CURVE_NOTE
     return frame
