@@ -219,3 +219,26 @@ def test_item_types_added_while_serving_are_known_at_once(served: tuple[TestClie
         other.add_item_types(types, actor="t")
     known = client.post("/collections/records/items", json=record, headers=headers["editor"])
     assert known.status_code == 201, known.text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_replace_never_erases_what_the_writer_cannot_read(served: tuple[TestClient, dict],
+                                                            role: str) -> None:
+    """A PUT of a victim without the personal fields: an editor (who cannot read them)
+    leaves them as they were; an admin, who sees them, replaces them; a viewer cannot
+    write at all."""
+    client, headers = served
+    body = {"type": "Feature", "geometry": None,
+            "properties": {"id": "V-1", "incident_id": "I-1", "outcome": "killed"}}
+    response = client.put("/collections/victims/items/V-1", json=body, headers=headers[role])
+    if role == "viewer":
+        assert response.status_code == 403
+        return
+    assert response.status_code == 204, response.text
+    seen = client.get("/collections/victims/items/V-1", headers=headers["admin"]).json()
+    assert seen["properties"]["outcome"] == "killed"
+    if role == "editor":
+        assert seen["properties"]["name"] == "Test Person"
+        assert seen["properties"]["address"] == "Somewhere"
+    else:
+        assert seen["properties"]["name"] is None  # the admin saw them and left them out

@@ -4,6 +4,7 @@ screenshot is kept as a test artifact (tests/artifacts/web_map.png)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import httpx2
 import pandas as pd
 import pytest
 import shapely
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from hazardledger.api.auth import add_user
 from hazardledger.ledger import Ledger
@@ -88,7 +89,9 @@ def test_web_map_in_chromium(server: tuple[str, str]) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            # Playwright's wait_for_function evaluates a string in the page: the map's own
+            # CSP forbids that, as it should; the hostile-data test below keeps the CSP on
+            page = browser.new_page(viewport={"width": 1200, "height": 800}, bypass_csp=True)
             failed: list[str] = []
             page.on("requestfailed", lambda r: failed.append(r.url))
             page.goto(url)
@@ -119,5 +122,93 @@ def test_web_map_in_chromium(server: tuple[str, str]) -> None:
             page.wait_for_selector("#curve polyline")  # the area's curve, drawn after its records
             page.screenshot(path=str(ARTIFACTS / "web_map.png"))
             assert not [u for u in failed if not u.startswith(url)], failed
+        finally:
+            browser.close()
+
+
+PAYLOADS = ['<img src=x onerror="window.__xss=1;fetch(\'/steal?\'+sessionStorage.getItem('
+            '\'hazardledger-token\'))">',
+            "<script>window.__xss=1</script>", '"><svg onload="window.__xss=1">']
+
+
+@pytest.fixture
+def hostile_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A ledger whose every shown text field holds a script, opened by an admin."""
+    led = Ledger(tmp_path / "hostile.gpkg")
+    led.init()
+    areas = areas_frame()
+    areas["name"] = PAYLOADS
+    areas["region"] = PAYLOADS
+    led.import_frame("hazard_areas", areas, source="a", actor="t", now=NOW)
+    laid = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=7)).isoformat()
+    led.import_frame("records", pd.DataFrame({
+        "id": ["R-1", "R-2", "R-3"], "area_id": ["HA-1", "HA-2", "HA-3"],
+        "item_type": ["ap-persistent"] * 3, "count": [10, 10, 10], "laid_from": [laid] * 3,
+        "source": ["minefield_record"] * 3, "info_reliability": ["high"] * 3,
+        "geometry": [shapely.Point(36.02 + i / 10, 49.02) for i in range(3)]}),
+        source="r", actor="t")
+    led.import_frame("places", pd.DataFrame({
+        "id": ["P-1", "P-2", "P-3"], "name": PAYLOADS, "population": [20_000] * 3,
+        "geometry": [shapely.Point(36.02 + i / 10, 49.1) for i in range(3)]}),
+        source="p", actor="t", now=NOW)
+    token = add_user(led.store, "admin", "admin", actor="t")
+    led.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([HAZARDLEDGER, "serve", "--db", str(led.location), "--port",
+                                str(port)])
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:
+            try:
+                httpx2.get(url + "conformance")
+                break
+            except httpx2.TransportError:
+                assert process.poll() is None, "the server died"
+                time.sleep(0.1)
+        yield url, token
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@pytest.mark.parametrize("csp", [True, False], ids=["with-csp", "escaping-alone"])
+def test_no_script_in_the_data_runs_for_an_admin(hostile_server: tuple[str, str],
+                                                 csp: bool) -> None:
+    """With the CSP, and without it (the page's own escaping must hold alone)."""
+    url, token = hostile_server
+    page_headers = httpx2.get(url, headers={"Accept": "text/html"}).headers
+    assert "script-src 'self'" in page_headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page_headers["content-security-policy"]
+    assert page_headers["x-content-type-options"] == "nosniff"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800},
+                                    bypass_csp=not csp)
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(url)
+            page.fill("#token", token)
+            page.click("#login button")
+            page.wait_for_selector("body[data-ready='3']")
+            for place in page.locator("path.place").all():  # every tooltip shown
+                place.hover()
+                page.wait_for_selector(".leaflet-tooltip")
+            tooltips = page.inner_text(".leaflet-tooltip-pane")
+            assert "<img" in tooltips or "<script>" in tooltips or "<svg" in tooltips
+            for area in ("HA-1", "HA-2", "HA-3"):
+                page.locator(f"path[data-area='{area}']").click()
+                expect(page.locator("#detail-title")).to_have_text(re.compile(f"^{area} "))
+                page.wait_for_selector("#detail:not([hidden]) #detail-records li")
+            shown = page.inner_text("#detail-title") + page.inner_text("#priority-list")
+            assert any(payload in shown for payload in PAYLOADS)  # shown as text
+            page.wait_for_timeout(300)
+            assert page.evaluate("window.__xss") is None
+            assert not dialogs
+            assert not [u for u in requested if "steal" in u or not u.startswith(url)]
         finally:
             browser.close()

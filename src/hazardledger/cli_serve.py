@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from .api.protections import DEFAULT_MAX_BODY
 from .cli import DbOption, _ledger, app, err, fail, out, reports_bad_input
 from .ledger import default_actor
 
@@ -25,6 +26,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes, each with its own "
                                                     "socket on the port")] = 1,
+    max_body: Annotated[int, typer.Option(
+        "--max-body", min=1024, max=2**31 - 1,
+        help="Largest request body in bytes (413 above it); the default fits any real batch")
+                        ] = DEFAULT_MAX_BODY,
 ) -> None:
     """Serve the ledger: OGC API – Features (read and, for editors, write) with tokens."""
     import uvicorn
@@ -43,10 +48,10 @@ def serve(
               "API tokens from 'hazardledger users add')")
     try:
         if workers > 1:
-            run_workers(ledger.location, host, port, workers,
+            run_workers(ledger.location, host, port, workers, max_body=max_body,
                         say=lambda line: err.print(line, markup=False, highlight=False))
         else:
-            uvicorn.run(create_app(ledger.location), host=host, port=port,
+            uvicorn.run(create_app(ledger.location, max_body), host=host, port=port,
                         log_level="warning")
     except ServerFailed as exc:
         fail([str(exc)], code=1)

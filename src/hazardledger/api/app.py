@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -33,6 +34,7 @@ from . import params
 from .auth import Role, user_for
 from .collections import all_collections, as_of, computed_frame, page_in_memory
 from .geojson import dumps, features, page_features
+from .protections import DEFAULT_MAX_BODY, Protections, validation_failed
 
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
@@ -49,8 +51,9 @@ def _json(document: object, status: int = 200, media_type: str = "application/js
     return Response(dumps(document), status_code=status, media_type=media_type)
 
 
-def create_app(location: str) -> FastAPI:
-    """The server for the ledger at ``location`` (a .gpkg path or a postgresql:// URL)."""
+def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+    """The server for the ledger at ``location`` (a .gpkg path or a postgresql:// URL);
+    request bodies above ``max_body`` bytes are refused (413)."""
     # Open ledgers are pooled: opening one per request (connect, schema check) costs more
     # than serving a page. A ledger is used by one request at a time.
     idle: queue.SimpleQueue[Ledger] = queue.SimpleQueue()
@@ -65,9 +68,15 @@ def create_app(location: str) -> FastAPI:
             except queue.Empty:
                 break
 
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a public CDN (a
+    # third-party script beside the tokens, and broken offline). The OpenAPI document
+    # itself is served at /openapi.json.
     app = FastAPI(title="Hazard Ledger", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="OGC API – Features over a mine action ledger. The model never "
                               "releases land.")
+    app.add_middleware(Protections, max_body=max_body)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     app.state.location = location
     collections = all_collections()
 
@@ -133,7 +142,6 @@ def create_app(location: str) -> FastAPI:
                 {"href": f"{root}/", "rel": "self", "type": "application/json"},
                 {"href": f"{root}/openapi.json", "rel": "service-desc",
                  "type": "application/vnd.oai.openapi+json;version=3.0"},
-                {"href": f"{root}/docs", "rel": "service-doc", "type": "text/html"},
                 {"href": f"{root}/conformance", "rel": "conformance",
                  "type": "application/json"},
                 {"href": f"{root}/collections", "rel": "data", "type": "application/json"}]})
@@ -197,11 +205,15 @@ def create_app(location: str) -> FastAPI:
             if datetime_ is not None:
                 raise params.BadParameter(f"datetime: {cid} is computed for one date: use "
                                           "as_of")
+            params.only(request.query_params.multi_items(), params.COMPUTED, cid)
             frame, matched = page_in_memory(
                 computed_frame(led, cid, as_of(as_of_), scenario), box, size, start)
         else:
             window = params.datetime_window(datetime_, cid)
             equals = params.equals(request.query_params.multi_items(), cid)
+            if box is not None and not LAYERS[cid].spatial:
+                # a feature without geometry lies in no box (OGC API – Features, bbox)
+                return _json(page_document(request, [], 0, start, size), media_type=GEOJSON)
             page = led.store.query_page(cid, FeatureQuery(
                 box, collections[cid].time_field, window.start, window.end, size, start,
                 equals))

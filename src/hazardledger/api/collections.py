@@ -3,6 +3,7 @@ hazard (for ``?as_of=``), exposure and priorities."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -44,9 +45,14 @@ def all_collections() -> dict[str, Collection]:
     return out
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?")
+
+
 def as_of(text: str | None) -> pd.Timestamp:
     if text is None:
         return pd.Timestamp.now(tz="UTC").normalize()
+    if len(text) > 40 or not _DATE.fullmatch(text):
+        raise BadParameter("as_of: not a date (YYYY-MM-DD, or an RFC 3339 date-time)")
     try:
         return utc_timestamp(text)
     except ValueError:

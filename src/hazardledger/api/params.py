@@ -3,6 +3,7 @@ a 400 naming the parameter and the reason."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -32,13 +33,13 @@ def bbox(text: str | None) -> tuple[float, float, float, float] | None:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise BadParameter(f"bbox={text}: expected four numbers minx,miny,maxx,maxy") from None
+        raise BadParameter("bbox: expected four numbers minx,miny,maxx,maxy") from None
     if len(values) != 4:
-        raise BadParameter(f"bbox={text}: expected four numbers minx,miny,maxx,maxy "
+        raise BadParameter("bbox: expected four numbers minx,miny,maxx,maxy "
                            "(lon/lat, WGS 84)")
     minx, miny, maxx, maxy = values
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise BadParameter(f"bbox={text}: outside lon -180..180, lat -90..90 or min above max")
+        raise BadParameter("bbox: outside lon -180..180, lat -90..90 or min above max")
     return minx, miny, maxx, maxy
 
 
@@ -46,7 +47,7 @@ def _stamp(text: str, field_kind: str, end: bool) -> str:
     try:
         when = pd.Timestamp(text)
     except (ValueError, TypeError):
-        raise BadParameter(f"datetime={text}: not an RFC 3339 date or date-time") from None
+        raise BadParameter("datetime: not an RFC 3339 date or date-time") from None
     when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
     date_only = len(text) <= 10
     if field_kind == "date":
@@ -70,9 +71,9 @@ def datetime_window(text: str | None, layer: str) -> Window:
     low = None if start in ("", "..") else _stamp(start, kind, False)
     high = None if end in ("", "..") else _stamp(end, kind, True)
     if low is None and high is None:
-        raise BadParameter(f"datetime={text}: an interval needs at least one end")
+        raise BadParameter("datetime: an interval needs at least one end")
     if low is not None and high is not None and low > high:
-        raise BadParameter(f"datetime={text}: the start is after the end")
+        raise BadParameter("datetime: the start is after the end")
     return Window(low, high)
 
 
@@ -82,13 +83,35 @@ def limit(value: int) -> int:
     return min(value, MAX_LIMIT)
 
 
+MAX_OFFSET = 10**12  # beyond any ledger's features, and within every database's integers
+
+
 def offset(value: int) -> int:
     if value < 0:
         raise BadParameter(f"offset={value}: must be 0 or more")
+    if value > MAX_OFFSET:
+        raise BadParameter(f"offset: must be at most {MAX_OFFSET:,}")
     return value
 
 
-RESERVED = {"bbox", "datetime", "limit", "offset", "as_of", "scenario", "f"}
+# The parameters each kind of collection takes; any other is a 400, never ignored.
+STORED = {"bbox", "datetime", "limit", "offset", "f"}
+COMPUTED = {"bbox", "limit", "offset", "as_of", "scenario", "f"}
+RESERVED = STORED
+
+
+def only(pairs: list[tuple[str, str]], allowed: set[str], collection: str) -> None:
+    """A computed collection takes its own parameters and nothing else."""
+    for name, _ in pairs:
+        if name not in allowed:
+            raise BadParameter(f"{_shown(name)}: not a parameter of {collection} (its "
+                               f"parameters: {', '.join(sorted(allowed))})")
+
+
+def _shown(name: str) -> str:
+    """A parameter's name, quoted only when it looks like one (a field name): anything else
+    a client sent is described, never echoed."""
+    return f"'{name}'" if re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name) else "a parameter"
 
 
 def equals(pairs: list[tuple[str, str]], layer: str) -> tuple[tuple[str, str], ...]:
@@ -101,7 +124,7 @@ def equals(pairs: list[tuple[str, str]], layer: str) -> tuple[tuple[str, str], .
         if name in RESERVED:
             continue
         if name not in fields or name in personal:
-            raise BadParameter(f"{name}: not a parameter, nor a field of {layer} that can be "
-                               f"filtered on")
+            raise BadParameter(f"{_shown(name)}: not a parameter, nor a field of {layer} "
+                               "that can be filtered on")
         out.append((name, value))
     return tuple(out)

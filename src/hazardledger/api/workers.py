@@ -23,6 +23,8 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
 from types import FrameType
 
+from .protections import DEFAULT_MAX_BODY
+
 PR_SET_PDEATHSIG = 1  # prctl(2)
 STOP_WAIT_S = 30  # how long a worker may take to finish its requests once told to stop
 
@@ -66,7 +68,7 @@ def _end_with_parent(parent: int) -> None:
 
 
 def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventType,
-               parent: int) -> None:
+               parent: int, max_body: int) -> None:
     _end_with_parent(parent)
     import uvicorn
 
@@ -77,7 +79,7 @@ def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventT
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
-    config = uvicorn.Config(create_app(location), log_level="warning")
+    config = uvicorn.Config(create_app(location, max_body), log_level="warning")
     ready.set()
     # Listening starts together: a worker that listened alone for a moment would take the
     # first burst of connections, and keep-alive clients stay where they land.
@@ -88,7 +90,7 @@ def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventT
 
 
 def run_workers(location: str, host: str, port: int, workers: int,
-                say: Callable[[str], None]) -> None:
+                say: Callable[[str], None], max_body: int = DEFAULT_MAX_BODY) -> None:
     """Serve the ledger at ``location`` from ``workers`` processes until SIGTERM or SIGINT;
     a worker that dies is replaced. Returns once every worker has stopped."""
     check_port(host, port)
@@ -107,7 +109,8 @@ def run_workers(location: str, host: str, port: int, workers: int,
     def start() -> tuple[BaseProcess, EventType]:
         ready = context.Event()
         process = context.Process(target=_serve_one, daemon=True,
-                                  args=(location, host, port, ready, go, os.getpid()))
+                                  args=(location, host, port, ready, go, os.getpid(),
+                                        max_body))
         process.start()
         return process, ready
 

@@ -117,12 +117,18 @@ def add_write_routes(app: FastAPI, collections: dict[str, Collection]) -> None:
     def replace(cid: str, fid: str, led: LedgerDep, user: EditorDep,
                 body: Annotated[dict[str, Any], FEATURE_BODY]) -> Response:
         writable(cid)
-        existing(led, cid, fid)
+        current = existing(led, cid, fid)
         frame = _frame(cid, [body])
         if "id" in frame and str(frame["id"].iloc[0]) != fid:
-            raise HTTPException(400, f"id: the body says {frame['id'].iloc[0]!r}, the URL "
-                                     f"{fid!r}; an id cannot be changed")
+            raise HTTPException(400, "id: the body's id differs from the URL's; an id cannot "
+                                     "be changed")
         frame["id"] = fid
+        if Role.named(user.role) < Role.ADMIN:
+            # fields this user cannot read are kept as stored: a replace by someone who
+            # never saw them must not erase them
+            for name in LAYERS[cid].personal_fields:
+                if name not in frame or frame[name].isna().all():
+                    frame[name] = current[name].to_numpy()
         _write(led, cid, frame, user, update=True)
         return Response(status_code=204)
 

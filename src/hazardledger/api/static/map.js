@@ -1,6 +1,8 @@
 // Hazard Ledger web map: hazard areas coloured by residual hazard for the date on the
 // slider, places, an area's detail (curve and records) and the priority list. Every
 // request carries the user's API token; nothing is fetched from outside this server.
+// Everything the ledger holds is shown as text (textContent, text nodes), never parsed as
+// HTML: a name can be anything a user typed, and the token sits in this tab.
 "use strict";
 
 const CLASSES = [[0.5, "#ffffb2", "below 0.5"], [5, "#fecc5c", "0.5 – 5"],
@@ -47,9 +49,19 @@ async function drawBasemap() {
 }
 
 function drawLegend() {
-  document.getElementById("legend").innerHTML = CLASSES.map(([, c, label]) =>
-    `<span style="background:${c}"></span>${label}`).join("") +
-    `<span style="background:${NOT_MODELLED}"></span>not modelled`;
+  const legend = document.getElementById("legend");
+  legend.replaceChildren();
+  for (const [, fill, label] of [...CLASSES, [null, NOT_MODELLED, "not modelled"]]) {
+    const swatch = document.createElement("span");
+    swatch.style.background = fill;  // CSSOM, allowed by a strict style-src
+    legend.append(swatch, document.createTextNode(label));
+  }
+}
+
+function textElement(text) {
+  const span = document.createElement("span");
+  span.textContent = text;
+  return span;
 }
 
 async function drawAreas() {
@@ -80,8 +92,8 @@ async function drawPlaces() {
     pointToLayer: (f, latlng) => L.circleMarker(latlng, {
       radius: 2 + 10 * Math.sqrt(f.properties.population / 100000), color: "#fff", weight: 0.5,
       fillColor: "#3182bd", fillOpacity: 0.6, className: "place" }),
-    onEachFeature: (f, layer) => layer.bindTooltip(
-      `${f.properties.name} (${f.properties.population.toLocaleString()})`),
+    onEachFeature: (f, layer) => layer.bindTooltip(textElement(
+      `${f.properties.name} (${Number(f.properties.population).toLocaleString()})`)),
   }).addTo(map);
 }
 
@@ -106,7 +118,7 @@ async function colourFor(day) {
 async function listPriorities(asOf) {
   const ranked = await api(`collections/priorities/items?limit=20&as_of=${asOf}`);
   const list = document.getElementById("priority-list");
-  list.innerHTML = "";
+  list.replaceChildren();
   for (const f of ranked.features) {
     const p = f.properties;
     const item = document.createElement("li");
@@ -135,7 +147,7 @@ async function openDetail(id) {
       `${fmt(h.p_any_mean)} (${fmt(h.p_any_q05)}–${fmt(h.p_any_q95)})`],
     ["likely inert by (model estimate, not a land release)", h.inert_by_q50 ?? "beyond 30 y"]];
   const table = document.getElementById("detail-facts");
-  table.innerHTML = "";
+  table.replaceChildren();
   for (const [k, v] of rows) {
     const tr = table.insertRow();
     tr.insertCell().textContent = k;
@@ -143,7 +155,7 @@ async function openDetail(id) {
   }
   const records = await api(`collections/records/items?limit=1000&area_id=${encodeURIComponent(id)}`);
   const list = document.getElementById("detail-records");
-  list.innerHTML = "";
+  list.replaceChildren();
   for (const r of records.features) {
     const li = document.createElement("li");
     li.textContent = `${r.id}: ${r.properties.item_type}, ${r.properties.count ?? "count unknown"}` +
@@ -151,7 +163,7 @@ async function openDetail(id) {
     list.appendChild(li);
   }
   if (records.features.length) drawCurve(await api(`areas/${encodeURIComponent(id)}/curve`));
-  else document.getElementById("curve").innerHTML = "";
+  else document.getElementById("curve").replaceChildren();
 }
 
 function drawCurve(curve) {
@@ -164,12 +176,22 @@ function drawCurve(curve) {
   const band = line(curve.expected_q95) + " " +
     line(curve.expected_q05).split(" ").reverse().join(" ");
   const now = Date.parse(document.body.dataset.asOf);
-  svg.innerHTML = `<polygon points="${band}" fill="#fdae6b" opacity="0.6"/>` +
-    `<polyline points="${line(curve.expected_q50)}" fill="none" stroke="#d7301f" stroke-width="1.5"/>` +
-    `<line x1="${x(now)}" x2="${x(now)}" y1="${pad}" y2="${h - pad}" stroke="#333" stroke-dasharray="3"/>` +
-    `<text x="${pad}" y="14" font-size="10">${fmt(top)}</text>` +
-    `<text x="${pad}" y="${h - 6}" font-size="10">${curve.date[0]}</text>` +
-    `<text x="${w - pad}" y="${h - 6}" font-size="10" text-anchor="end">${curve.date.at(-1)}</text>`;
+  const shape = (name, attributes, text) => {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", name);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, String(v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  svg.replaceChildren(
+    shape("polygon", { points: band, fill: "#fdae6b", opacity: 0.6 }),
+    shape("polyline", { points: line(curve.expected_q50), fill: "none", stroke: "#d7301f",
+                        "stroke-width": 1.5 }),
+    shape("line", { x1: x(now), x2: x(now), y1: pad, y2: h - pad, stroke: "#333",
+                    "stroke-dasharray": 3 }),
+    shape("text", { x: pad, y: 14, "font-size": 10 }, fmt(top)),
+    shape("text", { x: pad, y: h - 6, "font-size": 10 }, curve.date[0]),
+    shape("text", { x: w - pad, y: h - 6, "font-size": 10, "text-anchor": "end" },
+          curve.date.at(-1)));
 }
 
 async function start() {
