@@ -26,7 +26,8 @@ def client(ranked_ledger: Ledger) -> tuple[TestClient, dict[str, str]]:  # noqa:
 
 
 HOSTILE_QUERIES = [
-    "offset=99999999999999999999", "offset=1e3", "limit=unlimited", "limit=-5", f"bbox={MARK},1,2,3", f"datetime={MARK}",
+    "offset=99999999999999999999", "offset=1e3", "limit=unlimited", "limit=-5",
+    f"bbox={MARK},1,2,3", f"datetime={MARK}",
     f"{MARK}=1", "id=HA-1&" + MARK + "=2", "as_of=2026-11-01", "scenario=x",
 ]
 COMPUTED_QUERIES = [
