@@ -118,3 +118,55 @@ def test_bad_file_is_refused_by_postgis_too(postgis_base: str, name: str) -> Non
     assert result.exit_code == 2, result.stdout
     assert result.stderr.strip().splitlines() == case["expected"]
     assert _snapshot(postgis_base) == before
+
+
+# --- text: control characters, lengths, look-alike ids (shared by import and API) --------
+
+def _area(**changes: object) -> "pd.DataFrame":
+    import pandas as pd
+    import shapely
+
+    row = {"id": "HA-9", "name": "Field", "classification": "CHA", "status": "open",
+           "info_date": "2024-05-01", "region": "Kharkivska", "land_use": "agricultural",
+           "geometry": shapely.box(36, 49, 36.05, 49.05)}
+    row.update(changes)
+    return pd.DataFrame([row])
+
+
+@pytest.mark.parametrize("field,value,reason", [
+    ("name", "Field\x1b[2J", "U+001B"), ("name", "Field\x00", "U+0000"),
+    ("name", "a\u202eb", "U+202E"), ("id", "HA-\x07", "U+0007"),
+    ("id", "H" * 65, "longer than 64"), ("name", "n" * 501, "longer than 500"),
+    ("id", "XА-1", "mixes alphabets"),
+])
+def test_text_that_hides_or_misleads_is_refused(tmp_path, field: str, value: str,  # type: ignore[no-untyped-def]
+                                                reason: str) -> None:
+    from hazardledger.domain.problems import InputRejected
+    from hazardledger.ledger import Ledger
+
+    led = Ledger(tmp_path / "t.gpkg")
+    led.init()
+    with pytest.raises(InputRejected) as caught:
+        led.import_frame("hazard_areas", _area(**{field: value}), source="x", actor="t")
+    assert reason in str(caught.value) and f"{field}:" in str(caught.value)
+    assert "\x1b" not in str(caught.value) and "\x00" not in str(caught.value)
+    assert led.read("hazard_areas").empty
+
+
+def test_a_look_alike_of_an_existing_id_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hazardledger.domain.problems import InputRejected
+    from hazardledger.ledger import Ledger
+
+    led = Ledger(tmp_path / "t.gpkg")
+    led.init()
+    led.import_frame("hazard_areas", _area(id="XA-001"), source="x", actor="t")
+    with pytest.raises(InputRejected) as caught:  # Cyrillic Х and А
+        led.import_frame("hazard_areas", _area(id="ХА-001"), source="x", actor="t")
+    assert "looks like 'XA-001'" in str(caught.value)
+    # Ukrainian ids in Cyrillic are welcome when nothing looks like them
+    led.import_frame("hazard_areas", _area(id="ДН-001"), source="x", actor="t")
+    with pytest.raises(InputRejected, match="looks like"):  # and within one batch
+        import pandas as pd
+
+        led.import_frame("hazard_areas", pd.concat([_area(id="TK-7"), _area(id="ТК-7")]),
+                         source="x", actor="t")

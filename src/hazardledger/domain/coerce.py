@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import FieldSpec
+from .text import UNSAFE_PATTERN, scripts, skeleton, unsafe_characters
 
 Failures = list[tuple[int, str]]
 
@@ -64,11 +65,48 @@ def _stripped(raw: pd.Series, text: pd.Series | None) -> pd.Series:
     return text if text is not None else raw.astype(TEXT).str.strip()
 
 
+# Longest text a field takes: an id is a label, a name a line; a geometry's WKT is long.
+ID_LENGTH, TEXT_LENGTH, WKT_LENGTH = 64, 500, 1_000_000
+_WKT_FIELDS = {"location", "outline"}
+
+
+def text_limit(spec: FieldSpec) -> int:
+    """The longest value of a text field."""
+    if spec.name in _WKT_FIELDS:
+        return WKT_LENGTH
+    return ID_LENGTH if spec.name == "id" or spec.ref or spec.name == "item_type" else (
+        TEXT_LENGTH)
+
+
 def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None
           ) -> tuple[pd.Series, Failures]:
-    out = _stripped(raw, text).astype(object)
+    stripped = _stripped(raw, text)
+    out = stripped.astype(object)
     out[absent] = None
-    return out, []
+    present = ~absent
+    # control and invisible characters can clear a terminal, hide a warning or make two
+    # ids that print alike: refused here, so that import and API agree
+    unsafe = present & stripped.str.contains(UNSAFE_PATTERN, regex=True).fillna(
+        False).to_numpy(dtype=bool)
+    failures: Failures = [(int(i), "contains control or invisible characters ("
+                           + ", ".join(unsafe_characters(str(stripped.iloc[i]))[:3]) + ")")
+                          for i in np.flatnonzero(unsafe)]
+    limit = text_limit(spec)
+    long = present & ~unsafe & (stripped.str.len().fillna(0).to_numpy() > limit)
+    failures += [(int(i), f"longer than {limit:,} characters ({len(str(stripped.iloc[i])):,})")
+                 for i in np.flatnonzero(long)]
+    is_id = spec.name == "id" or spec.ref is not None
+    if is_id:
+        wide = stripped.str.contains("[^\\x00-\\x7f]", regex=True).fillna(False)
+        candidates = np.flatnonzero(present & ~unsafe & ~long & wide.to_numpy(dtype=bool))
+        for i in candidates:
+            value = str(stripped.iloc[i])
+            found = scripts(value)
+            if len(found & {"LATIN", "CYRILLIC", "GREEK"}) > 1:
+                failures.append((int(i), "mixes alphabets (" + ", ".join(sorted(found)).lower()
+                                 + f"): it would look like {skeleton(value)!r}; use one"))
+    out[np.isin(np.arange(len(out)), [f[0] for f in failures])] = None
+    return out, failures
 
 
 def _enum(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None

@@ -12,7 +12,8 @@ import unicodedata
 
 # C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide text
 # (bidirectional overrides and isolates, zero-width joiners), line and paragraph separators
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+UNSAFE_PATTERN = "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+_UNSAFE = re.compile(UNSAFE_PATTERN)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -33,3 +34,32 @@ def unsafe_characters(text: str) -> list[str]:
     """The control and invisible formatting characters in ``text``, named (for messages)."""
     found = dict.fromkeys(_UNSAFE.findall(text))
     return [f"U+{ord(c):04X} {unicodedata.name(c, 'control character')}" for c in found]
+
+
+# Letters of the Cyrillic and Greek alphabets drawn like Latin ones (Unicode TR 39
+# confusables, the letters an id uses): "ХА-001" in Cyrillic reads as "XA-001" in Latin.
+_LOOK_ALIKE = {
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
+    "С": "C", "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J", "Ѕ": "S", "а": "a",
+    "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
+    "ѕ": "s", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K",
+    "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "ο": "o",
+}
+TO_LATIN = str.maketrans(_LOOK_ALIKE)
+TO_CYRILLIC = str.maketrans({latin: other for other, latin in _LOOK_ALIKE.items()
+                              if "CYRILLIC" in unicodedata.name(other)})
+
+
+def scripts(text: str) -> set[str]:
+    """The alphabets of the letters in ``text`` (LATIN, CYRILLIC, GREEK, ...)."""
+    return {unicodedata.name(c, "?").split(" ")[0] for c in text if c.isalpha()}
+
+
+def look_alikes(text: str) -> set[str]:
+    """Other spellings of ``text`` that look the same: its letters all Latin, all Cyrillic."""
+    return {text.translate(TO_LATIN), text.translate(TO_CYRILLIC)} - {text}
+
+
+def skeleton(text: str) -> str:
+    """``text`` with every look-alike letter in its Latin form: equal skeletons look equal."""
+    return text.translate(TO_LATIN)

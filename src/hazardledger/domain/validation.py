@@ -20,6 +20,7 @@ from .geometry_checks import Extent, check_geometries
 from .problems import Problem
 from .rules import LAYER_RULES, format_time
 from .schema import LayerSchema
+from .text import TO_CYRILLIC, TO_LATIN, look_alikes, scripts
 from .vocab import PersistenceClass
 
 LAYER_FORMS = {"records": record_perimeters, "places": place_points}
@@ -65,7 +66,9 @@ def lookups_needed(schema: LayerSchema, frame: pd.DataFrame) -> dict[str, set[st
         values = frame[column].dropna().astype(TEXT).str.strip()
         return set(values[values != ""].tolist())
 
-    wanted.setdefault(schema.name, set()).update(ids("id"))
+    own = ids("id")
+    # and the spellings that look the same in another alphabet (Latin XA-001, Cyrillic ХА-001)
+    wanted.setdefault(schema.name, set()).update(own, *(look_alikes(i) for i in own))
     for spec in schema.fields:
         if spec.ref:
             wanted.setdefault(spec.ref, set()).update(ids(spec.name))
@@ -158,14 +161,41 @@ def _check_ids(schema: LayerSchema, out: pd.DataFrame, facts: LedgerFacts,
         for i in np.flatnonzero(dup.to_numpy()):
             problems.append(Problem(int(i) + 1, "id", (
                 f"duplicate id '{ids.iloc[i]}' (also feature {first[ids.iloc[i]] + 1})")))
+    held = facts.existing.get(schema.name, frozenset())
+    problems += _look_alike_ids(ids, held)
     if not update:
-        held = facts.existing.get(schema.name, frozenset())
         clash = ids.isin(held).to_numpy()
         for i in np.flatnonzero(clash):
             problems.append(Problem(int(i) + 1, "id", (
                 f"id '{ids.iloc[i]}' is already in the ledger; to correct it import with "
                 "--update")))
     return problems
+
+
+def _look_alike_ids(ids: pd.Series, held: frozenset[str]) -> list[Problem]:
+    """Ids that look like another already in the ledger or in the batch, spelled with
+    letters of another alphabet: two areas a reader cannot tell apart."""
+    present = ids.dropna().astype(str)
+    latin, cyrillic = present.str.translate(TO_LATIN), present.str.translate(TO_CYRILLIC)
+    against_ledger = (((latin != present) & latin.isin(held))
+                      | ((cyrillic != present) & cyrillic.isin(held)))
+    spellings = present.groupby(latin).transform("nunique")
+    in_batch = (spellings > 1) & present.duplicated(keep=False).eq(False) & latin.duplicated()
+    problems = []
+    first = present.groupby(latin).transform("first")
+    for i in np.flatnonzero((against_ledger | in_batch).to_numpy()):
+        value = present.iloc[i]
+        other = (next(a for a in sorted(look_alikes(value)) if a in held)
+                 if against_ledger.iloc[i] else first.iloc[i])
+        problems.append(Problem(int(present.index[int(i)]) + 1, "id", (
+            f"id {value!r} looks like {other!r} ({_alphabets(value)} letters against "
+            f"{_alphabets(other)}): use the same spelling as the existing one, or an id "
+            "that reads differently")))
+    return problems
+
+
+def _alphabets(value: str) -> str:
+    return "/".join(sorted(scripts(value))).lower() or "no"
 
 
 def _check_references(schema: LayerSchema, out: pd.DataFrame,
