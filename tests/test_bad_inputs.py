@@ -9,6 +9,7 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import shapely
 from typer.testing import CliRunner
@@ -122,7 +123,7 @@ def test_bad_file_is_refused_by_postgis_too(postgis_base: str, name: str) -> Non
 
 # --- text: control characters, lengths, look-alike ids (shared by import and API) --------
 
-def _area(**changes: object) -> "pd.DataFrame":
+def _area(**changes: object) -> pd.DataFrame:
     import pandas as pd
     import shapely
 
