@@ -83,3 +83,27 @@ def test_owslib_lists_and_reads(server: tuple[str, str]) -> None:
     assert [f["id"] for f in items["features"] + rest["features"]] == ["R-1", "R-2", "R-3",
                                                                        "R-4"]
     assert api.collection_item("records", "R-3")["properties"]["area_id"] == "HA-2"
+
+
+def test_debian_gdal_36_reads_with_basic_authentication(server: tuple[str, str]) -> None:
+    """Debian 12's GDAL 3.6 (and QGIS 3.22, which uses it) has no bearer tokens: it logs in
+    with HTTP Basic, the user's name and the token as the password."""
+    import shutil
+
+    url, token = server
+    ogrinfo = shutil.which("ogrinfo")
+    assert ogrinfo, "Debian's gdal-bin is missing: run 'make system'"
+    version = subprocess.run([ogrinfo, "--version"], capture_output=True, text=True).stdout
+    env = {"PATH": "/usr/bin:/bin", "GDAL_HTTP_AUTH": "BASIC",
+           "GDAL_HTTP_USERPWD": f"qgis:{token}"}
+    listed = subprocess.run([ogrinfo, "-ro", "-so", f"OAPIF:{url}", "records"],
+                            capture_output=True, text=True, env=env)
+    assert listed.returncode == 0, (version, listed.stderr)
+    assert "Feature Count: 4" in listed.stdout or "records" in listed.stdout
+    features = subprocess.run([ogrinfo, "-ro", "-q", f"OAPIF:{url}", "records"],
+                              capture_output=True, text=True, env=env)
+    assert features.returncode == 0 and features.stdout.count("OGRFeature(records)") == 4
+    wrong = subprocess.run([ogrinfo, "-ro", "-so", f"OAPIF:{url}", "records"],
+                           capture_output=True, text=True,
+                           env={**env, "GDAL_HTTP_USERPWD": f"someone-else:{token}"})
+    assert wrong.returncode != 0  # the name must be the token's user's

@@ -101,3 +101,21 @@ def test_every_response_carries_the_security_headers(client: tuple[TestClient, d
             assert response.headers["cache-control"] == "no-store", path
     assert c.get("/docs").status_code == 404  # no page that loads Swagger UI from a CDN
     assert c.get("/openapi.json").status_code == 200
+
+
+def test_basic_authentication_with_the_token_as_password(
+        client: tuple[TestClient, dict]) -> None:
+    import base64
+
+    c, h = client
+    token = h["Authorization"].removeprefix("Bearer ")
+
+    def basic(text: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(text.encode()).decode()}
+
+    assert c.get("/collections", headers=basic(f"ed:{token}")).status_code == 200
+    for bad in (basic(f"admin:{token}"), basic("ed:hl_wrong"), basic(token),
+                {"Authorization": "Basic !!!not-base64"}, {"Authorization": "Basic "},
+                {"Authorization": "Bearer " + "x" * 5000}):
+        response = c.get("/collections", headers=bad)
+        assert response.status_code == 401 and "Basic" in response.headers["www-authenticate"]

@@ -101,8 +101,11 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
         user = user_for(led.store, authorization)
         if user is None:
             raise HTTPException(401, "a valid API token is needed: Authorization: Bearer "
-                                     "<token> (hazardledger users add NAME --role ROLE)",
-                                headers={"WWW-Authenticate": "Bearer"})
+                                     "<token>, or HTTP Basic with your user name and the "
+                                     "token as password (hazardledger users add NAME "
+                                     "--role ROLE)",
+                                headers={"WWW-Authenticate": 'Bearer, Basic realm="Hazard '
+                                                             'Ledger", charset="UTF-8"'})
         return user
 
     app.state.viewer = viewer

@@ -3,7 +3,10 @@ SHA-256 (a token has too much entropy for a slow hash to add anything)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import secrets
 from enum import IntEnum
 
@@ -42,10 +45,27 @@ def add_user(store: Store, name: str, role: str, *, actor: str) -> str:
 
 
 def user_for(store: Store, authorization: str | None) -> User | None:
-    """The user behind an ``Authorization: Bearer <token>`` header, if valid."""
-    if not authorization:
+    """The user behind an ``Authorization`` header, if valid: ``Bearer <token>``, or HTTP
+    Basic with the user's name and the token as the password (QGIS 3.22 and GDAL 3.6 can
+    send only Basic). With Basic, the name must be the token's user's."""
+    if not authorization or len(authorization) > 1000:
         return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    scheme, _, credentials = authorization.partition(" ")
+    credentials = credentials.strip()
+    if not credentials:
         return None
-    return store.user_for_token(token_sha256(token.strip()))
+    if scheme.lower() == "bearer":
+        return store.user_for_token(token_sha256(credentials))
+    if scheme.lower() != "basic":
+        return None
+    try:
+        name, colon, token = base64.b64decode(credentials, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if not colon or not token:
+        return None
+    user = store.user_for_token(token_sha256(token))
+    # compared in constant time, like the token's hash lookup
+    if user is None or not hmac.compare_digest(user.name.encode(), name.encode()):
+        return None
+    return user
