@@ -119,3 +119,14 @@ def test_basic_authentication_with_the_token_as_password(
                 {"Authorization": "Bearer " + "x" * 5000}):
         response = c.get("/collections", headers=bad)
         assert response.status_code == 401 and "Basic" in response.headers["www-authenticate"]
+
+
+def test_collection_extents_are_the_datas(client: tuple[TestClient, dict]) -> None:
+    c, h = client
+    described = {d["id"]: d for d in c.get("/collections", headers=h).json()["collections"]}
+    west, south, east, north = described["hazard_areas"]["extent"]["spatial"]["bbox"][0]
+    assert 35.9 < west < east < 36.5 and 48.9 < south < north < 49.2  # the test areas
+    assert described["residual_hazard"]["extent"]["spatial"]["bbox"][0] == [
+        west, south, east, north]
+    assert "spatial" not in described["victims"]["extent"]  # no geometry
+    assert "spatial" not in described["findings"]["extent"]  # empty

@@ -223,6 +223,16 @@ def test_reading_some_ids_keeps_fid_order(store_url: str) -> None:
         assert laid == {"R-4": pd.Timestamp("2024-04-01T12:34:56.789Z")}
 
 
+def test_layer_bounds_are_the_datas(store_url: str) -> None:
+    with make_store(store_url) as store:
+        assert store.layer_bounds("records") is None  # empty
+        assert store.layer_bounds("victims") is None  # no geometry
+        frame = typed("records", records())
+        store.write("records", frame, actor="t")
+        expected = frame.geometry.total_bounds
+        assert store.layer_bounds("records") == pytest.approx(tuple(expected), abs=1e-5)
+
+
 def test_missing_ledger_is_not_created_without_create(store_url: str) -> None:
     with pytest.raises(StoreError, match="no ledger"):
         make_store(store_url, create=False)

@@ -153,16 +153,20 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
     def conformance() -> Response:
         return _json({"conformsTo": CONFORMANCE})
 
-    def describe(request: Request, cid: str) -> dict[str, Any]:
+    def describe(request: Request, cid: str, led: Ledger) -> dict[str, Any]:
         c = collections[cid]
         root = f"{base(request)}/collections/{cid}"
         out: dict[str, Any] = {
             "id": cid, "title": c.title, "description": c.description, "itemType": "feature",
-            "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
-            "extent": {"spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]],
-                                   "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
+            "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"], "extent": {},
             "links": [{"href": root, "rel": "self", "type": "application/json"},
                       {"href": f"{root}/items", "rel": "items", "type": GEOJSON}]}
+        # the data's own extent, so that "zoom to layer" goes to it (computed collections
+        # cover the hazard areas); none for a table without geometry or an empty layer
+        bounds = led.store.layer_bounds("hazard_areas" if c.computed else cid)
+        if bounds is not None:
+            out["extent"]["spatial"] = {"bbox": [list(bounds)],
+                                        "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
         if c.time_field:
             out["extent"]["temporal"] = {"interval": [[None, None]],
                                          "trs": "http://www.opengis.net/def/uom/ISO-8601/0/"
@@ -170,8 +174,8 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
         return out
 
     @app.get("/collections", summary="The collections")
-    def list_collections(request: Request, user: ViewerDep) -> Response:
-        return _json({"collections": [describe(request, c) for c in collections],
+    def list_collections(request: Request, led: LedgerDep, user: ViewerDep) -> Response:
+        return _json({"collections": [describe(request, c, led) for c in collections],
                       "links": [{"href": f"{base(request)}/collections", "rel": "self",
                                  "type": "application/json"}]})
 
@@ -181,9 +185,9 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
                                      f"{', '.join(collections)})")
 
     @app.get("/collections/{cid}", summary="One collection")
-    def collection(request: Request, cid: str, user: ViewerDep) -> Response:
+    def collection(request: Request, cid: str, led: LedgerDep, user: ViewerDep) -> Response:
         known(cid)
-        return _json(describe(request, cid))
+        return _json(describe(request, cid, led))
 
     def withheld(cid: str, user: User) -> tuple[str, ...]:
         if cid in LAYERS and Role.named(user.role) < Role.ADMIN:

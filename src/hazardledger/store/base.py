@@ -139,6 +139,10 @@ class Store(AuditedStore):
         """How many features the layer holds."""
 
     @abstractmethod
+    def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
+        """(minx, miny, maxx, maxy) of the layer's geometries, None if it has none."""
+
+    @abstractmethod
     def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
         """Those of ``ids`` that the layer holds."""
 

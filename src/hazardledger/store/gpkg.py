@@ -162,6 +162,15 @@ class GeoPackageStore(Store):
         schema = layer_schema(layer)
         return int(self._conn.execute(f'SELECT count(*) FROM "{schema.name}"').fetchone()[0])
 
+    def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
+        schema = layer_schema(layer)
+        if not schema.spatial:
+            return None
+        # the R-tree is kept by triggers for every program's edits: no scan of the geometries
+        row = self._conn.execute(f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM '
+                                 f'"rtree_{schema.name}_{GEOM}"').fetchone()
+        return None if row is None or row[0] is None else tuple(map(float, row))  # type: ignore[return-value]
+
     def read_layer(self, layer: str, ids: Collection[str] | None = None
                    ) -> gpd.GeoDataFrame | pd.DataFrame:
         schema = layer_schema(layer)

@@ -171,6 +171,15 @@ class PostGISStore(Store):
         row = self._conn.execute(f'SELECT count(*) FROM "{schema.name}"').fetchone()
         return int(row[0]) if row else 0
 
+    def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
+        schema = layer_schema(layer)
+        if not schema.spatial:
+            return None
+        row = self._conn.execute(
+            f'SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT '
+            f'ST_Extent("{GEOM}") AS e FROM "{schema.name}") AS x').fetchone()
+        return None if row is None or row[0] is None else tuple(map(float, row))  # type: ignore[return-value]
+
     def read_layer(self, layer: str, ids: Collection[str] | None = None
                    ) -> gpd.GeoDataFrame | pd.DataFrame:
         schema = layer_schema(layer)
