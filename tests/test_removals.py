@@ -128,3 +128,16 @@ def test_every_method_has_a_sourced_prior_in_every_scenario() -> None:
             assert prior.source in sources, (method, scenario)
             draws = sample_detection(scenario, 500, 0)[method]
             assert np.all((draws >= 0) & (draws <= 1))
+
+
+def test_the_daily_curve_subtracts_what_was_removed_like_the_as_of_figures(
+        tmp_path: Path) -> None:
+    led = _ledger(tmp_path, {"count": [1000]}, findings=6,
+                  activities=[_clearance(cleared_m2=15000.0)])
+    series = led.curve("2024-12-01", "2026-01-01", samples=400).set_index("date")
+    # before any removal the curve holds every item laid; after, what the as-of figure holds
+    assert series.loc["2024-12-31", "expected_mean"] == pytest.approx(1000, rel=1e-9)
+    at = _figures(led, AS_OF)
+    assert series.loc[AS_OF, "expected_mean"] == pytest.approx(at["expected_mean"], rel=2e-3)
+    assert series.loc["2025-06-20", "expected_mean"] == pytest.approx(994, rel=1e-9)  # found
+    assert (series["expected_mean"].diff().dropna() <= 1e-9).all()  # never grows back

@@ -101,6 +101,8 @@ def test_web_map_in_chromium(server: tuple[str, str]) -> None:
             page.wait_for_selector("body[data-ready='3']")
             assert page.locator("path.hazard-area").count() == 3
             assert page.locator("path.place").count() == 1
+            assert page.locator(".leaflet-control-scale-line").is_visible()  # a scale bar
+            assert page.inner_text(".place-label") == "Town"  # 20,000 people: named
             now = _fills(page)
             assert now["HA-1"] == "#f03b20"  # 400 items a week after laying: 50-500
             assert "not a land release" in page.inner_text("#warning")

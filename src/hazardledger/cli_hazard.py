@@ -18,7 +18,7 @@ from .hazard.inert import DEFAULT_THRESHOLD, WARNING
 from .hazard.parameters import DEFAULT_SAMPLES
 from .io.write import export_frame
 from .ledger import utc_timestamp
-from .residual import CURVE_NOTE, DEFAULT_SCENARIO, Run, curve, residual_hazard
+from .residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
 
 Scenario = Annotated[str, typer.Option(help="claimed, treaty-minimum or pessimistic")]
 Samples = Annotated[int, typer.Option(help="Parameter samples (more: smoother quantiles)")]
@@ -151,7 +151,8 @@ def curve_command(
               temperature_c=temperature, temperatures=temps, temperatures_source=source)
     with err.status(f"computing the daily curve ({samples} samples)"):
         frame = curve(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog, run,
-                      run.as_of, _date(end, "--to"), area=area, region=region)
+                      run.as_of, _date(end, "--to"), area=area, region=region,
+                      work=ledger.work())
     if output is None:
         step = max(1, len(frame) // 12)
         table = Table("date", "expected functioning (90 %)", "P(any functions) (90 %)",
@@ -162,7 +163,6 @@ def curve_command(
                           probability_span(row["p_any_mean"], row["p_any_q05"],
                                            row["p_any_q95"]))
         out.print(table)
-        out.print(f"NOTE: {CURVE_NOTE}")
     elif output.suffix.lower() == ".png":
         from .report.plots import plot_curve
 

@@ -312,7 +312,8 @@ class Ledger:
 
         run = Run(utc_timestamp(start), scenario, samples, seed, engine=engine)
         return curve(self.read("records"), self.read("hazard_areas"), self.catalog, run,
-                     run.as_of, utc_timestamp(end), area=area, region=region)
+                     run.as_of, utc_timestamp(end), area=area, region=region,
+                     work=self.work())
 
     # -- exposure and priorities -----------------------------------------------------------
 

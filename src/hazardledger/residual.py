@@ -35,11 +35,6 @@ from .hazard.survival import REFERENCE_TEMPERATURE_C
 
 MODEL_VERSION = f"hazardledger {__version__}, residual hazard model 1 (DESIGN.md)"
 DEFAULT_SCENARIO = "pessimistic"
-# The daily curve follows the laid items; the as-of figures (hazard, priorities, the report's
-# tables) subtract what was found and cleared. Said wherever the curve is shown.
-CURVE_NOTE = ("The daily curve counts every item laid: items found or removed by clearance "
-              "are not yet subtracted from it (the as-of figures subtract them), so it "
-              "overstates the hazard where work has been done.")
 
 
 @dataclass(frozen=True)
@@ -181,7 +176,7 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
 
 def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, run: Run,
           start: pd.Timestamp, end: pd.Timestamp, *, area: str | None = None,
-          region: str | None = None) -> pd.DataFrame:
+          region: str | None = None, work: Work | None = None) -> pd.DataFrame:
     """Daily curve (values at 00:00 UTC) for one area, one region or the nation."""
     if end < start:
         raise ValueError(f"--to {end:%Y-%m-%d} is before --from {start:%Y-%m-%d}")
@@ -189,7 +184,7 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
         raise ValueError(f"no hazard area '{area}' in the ledger")
     if region is not None and region not in set(areas["region"].dropna()):
         raise ValueError(f"no region '{region}' in the ledger's hazard areas")
-    inp, samples = prepare(records, areas, catalog, replace(run, as_of=start))
+    inp, samples = prepare(records, areas, catalog, replace(run, as_of=start), work)
     rows = None
     if area is not None:
         rows = np.flatnonzero(inp.area_ids[inp.area] == area)
@@ -204,5 +199,4 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
     frame["scenario"], frame["samples"], frame["seed"] = run.scenario, run.samples, run.seed
     frame["unit"] = area or region or "national"
     frame["warning"] = WARNING
-    frame["note"] = CURVE_NOTE
     return frame

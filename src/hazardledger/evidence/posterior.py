@@ -211,17 +211,19 @@ def posterior_samples(catalog: Catalog, code: str, scenario: str, findings: Find
 
 def credible_interval(name: str, values: np.ndarray, level: float = 0.90
                       ) -> tuple[float, float]:
-    """The shortest interval holding ``level`` of the posterior draws; an end that is the
-    most extreme draw of a probability is carried to the edge of [0, 1] (a posterior
-    piled against 1 has its highest density there, beyond the last draw)."""
+    """The equal-tailed interval holding ``level`` of the posterior draws; for a
+    probability whose posterior is piled against an edge of [0, 1] (the shortest interval
+    holding ``level`` of the draws runs to the most extreme one), the one-sided interval
+    from that edge instead: its highest density is there, beyond the last draw."""
     x = np.sort(np.asarray(values, dtype=float))
-    k = int(np.ceil(level * x.size))
-    widths = x[k - 1:] - x[:x.size - k + 1]
-    i = int(np.argmin(widths))
-    low, high = float(x[i]), float(x[i + k - 1])
     if name in EDGES:
+        k = int(np.ceil(level * x.size))
+        widths = x[k - 1:] - x[:x.size - k + 1]
+        i = int(np.argmin(widths))
         if i == 0:
-            low = EDGES[name][0]
+            return EDGES[name][0], float(np.quantile(x, level))
         if i + k == x.size:
-            high = EDGES[name][1]
-    return low, high
+            return float(np.quantile(x, 1 - level)), EDGES[name][1]
+    tail = (1 - level) / 2
+    low, high = np.quantile(x, [tail, 1 - tail])
+    return float(low), float(high)

@@ -26,6 +26,7 @@ from scipy.signal import fftconvolve
 
 from .backends import map_blocks
 from .climate import Climate
+from .curve_removals import CORRECTION_BLOCK, removal_correction, touched_records
 from .engine import SAMPLE_BLOCK, as_of_block, cohort_params
 from .inputs import DENSITY, RANGE, HazardInput
 from .parameters import ParameterSamples
@@ -130,8 +131,15 @@ def daily_curve(inp: HazardInput, samples: ParameterSamples, first_day: int, las
         return _curve_by_days(inp, samples, first_day, last_day, seed, rows, engine, climate)
     plan = plan_curve(inp, first_day, last_day, rows, temperature_c)
     parts = map_blocks(curve_block, samples.n_samples, chunk, engine, inp, samples, plan, seed)
-    return Curve(plan.days, np.concatenate([p[0] for p in parts]),
-                 np.concatenate([p[1] for p in parts]))
+    expected = np.concatenate([p[0] for p in parts])
+    log_none = np.concatenate([p[1] for p in parts])
+    touched = touched_records(inp, rows)
+    if touched.size:  # what was found and cleared leaves the curve from its day on
+        fixes = map_blocks(removal_correction, samples.n_samples, CORRECTION_BLOCK, engine,
+                           inp, samples, plan.days, seed, touched, temperature_c)
+        expected = np.maximum(expected - np.concatenate([f[0] for f in fixes]), 0.0)
+        log_none = np.minimum(log_none - np.concatenate([f[1] for f in fixes]), 0.0)
+    return Curve(plan.days, expected, log_none)
 
 
 def _curve_by_days(inp: HazardInput, samples: ParameterSamples, first_day: int, last_day: int,

@@ -24,7 +24,6 @@ from ..hazard.inert import WARNING
 from ..hazard.parameters import DEFAULT_SAMPLES
 from ..ledger import Ledger, utc_timestamp
 from ..priority.ranking import NOT_A_RELEASE
-from ..residual import CURVE_NOTE
 from .document import Figure, Report, Section, TableBlock
 from .maps import OUTLINES_CREDIT, plot_map
 from .plots import plot_curve, plot_fits, plot_region_curves
@@ -185,7 +184,8 @@ def _curve_section(national: pd.DataFrame, regions: dict[str, pd.DataFrame],
     return Section("Residual hazard over time", paragraphs=(
         "Daily expected number of items able to function, from three years before the "
         "report date (or the first laying) to one year after, with the 90 % interval across "
-        f"parameter samples. {CURVE_NOTE}",),
+        "parameter samples; items found and removed by clearance or survey leave it from "
+        "their dates on, as in the figures above.",),
         figures=tuple(figures), warnings=(WARNING,))
 
 

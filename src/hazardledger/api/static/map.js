@@ -41,6 +41,8 @@ function showLogin(message) {
 
 const map = L.map("map", { preferCanvas: false, zoomSnap: 0.25 });
 map.setView([49, 32], 5);
+L.control.scale({ metric: true, imperial: false, maxWidth: 160 }).addTo(map);
+const LABELLED = 10000;  // places of at least this many people carry their name on the map
 
 async function drawBasemap() {
   const outlines = await (await fetch("basemap.geojson")).json();
@@ -92,8 +94,15 @@ async function drawPlaces() {
     pointToLayer: (f, latlng) => L.circleMarker(latlng, {
       radius: 2 + 10 * Math.sqrt(f.properties.population / 100000), color: "#fff", weight: 0.5,
       fillColor: "#3182bd", fillOpacity: 0.6, className: "place" }),
-    onEachFeature: (f, layer) => layer.bindTooltip(textElement(
-      `${f.properties.name} (${Number(f.properties.population).toLocaleString()})`)),
+    onEachFeature: (f, layer) => {
+      if (Number(f.properties.population) >= LABELLED) {
+        layer.bindTooltip(textElement(f.properties.name), { permanent: true,
+          direction: "right", offset: [6, 0], className: "place-label" });
+      } else {
+        layer.bindTooltip(textElement(
+          `${f.properties.name} (${Number(f.properties.population).toLocaleString()})`));
+      }
+    },
   }).addTo(map);
 }
 
