@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import FieldSpec
-from .text import UNSAFE_PATTERN, scripts, skeleton, unsafe_characters
+from .text import MULTILINE_UNSAFE, UNSAFE_PATTERN, scripts, skeleton, unsafe_characters
 
 Failures = list[tuple[int, str]]
 
@@ -68,6 +68,7 @@ def _stripped(raw: pd.Series, text: pd.Series | None) -> pd.Series:
 # Longest text a field takes: an id is a label, a name a line; a geometry's WKT is long.
 ID_LENGTH, TEXT_LENGTH, WKT_LENGTH = 64, 500, 1_000_000
 _WKT_FIELDS = {"location", "outline"}
+_ONE_LINE = {"id", "item_type", "name", "region", "country"}
 
 
 def text_limit(spec: FieldSpec) -> int:
@@ -86,7 +87,10 @@ def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series |
     present = ~absent
     # control and invisible characters can clear a terminal, hide a warning or make two
     # ids that print alike: refused here, so that import and API agree
-    unsafe = present & stripped.str.contains(UNSAFE_PATTERN, regex=True).fillna(
+    # a free-text field may hold tabs and line breaks (an address on two lines); a label
+    # (an id, a name) is one line
+    pattern = UNSAFE_PATTERN if spec.name in _ONE_LINE or spec.ref else MULTILINE_UNSAFE
+    unsafe = present & stripped.str.contains(pattern, regex=True).fillna(
         False).to_numpy(dtype=bool)
     failures: Failures = [(int(i), "contains control or invisible characters ("
                            + ", ".join(unsafe_characters(str(stripped.iloc[i]))[:3]) + ")")

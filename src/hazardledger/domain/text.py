@@ -13,6 +13,9 @@ import unicodedata
 # C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide text
 # (bidirectional overrides and isolates, zero-width joiners), line and paragraph separators
 UNSAFE_PATTERN = "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+# the same without tab, line feed and carriage return, for free text that may span lines
+MULTILINE_UNSAFE = ("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e"
+                    "\u2066-\u2069\ufeff]")
 _UNSAFE = re.compile(UNSAFE_PATTERN)
 
 

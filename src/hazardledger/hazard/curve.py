@@ -26,7 +26,12 @@ from scipy.signal import fftconvolve
 
 from .backends import map_blocks
 from .climate import Climate
-from .curve_removals import CORRECTION_BLOCK, removal_correction, touched_records
+from .curve_removals import (
+    CORRECTION_BLOCK,
+    plan_correction,
+    removal_correction,
+    touched_records,
+)
 from .engine import SAMPLE_BLOCK, as_of_block, cohort_params
 from .inputs import DENSITY, RANGE, HazardInput
 from .parameters import ParameterSamples
@@ -136,7 +141,8 @@ def daily_curve(inp: HazardInput, samples: ParameterSamples, first_day: int, las
     touched = touched_records(inp, rows)
     if touched.size:  # what was found and cleared leaves the curve from its day on
         fixes = map_blocks(removal_correction, samples.n_samples, CORRECTION_BLOCK, engine,
-                           inp, samples, plan.days, seed, touched, temperature_c)
+                           inp, samples, plan_correction(inp, plan.days, touched), seed,
+                           temperature_c)
         expected = np.maximum(expected - np.concatenate([f[0] for f in fixes]), 0.0)
         log_none = np.minimum(log_none - np.concatenate([f[1] for f in fixes]), 0.0)
     return Curve(plan.days, expected, log_none)
