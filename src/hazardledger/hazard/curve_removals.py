@@ -19,12 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from .engine import cohort_params, count_draws
 from .inputs import HazardInput
 from .parameters import ParameterSamples
 from .removals import cleared
-from .tables import HOURS_PER_DAY, Cell, age_grid, locate, survival_table
+from .tables import HOURS_PER_DAY, age_grid, survival_table
 
 CORRECTION_BLOCK = 32  # samples at a time: (samples, pairs) arrays stay small
 
@@ -45,20 +46,40 @@ def touched_records(inp: HazardInput, rows: np.ndarray | None = None) -> np.ndar
 
 
 @dataclass(frozen=True)
+class CohortPairs:
+    """One cohort's (record, day) pairs, and where their laying window's ends fall on the
+    daily table of C, the integral of S: ``C[i] + w (C[i + 1] - C[i])`` at each end."""
+
+    cohort: int
+    pairs: np.ndarray
+    i_from: np.ndarray
+    w_from: np.ndarray
+    i_to: np.ndarray
+    w_to: np.ndarray
+    inverse_width: np.ndarray  # 1 / the window in hours (a point: its day, 24 h)
+
+
+@dataclass(frozen=True)
 class CorrectionPlan:
     """What every block of samples shares: the (record, day) pairs on which a record may
-    have lost items (from its first removal on), where their ages fall on the grid, the
-    items found by then, and the pairs' days as a sparse sum."""
+    have lost items (from its first removal on), the items found by then, for each cohort
+    where the pairs' ages fall on a daily table, and the sum of the pairs by day."""
 
     days: np.ndarray
     touched: np.ndarray  # record indices
     pair_record: np.ndarray  # position in touched, per pair
     pair_day: np.ndarray  # day index, per pair
     found: np.ndarray  # items found from the record by the day, per pair
-    grid: np.ndarray
-    day_starts: np.ndarray  # pairs are sorted by day: where each day with pairs begins
-    shown_days: np.ndarray  # the day indices that have pairs
-    cohorts: tuple[tuple[int, np.ndarray, Cell, Cell | None, np.ndarray | None], ...]
+    day_ages: np.ndarray  # 0, 24, 48, ... hours: the daily table's ages
+    by_day: sparse.csr_matrix  # (days, pairs): sums the pairs of each day
+    cohorts: tuple[CohortPairs, ...]
+
+
+def _on_days(age_h: np.ndarray, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index and weight of ages on the daily table (ages below 0 read C(0) = 0)."""
+    days = np.clip(age_h, 0.0, last * HOURS_PER_DAY) / HOURS_PER_DAY
+    i = np.minimum(np.floor(days), last - 1).astype(np.int64)
+    return i, (days - i).astype(np.float32)
 
 
 def plan_correction(inp: HazardInput, days: np.ndarray, touched: np.ndarray
@@ -77,16 +98,14 @@ def plan_correction(inp: HazardInput, days: np.ndarray, touched: np.ndarray
     pair_record = np.repeat(np.arange(touched.size), counts)
     pair_day = (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
                 + np.repeat(start_day, counts))
-    order = np.argsort(pair_day, kind="stable")  # a day's pairs contiguous: one reduceat
-    pair_record, pair_day = pair_record[order], pair_day[order]
     mine = where[r.found_record] >= 0
     found_by_day = np.zeros((days.size + 1, touched.size))
     np.add.at(found_by_day, (np.searchsorted(t, r.found_h[mine], side="left"),
                              where[r.found_record[mine]]), 1.0)
     found = np.cumsum(found_by_day[:-1], axis=0)[pair_day, pair_record]
-    grid = age_grid(max(float(t.max() - inp.laid_from_h[touched].min(initial=t.max())),
-                        48.0))
-    groups: list[tuple[int, np.ndarray, Cell, Cell | None, np.ndarray | None]] = []
+    oldest = float(t.max() - inp.laid_from_h[touched].min(initial=t.max()))
+    last = int(np.ceil(oldest / HOURS_PER_DAY)) + 2
+    groups = []
     for c in range(len(inp.cohorts)):
         pairs = np.flatnonzero(inp.cohort[touched[pair_record]] == c)
         if not pairs.size:
@@ -94,17 +113,20 @@ def plan_correction(inp: HazardInput, days: np.ndarray, touched: np.ndarray
         rows = touched[pair_record[pairs]]
         lf, lt = inp.laid_from_h[rows], inp.laid_to_h[rows]
         at = t[pair_day[pairs]]
-        windowed = lt > lf
-        start = locate(grid, np.maximum(at - lf, 0.0))
-        if windowed.any():
-            end = locate(grid, np.maximum(at - lt, 0.0))
-            inverse = np.where(windowed, 1.0 / np.where(windowed, lt - lf, 1.0), 0.0)
-            groups.append((c, pairs, start, end, inverse))
-        else:
-            groups.append((c, pairs, start, None, None))
-    shown_days, day_starts = np.unique(pair_day, return_index=True)
+        # a point laying is spread over its day, as the daily curve spreads it
+        point = lt <= lf
+        day_start = np.floor(lf / HOURS_PER_DAY) * HOURS_PER_DAY
+        begin = np.where(point, day_start, lf)
+        end = np.where(point, day_start + HOURS_PER_DAY, lt)
+        i_from, w_from = _on_days(at - begin, last)
+        i_to, w_to = _on_days(at - end, last)
+        groups.append(CohortPairs(c, pairs, i_from, w_from, i_to, w_to,
+                                  (1.0 / (end - begin)).astype(np.float32)))
+    by_day = sparse.csr_matrix((np.ones(pair_day.size, dtype=np.float32),
+                                (pair_day, np.arange(pair_day.size))),
+                               shape=(days.size, pair_day.size))
     return CorrectionPlan(days, touched, pair_record, pair_day, found.astype(np.float32),
-                          grid, day_starts, shown_days, tuple(groups))
+                          np.arange(last + 1) * HOURS_PER_DAY, by_day, tuple(groups))
 
 
 def removal_correction(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
@@ -114,40 +136,42 @@ def removal_correction(block: np.ndarray, inp: HazardInput, samples: ParameterSa
     00:00 UTC of each day: arrays (block, days)."""
     r = inp.removals
     assert r is not None
+    # arrays are (pairs, samples): a day's pairs are contiguous rows, summed in one pass
     laid = np.stack([count_draws(inp, int(s), seed) for s in block])  # (S, R), conditioned
-    gone = plan.found[None, :] + _cleared(inp, plan, laid, block, seed)  # (S, pairs)
-    np.minimum(gone, laid[:, plan.touched[plan.pair_record]], out=gone)
+    gone = plan.found[:, None] + _cleared(inp, plan, laid, block, seed)  # (pairs, S)
+    np.minimum(gone, laid.T[plan.touched[plan.pair_record]], out=gone)
     mean = np.empty_like(gone)
-    for c, pairs, start, end, inverse in plan.cohorts:
-        code, setting = inp.cohorts[c]
-        table = survival_table(cohort_params(samples, code, setting, block), plan.grid,
+    grid = age_grid(float(plan.day_ages[-1]), whole_days=True)
+    for g in plan.cohorts:
+        code, setting = inp.cohorts[g.cohort]
+        table = survival_table(cohort_params(samples, code, setting, block), grid,
                                temperature_c, samples.life[code])
-        if end is None or inverse is None:
-            mean[:, pairs] = table.survival_at(start)
-        else:
-            point = inverse == 0
-            spread = (table.integral_at(start) - table.integral_at(end)) * inverse
-            mean[:, pairs] = np.where(point, table.survival_at(start), spread)
+        c = np.ascontiguousarray(table.integral_at(table.locate(plan.day_ages)).T,
+                                 dtype=np.float32)  # (days, S)
+        step = np.diff(c, axis=0)
+
+        def at(i: np.ndarray, w: np.ndarray, c: np.ndarray = c,
+               step: np.ndarray = step) -> np.ndarray:
+            return c[i] + step[i] * w[:, None]
+
+        mean[g.pairs] = ((at(g.i_from, g.w_from) - at(g.i_to, g.w_to))
+                         * g.inverse_width[:, None])
     np.clip(mean, 0.0, 1.0 - 2.0**-23, out=mean)  # float32: log(1 - m) stays finite
-    expected = np.zeros((block.size, plan.days.size))
-    log_none = np.zeros((block.size, plan.days.size))
-    if plan.day_starts.size:
-        expected[:, plan.shown_days] = np.add.reduceat(gone * mean, plan.day_starts, axis=1,
-                                                       dtype=np.float64)
-        np.negative(mean, out=mean)
-        np.log1p(mean, out=mean)
-        mean *= gone
-        log_none[:, plan.shown_days] = np.add.reduceat(mean, plan.day_starts, axis=1,
-                                                       dtype=np.float64)
-    return expected, log_none
+    expected = plan.by_day @ (gone * mean)  # (days, S)
+    np.negative(mean, out=mean)
+    np.log1p(mean, out=mean)
+    mean *= gone
+    log_none = plan.by_day @ mean
+    return (np.asarray(expected, dtype=np.float64).T,
+            np.asarray(log_none, dtype=np.float64).T)
 
 
 def _cleared(inp: HazardInput, plan: CorrectionPlan, laid: np.ndarray, block: np.ndarray,
              seed: int) -> np.ndarray:
-    """Items cleared (beyond findings) from each pair's record by its day: (S, pairs)."""
+    """Items cleared (beyond findings) from each pair's record by its day: (pairs, S)."""
     r = inp.removals
     assert r is not None
-    out = np.zeros((block.size, plan.pair_record.size), dtype=np.float32)
+    out = np.zeros((plan.pair_record.size, block.size), dtype=np.float32)
     where = np.full(inp.n_records, -1)
     where[plan.touched] = np.arange(plan.touched.size)
     pairs = np.flatnonzero(where[r.pair_record] >= 0)
@@ -158,12 +182,13 @@ def _cleared(inp: HazardInput, plan: CorrectionPlan, laid: np.ndarray, block: np
     # per record, cumulative over days: only the records an activity covers
     covered, slot = np.unique(where[r.pair_record[pairs]], return_inverse=True)
     t = plan.days.astype(float) * HOURS_PER_DAY
-    steps = np.zeros((block.size, plan.days.size + 1, covered.size))
+    steps = np.zeros(((plan.days.size + 1) * covered.size, block.size))
     day = np.searchsorted(t, r.pair_h[pairs], side="left")
-    np.add.at(steps, (np.arange(block.size)[:, None], day[None, :], slot[None, :]), extra)
-    by_day = np.cumsum(steps[:, :-1], axis=1)  # (S, D, covered)
+    np.add.at(steps, day * covered.size + slot, extra.T)  # rows: (day, covered record)
+    by_day = np.cumsum(steps.reshape(plan.days.size + 1, covered.size, block.size)[:-1],
+                       axis=0)  # (D, covered, S)
     column = np.full(plan.touched.size, -1)
     column[covered] = np.arange(covered.size)
     hit = np.flatnonzero(column[plan.pair_record] >= 0)
-    out[:, hit] = by_day[:, plan.pair_day[hit], column[plan.pair_record[hit]]]
+    out[hit] = by_day[plan.pair_day[hit], column[plan.pair_record[hit]]]
     return out
