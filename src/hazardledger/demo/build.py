@@ -75,7 +75,13 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
     console.print(f"Residual hazard on {NOW:%Y-%m-%d} (scenario pessimistic): "
                   f"{row['expected_mean']:,.0f} items expected to function "
                   f"(90 %: {row['expected_q05']:,.0f}–{row['expected_q95']:,.0f}) in "
-                  f"{len(hazard)} hazard areas; layer residual_hazard updated.")
+                  f"{len(hazard)} hazard areas; layer residual_hazard updated. Of "
+                  f"{row['laid_q50']:,.0f} items laid (90 %: {row['laid_q05']:,.0f}–"
+                  f"{row['laid_q95']:,.0f}), {row['removed_found_q50']:,.0f} were found and "
+                  f"{row['removed_cleared_q50']:,.0f} ({row['removed_cleared_q05']:,.0f}–"
+                  f"{row['removed_cleared_q95']:,.0f}) removed by clearance or survey: "
+                  f"{row['remaining_q50']:,.0f} ({row['remaining_q05']:,.0f}–"
+                  f"{row['remaining_q95']:,.0f}) remain, functioning or not.")
     console.print(f"WARNING: {WARNING}")
     console.print(f"National curve: {curve_png.resolve()}")
     fits = fit_table(ledger.read("findings"), ledger.read("records"), ledger.catalog,
