@@ -68,20 +68,23 @@ def test_a_reliability_at_one_is_drawn_near_one_not_over_all_of_zero_to_one() ->
 @pytest.mark.slow
 def test_posterior_intervals_cover_truths_drawn_from_the_prior() -> None:
     """Over 200 data sets whose truths are drawn from the prior (Beta(9, 1) for rho_sda:
-    one in eleven above 0.99), each parameter's 90 % credible interval covers its truth
-    at the nominal rate, edges included: the calibration that a correct posterior has."""
+    one in eleven above 0.99), each parameter's 90 % credible interval covers its truth at
+    the nominal rate, edges included: the calibration a correct posterior has. (A truth held
+    exactly at 1 is covered 0.81-0.86 of the time: benchmarks/coverage_study.py.)"""
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(2) as pool:
-        hits = np.array(list(pool.map(_covered_from_prior, range(200))))
+        hits = np.array(list(pool.map(_covered, range(200), [None] * 200)))
     coverage = hits.mean(axis=0)
     assert np.all((coverage >= 0.85) & (coverage <= 0.95)), coverage
 
 
-def _covered_from_prior(seed: int) -> list[bool]:
+def _covered(seed: int, rho_sda: float | None) -> list[bool]:
     code, scenario = "ap-nonpersistent-48h", "pessimistic"
     rng = np.random.default_rng(1000 + seed)
     truth = {k: float(v[0]) for k, v in CATALOG.sample(code, scenario, 1, rng).items()}
+    if rho_sda is not None:
+        truth["rho_sda"] = rho_sda
     data = simulate(truth, 150, seed=2000 + seed, max_age_h=3 * truth["life_eta_h"])
     post, _ = posterior_samples(CATALOG, code, scenario, data, 1000, seed=seed)
     names = ("rho_sda", "life_beta", "life_eta_h")

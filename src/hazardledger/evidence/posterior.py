@@ -212,18 +212,27 @@ def posterior_samples(catalog: Catalog, code: str, scenario: str, findings: Find
 def credible_interval(name: str, values: np.ndarray, level: float = 0.90
                       ) -> tuple[float, float]:
     """The equal-tailed interval holding ``level`` of the posterior draws; for a
-    probability whose posterior is piled against an edge of [0, 1] (the shortest interval
-    holding ``level`` of the draws runs to the most extreme one), the one-sided interval
-    from that edge instead: its highest density is there, beyond the last draw."""
-    x = np.sort(np.asarray(values, dtype=float))
+    probability whose posterior is piled against an edge of [0, 1] the one-sided interval
+    from that edge instead (its highest density is there, beyond the last draw).
+
+    Piled against the edge: of the draws between the median and the edge, the half nearer
+    the edge holds at least as many as the half nearer the median (a density that does not
+    fall towards the edge)."""
+    x = np.asarray(values, dtype=float)
     if name in EDGES:
-        k = int(np.ceil(level * x.size))
-        widths = x[k - 1:] - x[:x.size - k + 1]
-        i = int(np.argmin(widths))
-        if i == 0:
-            return EDGES[name][0], float(np.quantile(x, level))
-        if i + k == x.size:
-            return float(np.quantile(x, 1 - level)), EDGES[name][1]
+        low_edge, high_edge = EDGES[name]
+        median = float(np.median(x))
+        for edge in (high_edge, low_edge):
+            half = (edge - median) / 2
+            if half == 0:
+                continue
+            near_edge = np.count_nonzero((x - (median + half)) * np.sign(half) > 0)
+            near_median = np.count_nonzero(((x - median) * np.sign(half) > 0)
+                                           & ((x - (median + half)) * np.sign(half) <= 0))
+            if near_edge >= near_median:
+                if edge == high_edge:
+                    return float(np.quantile(x, 1 - level)), high_edge
+                return low_edge, float(np.quantile(x, level))
     tail = (1 - level) / 2
     low, high = np.quantile(x, [tail, 1 - tail])
     return float(low), float(high)
