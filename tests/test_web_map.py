@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -37,6 +38,28 @@ def _chromium() -> str:
     return path
 
 
+@contextmanager
+def _serving(location: str) -> Iterator[str]:
+    """``hazardledger serve`` on a free port, as a user runs it; its URL once it answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([HAZARDLEDGER, "serve", "--db", location, "--port", str(port)])
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:  # readiness: ends when the server answers, or fails if it died
+            try:
+                httpx2.get(url + "conformance")
+                break
+            except httpx2.TransportError:
+                assert process.poll() is None, "the server died"
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait()
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Three areas of 48-hour non-persistent mines laid a week before today: red now,
@@ -57,24 +80,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         "geometry": [shapely.Point(36.1, 49.1)]}), source="p", actor="t", now=NOW)
     token = add_user(led.store, "browser", "viewer", actor="t")
     led.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen([HAZARDLEDGER, "serve", "--db", str(led.location), "--port",
-                                str(port)])
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:  # readiness: ends when the server answers, or fails if it died
-            try:
-                httpx2.get(url + "conformance")
-                break
-            except httpx2.TransportError:
-                assert process.poll() is None, "the server died"
-                time.sleep(0.1)
+    with _serving(str(led.location)) as url:
         yield url, token
-    finally:
-        process.terminate()
-        process.wait()
 
 
 def _fills(page: Page) -> dict[str, str]:
@@ -155,24 +162,8 @@ def hostile_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         source="p", actor="t", now=NOW)
     token = add_user(led.store, "admin", "admin", actor="t")
     led.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen([HAZARDLEDGER, "serve", "--db", str(led.location), "--port",
-                                str(port)])
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            try:
-                httpx2.get(url + "conformance")
-                break
-            except httpx2.TransportError:
-                assert process.poll() is None, "the server died"
-                time.sleep(0.1)
+    with _serving(str(led.location)) as url:
         yield url, token
-    finally:
-        process.terminate()
-        process.wait()
 
 
 @pytest.mark.parametrize("csp", [True, False], ids=["with-csp", "escaping-alone"])
