@@ -11,6 +11,8 @@ import struct
 import numpy as np
 import shapely
 
+from ..domain.forms import as_multipolygons
+
 WGS84_SRS_ID = 4326
 # flags: little-endian (bit 0) with a [minx, maxx, miny, maxy] envelope (bits 1-3 = 1)
 _FLAGS_ENVELOPE = 0b0000_0011
@@ -25,12 +27,7 @@ def promote_to_multi(geoms: np.ndarray, column_type: str) -> np.ndarray:
     """Polygons become one-part MultiPolygons so a MULTIPOLYGON column holds one type."""
     if column_type != "MULTIPOLYGON":
         return geoms
-    out = np.asarray(geoms, dtype=object).copy()
-    single = shapely.get_type_id(out) == 3
-    if single.any():
-        idx = np.flatnonzero(single)
-        out[idx] = shapely.multipolygons(out[idx], indices=np.arange(idx.size))
-    return out
+    return as_multipolygons(geoms)
 
 
 def encode(geoms: np.ndarray, srs_id: int = WGS84_SRS_ID) -> list[bytes | None]:
