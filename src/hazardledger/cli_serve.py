@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from .api.protections import DEFAULT_MAX_BODY
 from .cli import DbOption, _ledger, app, err, fail, out, reports_bad_input
@@ -35,8 +36,10 @@ def serve(
     import uvicorn
 
     from .api.app import create_app
+    from .api.throttle import log_to_stderr
     from .api.workers import ServerFailed, check_port, run_workers
 
+    log_to_stderr()
     ledger = _ledger(db)
     store = ledger.store  # opened now, so that a missing ledger fails before listening
     check_port(host, port)  # a port in use is bad input: exit 2 with its message
@@ -71,22 +74,50 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
 def users_add(
     name: Annotated[str, typer.Argument(help="Who the token is for")],
     role: Annotated[str, typer.Option(help="viewer, editor or admin")],
+    expires: Annotated[str | None, typer.Option(
+        help="When the token stops working: days (90d) or a UTC date or time "
+             "(2027-03-31 means 00:00 UTC that day); never by default")] = None,
     db: DbOption = None,
 ) -> None:
-    """Create a user (or give an existing one a new token and role); prints the token once."""
-    from .api.auth import add_user
+    """Create a user (or give an existing one a new token, role and expiry, which also
+    undoes a revocation); prints the token once."""
+    from .api.auth import add_user, token_sha256
 
     ledger = _ledger(db)
-    token = add_user(ledger.store, name, role, actor=default_actor())
-    out.print(f"user {name} ({role.lower()}): token {token}")
+    token = add_user(ledger.store, name, role, actor=default_actor(), expires=expires)
+    user = ledger.store.user_for_token(token_sha256(token))
+    expiry = f", expires {user.expires_at}" if user and user.expires_at else ""
+    out.print(Text(f"user {name} ({role.lower()}{expiry}): token {token}"))
     out.print("Keep the token now: the ledger stores only its hash.")
 
 
 @users_app.command("list")
 @reports_bad_input
 def users_list(db: DbOption = None) -> None:
-    """The server's users and their roles (never their tokens)."""
-    table = Table("user", "role", "token created", title="Server users")
+    """The server's users, their roles, and their tokens' state (never the tokens)."""
+    from .api.auth import utc_now
+
+    now = utc_now()
+    table = Table("user", "role", "status", "token created", "expires", "last used",
+                  title="Server users")
     for user in _ledger(db).store.users():
-        table.add_row(user.name, user.role, user.created_at)
+        # Text, not markup: a name is data, and '[' in one must print as itself
+        status = user.status(now)
+        if user.revoked_at:
+            status += f" {user.revoked_at}"
+        table.add_row(*(Text(value or "–") for value in (
+            user.name, user.role, status, user.created_at, user.expires_at,
+            user.last_used_at)))
     out.print(table)
+
+
+@users_app.command("revoke")
+@reports_bad_input
+def users_revoke(
+    name: Annotated[str, typer.Argument(help="Whose token to revoke")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a user's token: the server refuses it from the next request on (audited).
+    'users add' with the same name gives the user a new token."""
+    user = _ledger(db).store.revoke_user(name, actor=default_actor())
+    out.print(Text(f"user {user.name}: token revoked at {user.revoked_at}"))

@@ -10,7 +10,8 @@ victims' personal fields are shown to admins only."""
 
 import contextlib
 import queue
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -31,10 +33,11 @@ from ..residual import DEFAULT_SCENARIO
 from ..store.base import FeatureQuery, StoreError, User
 from ..store.gpkg_open import SERVER_WAIT_MS
 from . import params
-from .auth import Role, user_for
+from .auth import Role, user_for, utc_now
 from .collections import all_collections, as_of, computed_frame, page_in_memory
 from .geojson import dumps, features, page_features
 from .protections import DEFAULT_MAX_BODY, Protections, validation_failed
+from .throttle import LOG, FailedLogins, TokenUse
 
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
@@ -51,9 +54,11 @@ def _json(document: object, status: int = 200, media_type: str = "application/js
     return Response(dumps(document), status_code=status, media_type=media_type)
 
 
-def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
+               clock: Callable[[], float] = time.monotonic) -> FastAPI:
     """The server for the ledger at ``location`` (a .gpkg path or a postgresql:// URL);
-    request bodies above ``max_body`` bytes are refused (413)."""
+    request bodies above ``max_body`` bytes are refused (413). ``clock`` (seconds) times
+    failed authentications and tokens' last use."""
     # Open ledgers are pooled: opening one per request (connect, schema check) costs more
     # than serving a page. A ledger is used by one request at a time.
     idle: queue.SimpleQueue[Ledger] = queue.SimpleQueue()
@@ -96,10 +101,22 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
 
     LedgerDep = Annotated[Ledger, Depends(ledger)]
 
-    async def viewer(led: LedgerDep,
+    failures = FailedLogins()
+    uses = TokenUse()
+
+    async def viewer(request: Request, led: LedgerDep,
                      authorization: Annotated[str | None, Header()] = None) -> User:
+        address = request.client.host if request.client else "unknown"
+        wait = failures.wait_s(address, clock())
+        if wait:
+            raise HTTPException(429, "too many failed authentications from this address; "
+                                     f"try again in {wait} s", headers={"Retry-After": str(wait)})
         user = user_for(led.store, authorization)
+        if user is not None and uses.due(user.name, clock()):
+            await run_in_threadpool(_record_use, led, user.name)
         if user is None:
+            if authorization:  # clients first ask without credentials, and that is no failure
+                failures.failed(address, clock())
             raise HTTPException(401, "a valid API token is needed: Authorization: Bearer "
                                      "<token>, or HTTP Basic with your user name and the "
                                      "token as password (hazardledger users add NAME "
@@ -257,6 +274,13 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
 
     add_write_routes(app, collections)
     return app
+
+
+def _record_use(led: Ledger, name: str) -> None:
+    try:
+        led.store.record_token_use(name, utc_now())
+    except StoreError as exc:  # a busy ledger: the time is a convenience, the request is not
+        LOG.info("last use of %s not recorded: %s", name, exc)
 
 
 def area_curve_document(led: Ledger, area_id: str, scenario: str) -> dict[str, Any]:

@@ -73,7 +73,9 @@ def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventT
     import uvicorn
 
     from .app import create_app
+    from .throttle import log_to_stderr
 
+    log_to_stderr()
     family, address = _address(host, port)
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 
 from ..domain.schema import LayerSchema
-from . import audit
+from . import audit, users
 from .values import storage_columns
 
 
@@ -129,11 +129,11 @@ def by_layer(rows: Sequence[Sequence[object]]) -> dict[str, list[str]]:
 # The ledger's own tables as the trail records them: the key its entries name, then the
 # fields an entry's value holds.
 OWN_TABLE_SELECT = {
-    "hl_users": "SELECT name, role, created_at, token_sha256 FROM hl_users",
+    "hl_users": f"SELECT name, {', '.join(users.AUDITED)} FROM hl_users",
     "item_types": "SELECT code, definition FROM item_types",
     "hl_meta": "SELECT key, value FROM hl_meta",
 }
-_OWN_FIELDS = {"hl_users": ("role", "created_at", "token_sha256"),
+_OWN_FIELDS = {"hl_users": users.AUDITED,
                "item_types": ("definition",)}
 
 

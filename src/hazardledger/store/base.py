@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -19,10 +20,11 @@ import pandas as pd
 
 from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit_rows
+from . import audit_rows, users
 from .errors import StoreError
 from .gpkg_schema import RESULT_LAYERS
 from .reconcile import AuditedStore
+from .users import User
 from .values import storage_columns, stored_rows
 
 
@@ -60,15 +62,6 @@ class FeaturePage:
     rows: list[tuple[object, ...]]
     geometry: np.ndarray | None
     matched: int
-
-
-@dataclass(frozen=True)
-class User:
-    """Someone who may use the server: a name, a role, and when the token was made."""
-
-    name: str
-    role: str
-    created_at: str
 
 
 def check_result_name(name: str) -> None:
@@ -114,25 +107,49 @@ class Store(AuditedStore):
             rows = list(zip(*(columns[n] for n in names), strict=True))
         return FeaturePage(names, rows, geometry, matched)
 
-    def add_user(self, name: str, role: str, token_sha256: str, *, actor: str) -> None:
-        """Create a server user, or replace a user's role and token (audited; the token's
-        hash is stored, never the token)."""
+    def add_user(self, name: str, role: str, token_sha256: str, *, actor: str,
+                 expires_at: str | None = None) -> None:
+        """Create a server user, or replace a user's role, token and expiry (audited with
+        the token's hash, so that a token planted by another program shows in ``audit
+        verify``; the token itself is never stored)."""
         with self._transaction() as handle:
-            before = self._user_role(handle, name)
-            created = audit_rows.utc_now()
-            self._upsert_user(handle, name, role, token_sha256, created)
+            before = users.audited_state(handle, name)
+            users.upsert(handle, name, role, token_sha256, audit_rows.utc_now(), expires_at)
             self._append_audit(handle, actor, "add user" if before is None else "replace user",
-                               "hl_users", [name],
-                               [None if before is None else audit_rows.to_json({"role": before})],
-                               [audit_rows.to_json({"role": role, "created_at": created})])
+                               "hl_users", [name], [before],
+                               [users.audited_state(handle, name)])
 
-    @abstractmethod
+    def revoke_user(self, name: str, *, actor: str) -> User:
+        """Revoke a user's token from now on (audited); the user as it now stands."""
+        with self._transaction() as handle:
+            user = users.previous(handle, name)
+            if user is None:
+                raise ValueError(f"no user {name!r} (hazardledger users list)")
+            if user.revoked_at is not None:
+                return user
+            before = users.audited_state(handle, name)
+            users.revoke(handle, name, audit_rows.utc_now())
+            self._append_audit(handle, actor, "revoke user", "hl_users", [name], [before],
+                               [users.audited_state(handle, name)])
+            revoked = users.previous(handle, name)
+        assert revoked is not None  # revoked in this transaction
+        return revoked
+
     def user_for_token(self, token_sha256: str) -> User | None:
-        """The user a token belongs to, if any."""
+        """The user a token belongs to, if any, whether or not it expired or was revoked."""
+        return users.by_token(self._reader(), token_sha256)
 
-    @abstractmethod
     def users(self) -> list[User]:
         """Every server user."""
+        return users.all_users(self._reader())
+
+    def record_token_use(self, name: str, at: str) -> None:
+        """Remember when a user's token was last accepted. Not audited (it changes no
+        data), and skipped on a read-only ledger."""
+        if self.read_only:
+            return
+        with self._short_write() as handle:
+            users.record_use(handle, name, at)
 
     @abstractmethod
     def count(self, layer: str) -> int:
@@ -189,13 +206,13 @@ class Store(AuditedStore):
     # -- the steps of a write each backend supplies ---------------------------------------
 
     @abstractmethod
-    def _user_role(self, handle: Any, name: str) -> str | None:
-        """A server user's current role, None for a new user."""
+    def _reader(self) -> Any:
+        """What runs a read outside a transaction (a connection)."""
 
     @abstractmethod
-    def _upsert_user(self, handle: Any, name: str, role: str, token_sha256: str,
-                     created_at: str) -> None:
-        """Insert a server user or replace its role, token hash and creation time."""
+    def _short_write(self) -> AbstractContextManager[Any]:
+        """A small unaudited write, without the ledger's write lock where the database
+        has one (it must not wait behind an import)."""
 
     @abstractmethod
     def _insert_item_types(self, handle: Any, definitions: list[tuple[str, str]]) -> None:

@@ -30,7 +30,6 @@ from . import (
     gpkg_open,
     gpkg_query,
     gpkg_results,
-    gpkg_users,
     rtree_bulk,
 )
 from .base import (
@@ -38,7 +37,6 @@ from .base import (
     FeatureQuery,
     Store,
     StoreError,
-    User,
     check_result_name,
 )
 from .gpkg_geometry import decode, decode_lenient, encode
@@ -202,18 +200,11 @@ class GeoPackageStore(Store):
         rows, geoms, matched = gpkg_query.rows(self._conn, schema, query)
         return self._feature_page(schema, rows, geoms, matched)
 
-    def _user_role(self, conn: sqlite3.Connection, name: str) -> str | None:
-        return gpkg_users.previous_role(conn, name)
+    def _reader(self) -> sqlite3.Connection:
+        return self._conn
 
-    def _upsert_user(self, conn: sqlite3.Connection, name: str, role: str, token_sha256: str,
-                     created_at: str) -> None:
-        gpkg_users.upsert(conn, name, role, token_sha256, created_at)
-
-    def user_for_token(self, token_sha256: str) -> User | None:
-        return gpkg_users.by_token(self._conn, token_sha256)
-
-    def users(self) -> list[User]:
-        return gpkg_users.all_users(self._conn)
+    def _short_write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._transaction()  # SQLite has one write lock; nothing to step around
 
     def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
         schema = layer_schema(layer)

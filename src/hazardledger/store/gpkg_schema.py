@@ -12,7 +12,7 @@ from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0: read by GDAL 3.6 (Debian 12) without a warning
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 GEOM = "geom"
 
 _CORE = """
@@ -100,6 +100,8 @@ AUDIT_TABLE = ("CREATE TABLE audit_log (seq INTEGER PRIMARY KEY NOT NULL, at TEX
 USERS_TABLE = ("CREATE TABLE hl_users (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
                "name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, "
                "token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)")
+# added by migration 8, in both backends (UTC times as ISO 8601 text; NULL: never)
+USER_LIFECYCLE_COLUMNS = ("expires_at", "revoked_at", "last_used_at")
 
 
 def _now() -> str:
@@ -385,9 +387,17 @@ def _create_v7(conn: sqlite3.Connection) -> None:
         gpkg_edits.create_triggers(conn, schema)
 
 
+def _create_v8(conn: sqlite3.Connection) -> None:
+    """Tokens that expire or are revoked, and when each was last used."""
+    have = {r[1] for r in conn.execute('PRAGMA table_info("hl_users")')}
+    for column in USER_LIFECYCLE_COLUMNS:
+        if column not in have:
+            conn.execute(f'ALTER TABLE hl_users ADD COLUMN "{column}" TEXT')
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6,
-    7: _create_v7}
+    7: _create_v7, 8: _create_v8}
 
 
 def migrate(conn: sqlite3.Connection, current: int) -> int:

@@ -30,7 +30,6 @@ from .base import (
     FeatureQuery,
     Store,
     StoreError,
-    User,
     check_result_name,
 )
 from .gpkg_geometry import promote_to_multi
@@ -232,26 +231,13 @@ class PostGISStore(Store):
                               [*params, query.limit, query.offset])
         return rows, int(row[0]) if row else 0
 
-    def _user_role(self, cur: Cursor, name: str) -> str | None:
-        row = cur.execute("SELECT role FROM hl_users WHERE name = %s", (name,)).fetchone()
-        return None if row is None else str(row[0])
+    def _reader(self) -> psycopg.Connection[Any]:
+        return self._conn
 
-    def _upsert_user(self, cur: Cursor, name: str, role: str, token_sha256: str,
-                     created_at: str) -> None:
-        cur.execute("INSERT INTO hl_users (name, role, token_sha256, created_at) VALUES "
-                    "(%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET role = "
-                    "EXCLUDED.role, token_sha256 = EXCLUDED.token_sha256, created_at = "
-                    "EXCLUDED.created_at", (name, role, token_sha256, created_at))
-
-    def user_for_token(self, token_sha256: str) -> User | None:
-        row = self._conn.execute("SELECT name, role, created_at FROM hl_users WHERE "
-                                 "token_sha256 = %s", (token_sha256,)).fetchone()
-        return None if row is None else User(*row)
-
-    def users(self) -> list[User]:
-        # byte order, as SQLite sorts, whatever the database's collation
-        return [User(*row) for row in self._conn.execute(
-            'SELECT name, role, created_at FROM hl_users ORDER BY name COLLATE "C"')]
+    @contextlib.contextmanager
+    def _short_write(self) -> Iterator[Cursor]:
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            yield cur
 
     def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
         schema = layer_schema(layer)

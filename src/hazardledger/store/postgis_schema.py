@@ -22,7 +22,7 @@ from psycopg import sql
 
 from ..domain.schema import LAYERS, FieldSpec, LayerSchema
 from .base import FeatureQuery
-from .gpkg_schema import GEOM, RESULT_LAYERS
+from .gpkg_schema import GEOM, RESULT_LAYERS, USER_LIFECYCLE_COLUMNS
 from .results import COLUMN_NAME
 from .styles import CATEGORIES, qml
 
@@ -31,7 +31,7 @@ STYLE_DESCRIPTION = "Hazard Ledger default"
 # Version numbers follow the GeoPackage layout this mirrors: a PostGIS ledger starts with
 # everything of the GeoPackage's version 3 at once, and every later GeoPackage migration
 # needs its PostGIS twin here.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Every writing transaction takes this transaction-level advisory lock first, so that
 # writers append to the audit chain one after another. Advisory locks are per database.
@@ -309,8 +309,14 @@ def create_layer_styles(cur: Cursor) -> None:
 
 # Migration n takes a ledger at schema version n-1 (or, for the first, an empty database)
 # to version n, inside the caller's transaction.
+def _create_v8(cur: Cursor) -> None:
+    """Tokens that expire or are revoked, and when each was last used."""
+    for column in USER_LIFECYCLE_COLUMNS:
+        cur.execute(f'ALTER TABLE hl_users ADD COLUMN IF NOT EXISTS "{column}" text')
+
+
 MIGRATIONS: dict[int, Callable[[Cursor], None]] = {3: _create_v3, 4: _create_v4, 5: _create_v5,
-                                                   6: _create_v6, 7: _create_v7}
+                                                   6: _create_v6, 7: _create_v7, 8: _create_v8}
 
 
 def migrate(cur: Cursor, current: int) -> int:
