@@ -23,6 +23,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 	# the newest, and GDAL 3.6's (Debian 12, under QGIS 3.22) in a folder of its own
 	$(BIN)/pip install --quiet --no-deps 'gdal-utils>=3.8,<4'
 	$(BIN)/pip install --quiet --no-deps --target $(VENV)/gdal-utils-3.6 'gdal-utils>=3.6,<3.7'
+	# ogctests (OGC API - Features conformance, tests/test_ogctests.py) pins its own pytest
+	# and pyarrow, so it gets an environment of its own
+	$(PYTHON) -m venv $(VENV)/ogctests
+	$(VENV)/ogctests/bin/pip install --quiet 'ogctests==0.1.15'
 	touch $(STAMP)
 
 demo: $(RUN_STAMP)

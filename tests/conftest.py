@@ -85,6 +85,19 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ[KEY_FILE_ENV] = before
 
 
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo ledger as ``hazardledger demo`` builds it, and what it printed (built once:
+    the demo tests and the OGC conformance run share it, and must not change it)."""
+    from rich.console import Console
+
+    from hazardledger.demo.build import build_demo
+
+    console = Console(record=True, width=200)
+    path = build_demo(tmp_path_factory.mktemp("demo"), console=console)
+    return path, console.export_text()
+
+
 @pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
     """A ledger holding three hazard areas and three records."""

@@ -3,6 +3,7 @@ driver (through pyogrio) and OWSLib."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -33,8 +34,16 @@ def _free_port() -> int:
 def server(ranked_ledger: Ledger) -> Iterator[tuple[str, str]]:  # noqa: F811
     token = add_user(ranked_ledger.store, "qgis", "viewer", actor="t")
     ranked_ledger.close()
+    with serve(ranked_ledger.location) as url:
+        yield url, token
+
+
+@contextlib.contextmanager
+def serve(location: str | Path) -> Iterator[str]:
+    """``hazardledger serve`` on the ledger in its own process, on a free port; its URL once
+    it answers."""
     port = _free_port()
-    process = subprocess.Popen([HAZARDLEDGER, "serve", "--db", ranked_ledger.location,
+    process = subprocess.Popen([HAZARDLEDGER, "serve", "--db", str(location),
                                 "--port", str(port)], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -48,7 +57,7 @@ def server(ranked_ledger: Ledger) -> Iterator[tuple[str, str]]:  # noqa: F811
                     output = process.stdout.read().decode() if process.stdout else ""
                     raise AssertionError(f"the server died: {output}") from None
                 time.sleep(0.1)
-        yield url, token
+        yield url
     finally:
         process.terminate()
         process.wait()

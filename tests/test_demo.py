@@ -7,23 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyogrio
-import pytest
-from rich.console import Console
 
-from hazardledger.demo.build import build_demo
 from hazardledger.demo.scenario import TRUE_PARAMETERS
 from hazardledger.domain.schema import LAYERS
 from hazardledger.exposure.places import geonames_places
 from hazardledger.ledger import Ledger
 
 from .conftest import gpkg_errors
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    console = Console(record=True, width=200)
-    path = build_demo(tmp_path_factory.mktemp("demo"), console=console)
-    return path, console.export_text()
 
 
 def test_demo_prints_what_it_built(demo: tuple[Path, str]) -> None:

@@ -36,6 +36,7 @@ from . import params
 from .auth import Role, user_for, utc_now
 from .collections import all_collections, as_of, computed_frame, page_in_memory
 from .geojson import dumps, features, page_features
+from .openapi import document as openapi_document
 from .protections import DEFAULT_MAX_BODY, Protections, validation_failed
 from .throttle import LOG, FailedLogins, TokenUse
 
@@ -273,6 +274,13 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
     from .writes import add_write_routes
 
     add_write_routes(app, collections)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
