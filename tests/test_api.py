@@ -38,7 +38,17 @@ def test_landing_and_conformance_are_public(served: tuple[TestClient, dict]) -> 
                                                           "service-desc"}
     conforms = client.get("/conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conforms
-    assert client.get("/openapi.json").status_code == 200
+    definition = client.get("/openapi.json").json()
+    # OpenAPI 3.0, as the conformance class and the service-desc link say; the token as a
+    # security scheme, never as a header parameter (3.0 ignores those)
+    assert definition["openapi"].startswith("3.0.")
+    assert set(definition["components"]["securitySchemes"]) == {"bearerToken", "basicToken"}
+    items = definition["paths"]["/collections/{cid}/items"]["get"]
+    assert items["security"] == [{"bearerToken": []}, {"basicToken": []}]
+    assert "authorization" not in {p["name"].lower() for p in items["parameters"]}
+    bbox = next(p for p in items["parameters"] if p["name"] == "bbox")
+    assert bbox["schema"]["type"] == "array" and bbox["explode"] is False
+    assert '"null"' not in client.get("/openapi.json").text  # a 3.1 form
 
 
 def test_reading_needs_a_token(served: tuple[TestClient, dict]) -> None:

@@ -64,7 +64,14 @@ def _serving(location: str) -> Iterator[str]:
 def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Three areas of 48-hour non-persistent mines laid a week before today: red now,
     yellow a year on."""
-    led = Ledger(tmp_path / "map.gpkg")
+    led, token = _small_ledger(tmp_path / "map.gpkg")
+    led.close()
+    with _serving(str(led.location)) as url:
+        yield url, token
+
+
+def _small_ledger(path: Path) -> tuple[Ledger, str]:
+    led = Ledger(path)
     led.init()
     led.import_frame("hazard_areas", areas_frame(), source="a", actor="t", now=NOW)
     laid = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=7)).isoformat()
@@ -78,10 +85,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     led.import_frame("places", pd.DataFrame({
         "id": ["P-1"], "name": ["Town"], "population": [20_000],
         "geometry": [shapely.Point(36.1, 49.1)]}), source="p", actor="t", now=NOW)
-    token = add_user(led.store, "browser", "viewer", actor="t")
-    led.close()
-    with _serving(str(led.location)) as url:
-        yield url, token
+    return led, add_user(led.store, "browser", "viewer", actor="t")
 
 
 def _fills(page: Page) -> dict[str, str]:
@@ -207,3 +211,65 @@ def test_no_script_in_the_data_runs_for_an_admin(hostile_server: tuple[str, str]
             assert not [u for u in requested if "steal" in u or not u.startswith(url)]
         finally:
             browser.close()
+
+
+# a 1x1 PNG, the tile every request gets
+TILE_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                         "1f15c4890000000d49444154789c6360f80f0000010100005c2bd5e40000"
+                         "000049454e44ae426082")
+
+
+@contextmanager
+def _tile_server() -> Iterator[tuple[str, list[str]]]:
+    """A tile server on loopback that answers every path with one PNG; the paths asked."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Tiles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(TILE_PNG)))
+            self.end_headers()
+            self.wfile.write(TILE_PNG)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+
+
+def test_tiles_set_by_an_admin_load_under_the_policy(tmp_path: Path) -> None:
+    """With the CSP on: tiles come from the one host the settings name, and its
+    attribution is shown as text."""
+    led, token = _small_ledger(tmp_path / "tiles.gpkg")
+    with _tile_server() as (tiles, asked):
+        led.store.set_meta("basemap_tile_url", tiles + "/{z}/{x}/{y}.png", actor="t")
+        led.store.set_meta("basemap_attribution", PAYLOADS[0], actor="t")
+        led.close()
+        with _serving(str(led.location)) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 800, "height": 600})
+                blocked: list[str] = []
+                page.on("console", lambda m: blocked.append(m.text)
+                        if "Content Security Policy" in m.text else None)
+                page.goto(url)
+                page.fill("#token", token)
+                page.click("#login button")
+                page.wait_for_selector("body[data-ready='3']")
+                page.wait_for_selector("img.leaflet-tile-loaded")
+                assert asked and all(re.fullmatch(r"/\d+/\d+/\d+\.png", a) for a in asked)
+                assert page.inner_text(".tile-attribution") == PAYLOADS[0]
+                assert page.evaluate("window.__xss") is None and not blocked, blocked
+            finally:
+                browser.close()

@@ -16,6 +16,9 @@ from .ledger import default_actor
 
 users_app = typer.Typer(help="Server users and their API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+basemap_app = typer.Typer(help="The web map's basemap: the packaged outlines, or tiles from "
+                               "a server you choose.", no_args_is_help=True)
+app.add_typer(basemap_app, name="basemap")
 
 
 @app.command()
@@ -121,3 +124,45 @@ def users_revoke(
     'users add' with the same name gives the user a new token."""
     user = _ledger(db).store.revoke_user(name, actor=default_actor())
     out.print(Text(f"user {user.name}: token revoked at {user.revoked_at}"))
+
+
+@basemap_app.command("set")
+@reports_bad_input
+def basemap_set(
+    url: Annotated[str, typer.Argument(help="Tile URL with {z}, {x} and {y}, e.g. "
+                                            "https://tiles.example.org/{z}/{x}/{y}.png")],
+    attribution: Annotated[str, typer.Option(help="The provider and licence, shown on the "
+                                                  "map")],
+    db: DbOption = None,
+) -> None:
+    """Show tiles from URL under the web map (audited). Browsers then ask that host for
+    tiles, and only that host: the page's policy names it. Restart 'serve' to apply."""
+    from .api.basemap import ATTRIBUTION_SETTING, URL_SETTING, tile_basemap
+
+    tiles = tile_basemap(url, attribution)
+    store = _ledger(db).store
+    store.set_meta(URL_SETTING, tiles.url, actor=default_actor())
+    store.set_meta(ATTRIBUTION_SETTING, tiles.attribution, actor=default_actor())
+    out.print(Text(f"basemap: tiles from {tiles.origin} (restart 'serve' to apply)"))
+
+
+@basemap_app.command("off")
+@reports_bad_input
+def basemap_off(db: DbOption = None) -> None:
+    """Back to the packaged outlines: no request to any other host (audited)."""
+    from .api.basemap import URL_SETTING
+
+    _ledger(db).store.set_meta(URL_SETTING, "", actor=default_actor())
+    out.print("basemap: the packaged outlines (restart 'serve' to apply)")
+
+
+@basemap_app.command("show")
+@reports_bad_input
+def basemap_show(db: DbOption = None) -> None:
+    """The basemap the web map draws."""
+    from .api.basemap import ATTRIBUTION_SETTING, URL_SETTING, stored_basemap
+
+    store = _ledger(db).store
+    tiles = stored_basemap(store.get_meta(URL_SETTING), store.get_meta(ATTRIBUTION_SETTING))
+    out.print(Text("basemap: the packaged outlines (Natural Earth)" if tiles is None else
+                   f"basemap: {tiles.url} ({tiles.attribution})"))

@@ -34,6 +34,7 @@ from ..store.base import FeatureQuery, StoreError, User
 from ..store.gpkg_open import SERVER_WAIT_MS
 from . import params
 from .auth import Role, user_for, utc_now
+from .basemap import ATTRIBUTION_SETTING, URL_SETTING, TileBasemap, stored_basemap
 from .collections import all_collections, as_of, computed_frame, page_in_memory
 from .geojson import dumps, features, page_features
 from .openapi import document as openapi_document
@@ -81,7 +82,12 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                   docs_url=None, redoc_url=None,
                   description="OGC API – Features over a mine action ledger. The model never "
                               "releases land.")
-    app.add_middleware(Protections, max_body=max_body)
+    # Read once: a changed basemap takes effect when the server restarts, with its policy.
+    first = Ledger(location, wait_ms=SERVER_WAIT_MS)
+    tiles = _tile_basemap(first)
+    idle.put(first)
+    app.add_middleware(Protections, max_body=max_body,
+                       tile_origin=tiles.origin if tiles else None)
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.state.location = location
     collections = all_collections()
@@ -148,6 +154,12 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
     @app.get("/basemap.geojson", summary="Country outlines for the web map (Natural Earth)")
     def basemap() -> FileResponse:
         return FileResponse(str(outlines), media_type=GEOJSON)
+
+    @app.get("/map-settings.json", summary="The web map's basemap: tiles an admin set, or "
+                                           "none (the packaged outlines)")
+    def map_settings() -> Response:
+        return _json({"tiles": None if tiles is None else {
+            "url": tiles.url, "attribution": tiles.attribution}})
 
     @app.get("/", summary="Landing page (JSON), or the web map for a browser")
     def landing(request: Request, f: Annotated[str | None, Query()] = None) -> Response:
@@ -282,6 +294,15 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _tile_basemap(led: Ledger) -> TileBasemap | None:
+    try:
+        return stored_basemap(led.store.get_meta(URL_SETTING),
+                              led.store.get_meta(ATTRIBUTION_SETTING))
+    except ValueError as exc:  # edited by another program: no external request at all
+        LOG.warning("the ledger's basemap setting is ignored: %s", exc)
+        return None
 
 
 def _record_use(led: Ledger, name: str) -> None:

@@ -21,18 +21,27 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # 32 MiB: a batch of 10,000 records with detailed perimeters is a few MB of GeoJSON
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 # The web map and the API need nothing but this server: no inline script or style, no
-# frames, no third-party host.
+# frames, no third-party host (but the tile server an admin set, for images only).
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
-                           "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+                           "img-src 'self' data:{tiles}; connect-src 'self'; font-src 'self'; "
                            "object-src 'none'; base-uri 'none'; form-action 'self'; "
                            "frame-ancestors 'none'")
-HEADERS = (
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+OTHER_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
+
+
+def security_headers(tile_origin: str | None = None) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every response gets; ``tile_origin`` (checked by api.basemap) is the
+    one other host images may come from."""
+    policy = CONTENT_SECURITY_POLICY.format(tiles=f" {tile_origin}" if tile_origin else "")
+    return ((b"content-security-policy", policy.encode()), *OTHER_HEADERS)
+
+
+HEADERS = security_headers()
 _PUBLIC_PREFIXES = ("/static/",)  # the vendored scripts and styles may be cached
 
 
@@ -40,8 +49,10 @@ class Protections:
     """Pure ASGI middleware (streams are not buffered): counts the body as it arrives and
     refuses it at the cap, and adds the headers to every response."""
 
-    def __init__(self, app: ASGIApp, max_body: int = DEFAULT_MAX_BODY):
+    def __init__(self, app: ASGIApp, max_body: int = DEFAULT_MAX_BODY,
+                 tile_origin: str | None = None):
         self.app, self.max_body = app, max_body
+        self.headers = security_headers(tile_origin)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,7 +60,7 @@ class Protections:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await _too_large(self.max_body, send)
+            await _too_large(self.max_body, send, self.headers)
             return
         received = 0
 
@@ -69,7 +80,7 @@ class Protections:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 present = {name.lower() for name, _ in headers}
-                headers += [(k, v) for k, v in HEADERS if k not in present]
+                headers += [(k, v) for k, v in self.headers if k not in present]
                 if not cacheable:
                     headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
@@ -84,12 +95,13 @@ def too_large_text(limit: int) -> str:
             "with a larger --max-body")
 
 
-async def _too_large(limit: int, send: Send) -> None:
+async def _too_large(limit: int, send: Send, headers: tuple[tuple[bytes, bytes], ...]
+                     ) -> None:
     body = ('{"code": "PayloadTooLarge", "description": "' + too_large_text(limit) + '"}'
             ).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()), *HEADERS,
+                            (b"content-length", str(len(body)).encode()), *headers,
                             (b"cache-control", b"no-store")]})
     await send({"type": "http.response.body", "body": body})
 

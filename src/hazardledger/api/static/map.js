@@ -45,6 +45,20 @@ L.control.scale({ metric: true, imperial: false, maxWidth: 160 }).addTo(map);
 const LABELLED = 10000;  // places of at least this many people carry their name on the map
 
 async function drawBasemap() {
+  // Tiles only if an admin set a tile server in the ledger's settings (the page's policy
+  // then allows images from that one host); otherwise the outlines this server ships.
+  const { tiles } = await (await fetch("map-settings.json")).json();
+  if (tiles) {
+    L.tileLayer(tiles.url, { maxZoom: 19, attribution: "" }).addTo(map);
+    const credit = L.control({ position: "bottomright" });
+    credit.onAdd = () => {
+      const box = L.DomUtil.create("div", "tile-attribution");
+      box.textContent = tiles.attribution;  // text: Leaflet's own control would parse HTML
+      return box;
+    };
+    credit.addTo(map);
+    return;
+  }
   const outlines = await (await fetch("basemap.geojson")).json();
   L.geoJSON(outlines, { interactive: false,
     style: { color: "#888", weight: 1, fillColor: "#f2efe9", fillOpacity: 1 } }).addTo(map);
