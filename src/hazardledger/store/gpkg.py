@@ -203,8 +203,13 @@ class GeoPackageStore(Store):
     def _reader(self) -> sqlite3.Connection:
         return self._conn
 
-    def _short_write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return self._transaction()  # SQLite has one write lock; nothing to step around
+    @contextlib.contextmanager
+    def _short_write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._transaction() as conn:  # SQLite has one write lock: nothing to avoid
+                yield conn
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
 
     def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
         schema = layer_schema(layer)

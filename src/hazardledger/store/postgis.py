@@ -236,8 +236,11 @@ class PostGISStore(Store):
 
     @contextlib.contextmanager
     def _short_write(self) -> Iterator[Cursor]:
-        with self._conn.transaction(), self._conn.cursor() as cur:
-            yield cur
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                yield cur
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.location}: {str(exc).strip()}") from exc
 
     def existing_ids(self, layer: str, ids: Collection[str]) -> frozenset[str]:
         schema = layer_schema(layer)
