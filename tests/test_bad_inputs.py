@@ -74,6 +74,23 @@ def test_bad_file_is_refused_and_nothing_is_written(base: Path, tmp_path: Path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.gpkg"]
 
 
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_arrow_text_gives_the_same_words(base: Path, tmp_path: Path, name: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large batches validate text as Arrow strings, small ones as Python strings: the
+    corpus (small files) is refused word for word with Arrow strings too."""
+    from hazardledger.domain import coerce
+
+    monkeypatch.setattr(coerce, "ARROW_FROM", 0)
+    case = MANIFEST[name]
+    ledger = tmp_path / "ledger.gpkg"
+    shutil.copy(base, ledger)
+    result = runner.invoke(app, ["import", "--layer", case["layer"], str(BAD / name), "--db",
+                                 str(ledger), *case.get("args", []), "--dry-run"])
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.strip().splitlines() == case["expected"]
+
+
 def test_repair_fixes_the_bowtie_and_says_so(base: Path, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.gpkg"
     shutil.copy(base, ledger)

@@ -18,6 +18,16 @@ Failures = list[tuple[int, str]]
 # Arrow-backed text: strip, lower and compare run in Arrow's C++ kernels; pandas' Python
 # storage maps a lambda over every value (0.4 s for the 18 strips of 100,000 records).
 TEXT = pd.StringDtype("pyarrow")
+# Below this many values each Arrow call's fixed cost outweighs its speed: the API's write
+# of one feature made 76 of them (and each lets other threads take the interpreter and
+# queues to get it back), so a few values stay Python strings.
+ARROW_FROM = 1000
+_FEW = pd.StringDtype("python")
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """``values`` as pandas text, stripped: Arrow-backed for a column of many values."""
+    return values.astype(TEXT if len(values) >= ARROW_FROM else _FEW).str.strip()
 
 
 def _textual(raw: pd.Series) -> bool:
@@ -29,7 +39,7 @@ def missing_mask(raw: pd.Series, text: pd.Series | None = None) -> np.ndarray:
     already stripped, when the caller has it)."""
     mask = raw.isna().to_numpy(dtype=bool).copy()
     if _textual(raw):
-        text = text if text is not None else raw.astype(TEXT).str.strip()
+        text = text if text is not None else as_text(raw)
         mask |= (text == "").fillna(True).to_numpy(dtype=bool)
     return mask
 
@@ -47,7 +57,7 @@ def coerce(spec: FieldSpec, raw: pd.Series) -> tuple[pd.Series, Failures]:
     """Convert ``raw`` to ``spec.kind``; missing values stay missing (None/NaN/NaT)."""
     raw = raw.reset_index(drop=True)
     # text columns are stripped once, for the missing mask and the converter alike
-    text = raw.astype(TEXT).str.strip() if _textual(raw) else None
+    text = as_text(raw) if _textual(raw) else None
     return _CONVERTERS[spec.kind](spec, raw, missing_mask(raw, text), text)
 
 
@@ -61,8 +71,8 @@ def _stripped(raw: pd.Series, text: pd.Series | None) -> pd.Series:
         # (The type scan is in C; this map is not, so it runs only where numbers are.)
         rewritten = raw.astype(object).map(
             lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else v)
-        return rewritten.astype(TEXT).str.strip()
-    return text if text is not None else raw.astype(TEXT).str.strip()
+        return as_text(rewritten)
+    return text if text is not None else as_text(raw)
 
 
 # Longest text a field takes: an id is a label, a name a line; a geometry's WKT is long.
@@ -186,7 +196,7 @@ def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Se
             parsed = parsed.dt.tz_localize("UTC")
         parsed = parsed.dt.tz_convert("UTC")
     else:
-        text = text if text is not None else raw.astype(TEXT).str.strip()
+        text = text if text is not None else as_text(raw)
         parsed = pd.to_datetime(text.astype(object).where(~pd.Series(absent), None),
                                 errors="coerce", utc=True, format="ISO8601")
     parsed = parsed.astype("datetime64[us, UTC]")

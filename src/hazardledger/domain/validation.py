@@ -7,6 +7,7 @@ importer, the command line and the HTTP write API.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .coerce import TEXT, coerce
+from .coerce import as_text, coerce
 from .forms import place_points, record_perimeters
 from .geometry_checks import Extent, check_geometries
 from .problems import Problem
@@ -63,7 +64,7 @@ def lookups_needed(schema: LayerSchema, frame: pd.DataFrame) -> dict[str, set[st
     def ids(column: str) -> set[str]:
         if column not in frame.columns:
             return set()
-        values = frame[column].dropna().astype(TEXT).str.strip()
+        values = as_text(frame[column].dropna())
         return set(values[values != ""].tolist())
 
     own = ids("id")
@@ -176,18 +177,31 @@ def _look_alike_ids(ids: pd.Series, held: frozenset[str]) -> list[Problem]:
     """Ids that look like another already in the ledger or in the batch, spelled with
     letters of another alphabet: two areas a reader cannot tell apart."""
     present = ids.dropna().astype(str)
-    latin, cyrillic = present.str.translate(TO_LATIN), present.str.translate(TO_CYRILLIC)
-    against_ledger = (((latin != present) & latin.isin(held))
-                      | ((cyrillic != present) & cyrillic.isin(held)))
-    spellings = present.groupby(latin).transform("nunique")
-    in_batch = (spellings > 1) & present.duplicated(keep=False).eq(False) & latin.duplicated()
+    values = present.tolist()
+    # Plain strings: str.translate runs per value in pandas too, and a write of one
+    # feature (the API's) paid for a dozen pandas operations around it.
+    latin = [v.translate(TO_LATIN) for v in values]
+    spellings: dict[str, set[str]] = {}
+    first: dict[str, str] = {}
+    for value, key in zip(values, latin, strict=True):
+        spellings.setdefault(key, set()).add(value)
+        first.setdefault(key, value)
+    times = Counter(values)
+    seen: set[str] = set()
     problems = []
-    first = present.groupby(latin).transform("first")
-    for i in np.flatnonzero((against_ledger | in_batch).to_numpy()):
-        value = present.iloc[i]
+    for row, value, key in zip(present.index, values, latin, strict=True):
+        cyrillic = value.translate(TO_CYRILLIC)
+        against_ledger = (key != value and key in held) or (cyrillic != value
+                                                             and cyrillic in held)
+        # a second spelling of an id already met in this batch (repeats of one spelling
+        # are the duplicate-id check's)
+        in_batch = key in seen and len(spellings[key]) > 1 and times[value] == 1
+        seen.add(key)
+        if not (against_ledger or in_batch):
+            continue
         other = (next(a for a in sorted(look_alikes(value)) if a in held)
-                 if against_ledger.iloc[i] else first.iloc[i])
-        problems.append(Problem(int(present.index[int(i)]) + 1, "id", (
+                 if against_ledger else first[key])
+        problems.append(Problem(int(row) + 1, "id", (
             f"id {value!r} looks like {other!r} ({_alphabets(value)} letters against "
             f"{_alphabets(other)}): use the same spelling as the existing one, or an id "
             "that reads differently")))
