@@ -22,6 +22,10 @@ DEFAULT_ACCURACY_M = 5.0  # assumed when a point or line record does not say (st
 MIN_RADIUS_M = 1.0  # a perimeter is never narrower: a polygon needs an inside
 SIDES = 16  # a drawn perimeter's sides: within 2.6 % of the circle's area, at half the
 # vertices (and so half the storage and audit text) of GEOS's default 32
+# A drawn perimeter's corners are rounded to 1e-7 degrees (about 1 cm; RFC 7946 section
+# 11.2 finds 6 decimals within any GPS's precision): seventeen digits each made every page
+# of records the server sends twice as large, for digits that mean nothing.
+DRAWN_DECIMALS = 7
 M_PER_DEG_LAT = 110_574.0  # WGS 84, mid-latitudes; the buffer is metres wide to within 0.5 %
 M_PER_DEG_LON_EQUATOR = 111_320.0
 _POLYGONAL = ("Polygon", "MultiPolygon")
@@ -76,7 +80,7 @@ def _polygons_around(x: np.ndarray, y: np.ndarray, radius: np.ndarray) -> np.nda
     half_height = radius / M_PER_DEG_LAT
     ring = np.stack([x[:, None] + half_width[:, None] * np.cos(angle),
                      y[:, None] + half_height[:, None] * np.sin(angle)], axis=-1)
-    return shapely.polygons(ring)
+    return shapely.polygons(np.round(ring, DRAWN_DECIMALS))
 
 
 def _buffered(geoms: np.ndarray, radius: np.ndarray) -> np.ndarray:
@@ -87,8 +91,8 @@ def _buffered(geoms: np.ndarray, radius: np.ndarray) -> np.ndarray:
         [coords[:, 0] * k[index], coords[:, 1] * M_PER_DEG_LAT]))
     buffered = shapely.buffer(metric, radius, quad_segs=SIDES // 4)
     coords, index = shapely.get_coordinates(buffered, return_index=True)
-    return shapely.set_coordinates(buffered, np.column_stack(
-        [coords[:, 0] / k[index], coords[:, 1] / M_PER_DEG_LAT]))
+    return shapely.set_coordinates(buffered, np.round(np.column_stack(
+        [coords[:, 0] / k[index], coords[:, 1] / M_PER_DEG_LAT]), DRAWN_DECIMALS))
 
 
 def record_perimeters(out: pd.DataFrame, geoms: np.ndarray) -> list[Problem]:
