@@ -76,6 +76,32 @@ def test_profile_intervals_cover_the_truth_about_90_percent_of_the_time() -> Non
     assert 0.85 <= covered / runs <= 0.95, covered
 
 
+def test_calibration_widens_where_wilks_fails_and_repeats_itself() -> None:
+    """Current-status findings on a power-source life: the bootstrap finds the statistic
+    larger than Wilks' theorem says for the life (factor above 1) and leaves the
+    self-destruct share, a plain binomial, at Wilks' threshold."""
+    rng = np.random.default_rng(5)
+    truth = {**TRUTH, "rho_sd": 0.5, "sd_setting_h": 48.0, "life_eta_h": 720.0}
+    laid = rng.uniform(0, 1000, 400)
+    age = np.exp(rng.uniform(np.log(6), np.log(5000), 400))
+    f, d, _ = state_probabilities(age, {k: np.asarray(v) for k, v in truth.items()})
+    u = rng.random(400)
+    findings = Findings.from_arrays(laid, laid, laid + age, STATES[np.where(
+        u < f, 0, np.where(u < f + d, 1, 2))])
+    start = {**truth, "rho_sd": 0.8, "rho_sda": 0.9, "life_beta": 2.0, "life_eta_h": 1000.0}
+    fitter = ReliabilityFitter(PersistenceClass.SD_AND_SDA, start)
+    plain = fitter.fit(findings)
+    calibrated = fitter.fit(findings, calibration=40, seed=7)
+    assert set(plain.calibration.values()) == {1.0}
+    factors = calibrated.calibration
+    assert min(factors.values()) >= 1.0 and factors["life_beta"] > 1.2, factors
+    assert factors["rho_sd"] < 1.2, factors
+    for name, e in calibrated.estimates.items():
+        wilks = plain.estimates[name]
+        assert e.mle == wilks.mle and e.low <= wilks.low and e.high >= wilks.high, name
+    assert fitter.fit(findings, calibration=40, seed=7).estimates == calibrated.estimates
+
+
 def test_few_findings_are_fitted_and_say_what_they_cannot_determine() -> None:
     import pandas as pd
 

@@ -101,7 +101,7 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
                   f"{keyring.path.resolve()} (give it as HAZARDLEDGER_KEY_FILE to read them).")
     with console.status("ranking priorities and writing the report (HTML and PDF)"):
         ranked, _ = ledger.priorities(NOW, store=True, actor=ACTOR)
-        document = build_report(ledger, ReportRequest(NOW))
+        document = build_report(ledger, ReportRequest(NOW, fits=fits))
         html = write_html(document, directory / "report.html")
         pdf = write_pdf(document, directory / "report.pdf")
     table = Table("rank", "area", "score (90 %)", "P(any functions)", "exposure index",

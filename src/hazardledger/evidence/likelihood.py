@@ -81,6 +81,15 @@ class Findings:
 def state_likelihoods(findings: Findings, params: Mapping[str, float],
                       life: str = "weibull") -> np.ndarray:
     """Probability of each finding's observed state under one parameter set: (n,)."""
+    chosen = state_probability_table(findings, params, life)
+    return np.take_along_axis(chosen, findings.state[:, None], axis=1)[:, 0]
+
+
+def state_probability_table(findings: Findings, params: Mapping[str, float],
+                            life: str = "weibull") -> np.ndarray:
+    """Probability of each state (functional, self-destroyed, inert) for each finding,
+    its laying date integrated over its window: (n, 3). What a finding at that time and
+    place would show, whatever it did show: the model's distribution of the data."""
     ages, weights = findings.ages()
     p: dict[str, np.ndarray | float] = {k: float(v) for k, v in params.items()}
     # a recorded self-destruct setting replaces the parameter for that finding's record
@@ -97,9 +106,9 @@ def state_likelihoods(findings: Findings, params: Mapping[str, float],
         equivalent = ages * mean_factor[:, None]
     functional, destroyed, inert = state_probabilities(ages, p, equivalent,  # type: ignore[arg-type]
                                                        life=life)
-    chosen = np.where(findings.state[:, None] == 0, functional,
-                      np.where(findings.state[:, None] == 1, destroyed, inert))  # (n, nodes)
-    return chosen[:, 0] if weights.size == 1 else chosen @ weights
+    states = np.stack([np.broadcast_to(q, ages.shape) for q in (functional, destroyed, inert)],
+                      axis=1)  # (n, 3, nodes)
+    return states[:, :, 0] if weights.size == 1 else states @ weights
 
 
 def log_likelihood(findings: Findings, params: Mapping[str, float],

@@ -44,6 +44,9 @@ class ReportRequest:
     config_path: Path | None = None
     proximity_km: float = 5.0
     proximity_min_population: int = 10_000
+    # the fit table (evidence.table.fit_table) when the caller has one for this scenario:
+    # each type's intervals cost a bootstrap
+    fits: pd.DataFrame | None = None
 
 
 def _png(draw: Callable[[IO[bytes]], object]) -> bytes:
@@ -148,7 +151,7 @@ def build_report(ledger: Ledger, request: ReportRequest) -> Report:
         _priority_section(ranked),
         _community_section(communities),
         _proximity_section(near, request),
-        _fit_section(ledger, request.scenario),
+        _fit_section(ledger, request.scenario, request.fits),
         _method_section(ledger, request),
     ]
     return Report(
@@ -252,13 +255,15 @@ def _proximity_section(near: pd.DataFrame, request: ReportRequest) -> Section:
                                                if len(near) > 200 else "")),))
 
 
-def _fit_section(ledger: Ledger, scenario: str) -> Section | None:
+def _fit_section(ledger: Ledger, scenario: str, fits: pd.DataFrame | None
+                 ) -> Section | None:
     findings = ledger.read("findings")
     if findings.empty:
         return None
     from ..evidence.table import fit_panels
 
-    fits = fit_table(findings, ledger.read("records"), ledger.catalog, scenario)
+    if fits is None:
+        fits = fit_table(findings, ledger.read("records"), ledger.catalog, scenario)
     fitted = (fits[fits["parameter"].astype(str) != ""] if "field_mle" in fits
               else fits.iloc[0:0].assign(field_mle=[], field_q05=[], field_q95=[],
                                          catalog_mean=[], catalog_q05=[], catalog_q95=[],
@@ -282,7 +287,9 @@ def _fit_section(ledger: Ledger, scenario: str) -> Section | None:
     return Section("Reliability learned from findings", paragraphs=(
         "Self-destruct and self-deactivation reliability and power-source life fitted to what "
         "deminers found (current-status data), beside the catalog's prior. Profile-likelihood "
-        "90 % intervals.",), figures=figures,
+        "90 % intervals, each threshold calibrated by a parametric bootstrap of the type's "
+        "findings (Wilks' threshold alone covers too little with findings like these).",),
+        figures=figures,
         tables=(TableBlock("Reliability fit (hazardledger fit)", table),))
 
 
