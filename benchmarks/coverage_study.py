@@ -9,8 +9,9 @@ rho_sda 0.95, Weibull life shape 3, scale 720 h), findings at ages log-uniform o
 5,000 h: 400 findings; 100 findings; rho_sda at 1; rho_sda at 0.995; records laid over a
 240-hour window with findings inside it. Each design is fitted twice: with Wilks' threshold
 and with the bootstrap-calibrated one (``--calibration`` data sets a fit). Posterior
-designs: truths drawn from the catalog's prior for ap-nonpersistent-48h (pessimistic: rho_sda ~ Beta(9, 1)), 150 findings; the same
-with rho_sda fixed at 1 and at 0.995 (the other parameters from the prior). Prints one
+designs: truths drawn from the catalog's prior for ap-nonpersistent-48h (pessimistic:
+rho_sda ~ Beta(9, 1)), 150 findings; the same with rho_sda fixed at 1 and at 0.995 (the
+other parameters from the prior). Prints one
 row per design: the share of data sets whose interval covers the truth, per parameter, and
 the seconds per data set. Nominal: 0.90 (binomial standard error over 200 sets: 0.021).
 """
