@@ -98,12 +98,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", type=int, default=200)
     parser.add_argument("--designs", default="all", help="all, profile or posterior")
+    parser.add_argument("--only", default="", help="profile designs whose name holds this")
     parser.add_argument("--calibration", type=int, default=40,
                         help="bootstrap data sets a calibrated fit draws")
     args = parser.parse_args()
     with ProcessPoolExecutor(2) as pool:
         if args.designs in ("all", "profile"):
             for label, (n, truth, window) in DESIGNS.items():
+                if args.only not in label:
+                    continue
                 for calibration in (0, args.calibration):
                     start = time.perf_counter()
                     rows = list(pool.map(profile_set, [(s, n, truth, window, calibration)
