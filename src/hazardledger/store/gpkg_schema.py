@@ -357,8 +357,11 @@ def _create_v6(conn: sqlite3.Connection) -> None:
             ("audit_log", AUDIT_TABLE, "CREATE INDEX audit_log_feature_idx ON audit_log "
                                        "(feature_id)"),
             ("hl_users", USERS_TABLE, None)):
-        columns = ", ".join(r[1] for r in conn.execute(f'PRAGMA table_info("{table}")'))
         conn.execute(create.replace(f"TABLE {table} ", f"TABLE {table}_v6 "))
+        # the columns both shapes have (a later migration adds its own columns again)
+        kept = {r[1] for r in conn.execute(f'PRAGMA table_info("{table}_v6")')}
+        columns = ", ".join(r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')
+                            if r[1] in kept)
         conn.execute(f"INSERT INTO {table}_v6 ({columns}) SELECT {columns} FROM {table}")
         conn.execute(f"DROP TABLE {table}")
         conn.execute(f"ALTER TABLE {table}_v6 RENAME TO {table}")
