@@ -99,6 +99,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture
+def empty_ledger(tmp_path: Path) -> Path:
+    """A new ledger with nothing in it, closed: its path."""
+    path = tmp_path / "empty.gpkg"
+    with Ledger(path) as led:
+        led.init()
+    return path
+
+
+@pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
     """A ledger holding three hazard areas and three records."""
     led = Ledger(tmp_path / "ledger.gpkg")

@@ -20,20 +20,12 @@ from hazardledger.ledger import Ledger
 from .conftest import NOW
 
 
-@pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
-    path = tmp_path / "tokens.gpkg"
-    with Ledger(path) as led:
-        led.init()
-    return path
-
-
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + token}
 
 
-def test_expired_and_revoked_tokens_are_refused(ledger_path: Path) -> None:
-    with Ledger(ledger_path) as led:
+def test_expired_and_revoked_tokens_are_refused(empty_ledger: Path) -> None:
+    with Ledger(empty_ledger) as led:
         live = add_user(led.store, "ann", "viewer", actor="t", expires="30d")
         gone = add_user(led.store, "bob", "viewer", actor="t")
         led.store.revoke_user("bob", actor="t")
@@ -41,40 +33,40 @@ def test_expired_and_revoked_tokens_are_refused(ledger_path: Path) -> None:
         # expired yesterday: written as another program (or a clock) would leave it
         led.store.add_user("cy", "viewer", token_sha256(old), actor="t",
                            expires_at="2026-01-01T00:00:00.000000Z")
-    client = TestClient(create_app(str(ledger_path)))
+    client = TestClient(create_app(str(empty_ledger)))
     assert client.get("/collections", headers=_bearer(live)).status_code == 200
     for token in (gone, old):
         answer = client.get("/collections", headers=_bearer(token))
         assert answer.status_code == 401 and "WWW-Authenticate" in answer.headers
 
 
-def test_last_use_is_recorded_once_a_minute(ledger_path: Path) -> None:
-    with Ledger(ledger_path) as led:
+def test_last_use_is_recorded_once_a_minute(empty_ledger: Path) -> None:
+    with Ledger(empty_ledger) as led:
         token = add_user(led.store, "ann", "viewer", actor="t")
         entries = len(led.store.audit_log())
     clock = [1000.0]
-    client = TestClient(create_app(str(ledger_path), clock=lambda: clock[0]))
+    client = TestClient(create_app(str(empty_ledger), clock=lambda: clock[0]))
     assert client.get("/collections", headers=_bearer(token)).status_code == 200
-    with Ledger(ledger_path) as led:
+    with Ledger(empty_ledger) as led:
         first = led.store.user_for_token(token_sha256(token)).last_used_at
         assert first is not None
     clock[0] += 30  # within the minute: not written again
     client.get("/collections", headers=_bearer(token))
-    with Ledger(ledger_path) as led:
+    with Ledger(empty_ledger) as led:
         assert led.store.user_for_token(token_sha256(token)).last_used_at == first
     clock[0] += 31
     client.get("/collections", headers=_bearer(token))
-    with Ledger(ledger_path) as led:
+    with Ledger(empty_ledger) as led:
         assert led.store.user_for_token(token_sha256(token)).last_used_at > first
         assert len(led.store.audit_log()) == entries and led.store.verify_audit() == []
 
 
-def test_repeated_failures_are_slowed_and_logged(ledger_path: Path,
+def test_repeated_failures_are_slowed_and_logged(empty_ledger: Path,
                                                  caplog: pytest.LogCaptureFixture) -> None:
-    with Ledger(ledger_path) as led:
+    with Ledger(empty_ledger) as led:
         token = add_user(led.store, "ann", "viewer", actor="t")
     clock = [1000.0]
-    client = TestClient(create_app(str(ledger_path), clock=lambda: clock[0]))
+    client = TestClient(create_app(str(empty_ledger), clock=lambda: clock[0]))
     wrong = {"Authorization": "Basic " + base64.b64encode(b"ann:hl_guess").decode()}
     # asking without credentials (as QGIS and GDAL do first) is no failure
     for _ in range(throttle.FAILURES_ALLOWED * 2):
@@ -122,9 +114,9 @@ def test_expiry_forms() -> None:
     assert expiry("2027-03-31T18:00+02:00", now) == "2027-03-31T16:00:00.000000Z"
 
 
-def test_users_commands_as_a_user_runs_them(ledger_path: Path) -> None:
+def test_users_commands_as_a_user_runs_them(empty_ledger: Path) -> None:
     runner = CliRunner()
-    db = ["--db", str(ledger_path)]
+    db = ["--db", str(empty_ledger)]
     added = runner.invoke(cli, ["users", "add", "[bold]ann", "--role", "viewer",
                                 "--expires", "30d", *db])
     assert added.exit_code == 0 and "expires 20" in added.output

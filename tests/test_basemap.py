@@ -20,14 +20,6 @@ from hazardledger.ledger import Ledger
 TILES = "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png?key=abc"
 
 
-@pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
-    path = tmp_path / "basemap.gpkg"
-    with Ledger(path) as led:
-        led.init()
-    return path
-
-
 def test_a_tile_url_gives_its_origin_and_nothing_more() -> None:
     tiles = tile_basemap(TILES, " © OpenStreetMap contributors, ODbL ")
     assert tiles.origin == "https://tiles.example.org:8443"
@@ -62,53 +54,53 @@ def test_bad_attributions_are_refused(attribution: str) -> None:
         tile_basemap(TILES, attribution)
 
 
-def test_without_a_basemap_the_policy_names_no_other_host(ledger_path: Path) -> None:
-    client = TestClient(create_app(str(ledger_path)))
+def test_without_a_basemap_the_policy_names_no_other_host(empty_ledger: Path) -> None:
+    client = TestClient(create_app(str(empty_ledger)))
     answer = client.get("/map-settings.json")
     assert answer.json() == {"tiles": None}
     assert "img-src 'self' data:;" in answer.headers["content-security-policy"]
 
 
-def test_a_basemap_set_by_the_cli_reaches_the_map_and_the_policy(ledger_path: Path) -> None:
+def test_a_basemap_set_by_the_cli_reaches_the_map_and_the_policy(empty_ledger: Path) -> None:
     runner = CliRunner()
-    db = ["--db", str(ledger_path)]
+    db = ["--db", str(empty_ledger)]
     done = runner.invoke(cli, ["basemap", "set", TILES, "--attribution",
                                "<b>OSM</b> contributors", *db])
     assert done.exit_code == 0, done.output
     assert "tiles from https://tiles.example.org:8443" in done.output
-    client = TestClient(create_app(str(ledger_path)))
+    client = TestClient(create_app(str(empty_ledger)))
     answer = client.get("/map-settings.json")
     assert answer.json() == {"tiles": {"url": TILES, "attribution": "<b>OSM</b> contributors"}}
     policy = answer.headers["content-security-policy"]
     assert "img-src 'self' data: https://tiles.example.org:8443;" in policy
     assert "script-src 'self';" in policy and "connect-src 'self';" in policy
     assert "<b>OSM" in runner.invoke(cli, ["basemap", "show", *db]).output
-    with Ledger(ledger_path) as led:
+    with Ledger(empty_ledger) as led:
         assert list(led.audit_log()["feature_id"].tail(2)) == ["basemap_tile_url",
                                                                "basemap_attribution"]
     assert runner.invoke(cli, ["basemap", "off", *db]).exit_code == 0
-    client = TestClient(create_app(str(ledger_path)))
+    client = TestClient(create_app(str(empty_ledger)))
     assert client.get("/map-settings.json").json() == {"tiles": None}
     assert "outlines" in runner.invoke(cli, ["basemap", "show", *db]).output
 
 
-def test_a_bad_url_is_refused_and_nothing_written(ledger_path: Path) -> None:
-    with Ledger(ledger_path) as led:
+def test_a_bad_url_is_refused_and_nothing_written(empty_ledger: Path) -> None:
+    with Ledger(empty_ledger) as led:
         entries = len(led.audit_log())
     bad = CliRunner().invoke(cli, ["basemap", "set", "https://x.org/{z}/{x}/{y};img-src *",
-                                   "--attribution", "x", "--db", str(ledger_path)])
+                                   "--attribution", "x", "--db", str(empty_ledger)])
     assert bad.exit_code == 2 and "no spaces, quotes or ';'" in bad.output
-    with Ledger(ledger_path) as led:
+    with Ledger(empty_ledger) as led:
         assert len(led.audit_log()) == entries and led.store.get_meta(URL_SETTING) is None
 
 
-def test_a_setting_edited_by_another_program_is_ignored(ledger_path: Path,
+def test_a_setting_edited_by_another_program_is_ignored(empty_ledger: Path,
                                                        caplog: pytest.LogCaptureFixture
                                                        ) -> None:
-    with Ledger(ledger_path) as led:
+    with Ledger(empty_ledger) as led:
         led.store.set_meta(URL_SETTING, "https://x.org/{z}/{x}/{y}; script-src *", actor="t")
     with caplog.at_level(logging.WARNING, logger="hazardledger.api"):
-        client = TestClient(create_app(str(ledger_path)))
+        client = TestClient(create_app(str(empty_ledger)))
     assert "basemap setting is ignored" in caplog.text
     answer = client.get("/map-settings.json")
     assert answer.json() == {"tiles": None}
