@@ -4,23 +4,19 @@ a traceback — and a read-only ledger can still be read and reported on."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-import pytest
 import shapely
 
 from hazardledger.ledger import Ledger
 
-from .conftest import NOW, UKRAINE, areas_frame, records_frame
+from .conftest import NOW, UKRAINE, areas_frame, read_only, records_frame
 
 HAZARDLEDGER = str(Path(sys.executable).with_name("hazardledger"))
 
@@ -69,30 +65,6 @@ def test_a_ledger_held_by_another_program_is_named(tmp_path: Path) -> None:
     assert f"(pid {holder.pid})" in done.stderr
     assert "Save Layer Edits" in done.stderr
     assert len(Ledger(ledger).read("hazard_areas")) == 3  # nothing written
-
-
-@contextlib.contextmanager
-def read_only(folder: Path) -> Iterator[Path]:
-    """``folder`` seen through a read-only mount (as root), or made unwritable."""
-    if os.geteuid() != 0:
-        for path in [folder, *folder.iterdir()]:
-            path.chmod(0o555 if path.is_dir() else 0o444)
-        try:
-            yield folder
-        finally:
-            for path in [folder, *folder.iterdir()]:
-                path.chmod(0o755 if path.is_dir() else 0o644)
-        return
-    view = folder.with_name(folder.name + "-ro")
-    view.mkdir()
-    mounted = subprocess.run(["mount", "--bind", str(folder), str(view)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.fail(f"cannot make a read-only view for the test: {mounted.stderr!r}")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True)
-        yield view
-    finally:
-        subprocess.run(["umount", str(view)], check=True)
 
 
 def test_a_read_only_ledger_is_read_and_reported_on_but_not_written(tmp_path: Path) -> None:

@@ -96,6 +96,30 @@ def test_clearance_removes_in_proportion_to_what_it_covers(tmp_path: Path) -> No
     assert before["removed_cleared_mean"] == 0 and before["remaining_mean"] == 1000
 
 
+@pytest.mark.parametrize(("method", "prior"), [
+    ("manual", "manual_clearance"), ("mechanical", "mechanical_clearance"),
+    ("dogs", "dog_clearance"), ("combined", "clearance"), (None, "clearance")])
+def test_clearance_takes_the_prior_of_its_recorded_method(tmp_path: Path, method: str | None,
+                                                          prior: str) -> None:
+    led = _ledger(tmp_path, {"count": [1000]},
+                  activities=[_clearance(polygon=RECORD, cleared_m2=30000.0, method=method)])
+    assert led.read("activities")["method"].iloc[0] == method
+    row = _figures(led, samples=1000)
+    p = prior_math.mean(detection_priors()[prior]["pessimistic"])
+    assert row["removed_cleared_mean"] == pytest.approx(1000 * p, rel=0.03)
+
+
+def test_technical_survey_keeps_its_own_prior_whatever_its_tools(tmp_path: Path) -> None:
+    by_tool = {}
+    for method in ("manual", "mechanical"):
+        (tmp_path / method).mkdir()
+        led = _ledger(tmp_path / method, {"count": [1000]},
+                      activities=[_clearance("ts", RECORD, reduced_m2=30000.0, method=method)])
+        by_tool[method] = _figures(led, samples=1000)["removed_cleared_mean"]
+    p = prior_math.mean(detection_priors()["technical_survey"]["pessimistic"])
+    assert by_tool["manual"] == by_tool["mechanical"] == pytest.approx(1000 * p, rel=0.05)
+
+
 def test_clearance_removes_at_least_what_it_found(tmp_path: Path) -> None:
     # a survey removes little by its prior, but it found 40 items: those at least are gone
     led = _ledger(tmp_path, {"count": [100]}, findings=0,

@@ -45,8 +45,13 @@ def test_report_content_from_a_ledger(ranked_ledger: Ledger) -> None:  # noqa: F
     assert list(priorities["rank"]) == [1, 2, 3]
     assert priorities["area"].iloc[0].startswith("HA-1")
     assert WARNING in report.warning and "CC BY 4.0" in report.footer
-    method = report.sections[-1].tables[0].frame
-    assert len(method) and method["citation"].str.len().gt(10).all()
+    detection, sources = (t.frame for t in report.sections[-1].tables)
+    assert {"manual_clearance", "mechanical_clearance", "technical_survey"} <= set(
+        detection["method"])
+    assert ((detection["5 %"] < detection["mean"]) & (detection["mean"] < detection["95 %"])).all()
+    # every prior's source is cited, the detection priors' too
+    assert len(sources) and sources["citation"].str.len().gt(10).all()
+    assert set(detection["source"]) <= set(sources["source"])
 
 
 def test_unknown_region_is_refused(ranked_ledger: Ledger, tmp_path: Path) -> None:  # noqa: F811

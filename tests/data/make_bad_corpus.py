@@ -141,6 +141,11 @@ def bad() -> None:
     geojson("activities_finished_before_started.geojson", feature(
         {"id": "A-10", "area_id": "HA-1", "kind": "clearance", "organisation": "Org",
          "started": "2025-05-10", "finished": "2025-05-01"}, polygon(SQUARE)))
+    activity = {"id": "A-10", "area_id": "HA-1", "organisation": "Org", "started": "2025-05-01"}
+    geojson("activities_method_on_nts.geojson", feature(
+        {**activity, "kind": "nts", "method": "manual"}, polygon(SQUARE)))
+    geojson("activities_unknown_method.geojson", feature(
+        {**activity, "kind": "clearance", "method": "by hand"}, polygon(SQUARE)))
     inc = gpd.GeoDataFrame({"id": ["I-10"], "occurred_at": ["2024-07-01T10:00:00Z"],
                             "civilians_killed": np.array([-1], dtype=np.int64)},
                            geometry=[shapely.Point(36.01, 49.01)], crs=4326)

@@ -9,22 +9,45 @@ from __future__ import annotations
 import functools
 import tomllib
 from importlib import resources
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..domain.item_types import SCENARIOS, Prior
+from ..domain.vocab import ActivityKind, ReleaseMethod
 from . import priors as prior_math
 from .loader import Catalog, CatalogError, _parse_prior
 
-# Which activities remove items, and by which method's prior (IMAS 07.11 kinds).
-METHOD_OF_KIND = {"clearance": "clearance", "ts": "technical_survey"}
+# The activities that remove items (IMAS 07.11 kinds). Non-technical survey removes none.
+REMOVING_KINDS = (ActivityKind.TS.value, ActivityKind.CLEARANCE.value)
+# Clearance by its recorded method; technical survey whatever its method, because the share
+# of the polygon its lanes sample, not the tool, decides what it removes.
+CLEARANCE_BY_METHOD = {ReleaseMethod.MANUAL.value: "manual_clearance",
+                       ReleaseMethod.MECHANICAL.value: "mechanical_clearance",
+                       ReleaseMethod.DOGS.value: "dog_clearance",
+                       ReleaseMethod.COMBINED.value: "clearance"}
+DETECTION_METHODS = tuple(dict.fromkeys(("clearance", *CLEARANCE_BY_METHOD.values(),
+                                          "technical_survey")))
+
+
+def detection_method(kind: pd.Series, method: pd.Series) -> pd.Series:
+    """The detection prior each activity takes (None for activities that remove nothing)."""
+    by_method = method.map(CLEARANCE_BY_METHOD).fillna("clearance").astype(object)
+    chosen = by_method.where(kind == ActivityKind.CLEARANCE, "technical_survey")
+    return chosen.where(kind.isin(REMOVING_KINDS), None)
+
+
+@functools.cache
+def _packaged() -> dict[str, Any]:
+    return tomllib.loads((resources.files("hazardledger.catalog") / "data" / "detection.toml"
+                          ).read_text("utf-8"))
 
 
 @functools.cache
 def detection_priors() -> dict[str, dict[str, Prior]]:
     """Per method, per scenario: the prior on the probability of detection."""
-    raw = tomllib.loads((resources.files("hazardledger.catalog") / "data" / "detection.toml"
-                         ).read_text("utf-8"))
+    raw = _packaged()
     sources = Catalog.packaged().sources
     out: dict[str, dict[str, Prior]] = {}
     for method, entry in raw.get("methods", {}).items():
@@ -39,10 +62,24 @@ def detection_priors() -> dict[str, dict[str, Prior]]:
             if problems:
                 raise CatalogError(f"{where}: {'; '.join(problems)}")
             out[method][scenario] = prior
-    missing = set(METHOD_OF_KIND.values()) - set(out)
+    missing = set(DETECTION_METHODS) - set(out)
     if missing:
         raise CatalogError(f"detection.toml: no prior for {', '.join(sorted(missing))}")
     return out
+
+
+def detection_table(scenario: str) -> pd.DataFrame:
+    """Each method's prior in ``scenario``: mean, 90 % interval and source, for reports."""
+    raw = _packaged()["methods"]
+    priors = detection_priors()
+    rows = []
+    for method in DETECTION_METHODS:
+        prior = priors[method][scenario]
+        low, high = prior_math.quantile(prior, np.array([0.05, 0.95]))
+        rows.append({"method": method, "description": raw[method].get("description", ""),
+                     "mean": prior_math.mean(prior), "q05": float(low), "q95": float(high),
+                     "source": prior.source})
+    return pd.DataFrame(rows)
 
 
 def sample_detection(scenario: str, n: int, seed: int) -> dict[str, np.ndarray]:

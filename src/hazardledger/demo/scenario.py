@@ -215,6 +215,10 @@ def activities(rng: np.random.Generator, areas: pd.DataFrame, n: int = 120) -> p
     started = _times("2024-01-01", "2026-09-30", n, rng).dt.floor("D")
     finished = started + pd.to_timedelta(rng.integers(1, 60, n), unit="D")
     finished = finished.where((finished < NOW) & (rng.random(n) < 0.8))
+    # drawn from a child stream (spawning draws nothing), so the layers drawn after stay
+    method = rng.spawn(1)[0].choice(
+        np.array(["manual", "mechanical", "dogs", "combined", None], dtype=object), n,
+        p=[0.5, 0.15, 0.1, 0.15, 0.1])
     return pd.DataFrame({
         "id": [f"A-{i:04d}" for i in range(1, n + 1)],
         "area_id": a["id"],
@@ -223,6 +227,7 @@ def activities(rng: np.random.Generator, areas: pd.DataFrame, n: int = 120) -> p
                                     "SYNTHETIC State Emergency Service unit"], n),
         "started": started.dt.strftime("%Y-%m-%d"),
         "finished": finished.dt.strftime("%Y-%m-%d").where(finished.notna(), None),
+        "method": np.where(kind == "nts", None, method),
         "cancelled_m2": np.round(share[:, 0] * area_m2, 1),
         "reduced_m2": np.round(share[:, 1] * area_m2, 1),
         "cleared_m2": np.round(share[:, 2] * area_m2, 1),

@@ -28,6 +28,7 @@ from .vocab import (
     LandUse,
     Outcome,
     RecordSource,
+    ReleaseMethod,
 )
 
 
@@ -158,6 +159,11 @@ class Activity:
     organisation: str = _f("text", required=True)
     started: date = _f("date", required=True)
     finished: date | None = _f("date")
+    method: ReleaseMethod | None = _f(
+        "enum", vocab=ReleaseMethod,
+        doc="How technical survey or clearance searched: manual, mechanical, dogs or "
+            "combined; empty when not recorded (clearance then takes the prior of all "
+            "methods together)")
     cancelled_m2: float = _f("float", minimum=0, maximum=bounds.AREA_M2, default=0.0)
     reduced_m2: float = _f("float", minimum=0, maximum=bounds.AREA_M2, default=0.0)
     cleared_m2: float = _f("float", minimum=0, maximum=bounds.AREA_M2, default=0.0)

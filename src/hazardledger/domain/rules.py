@@ -10,7 +10,7 @@ import pandas as pd
 
 from .coerce import missing_mask
 from .problems import Problem
-from .vocab import FindingState, PersistenceClass
+from .vocab import ActivityKind, FindingState, PersistenceClass
 
 if TYPE_CHECKING:
     from .validation import LedgerFacts
@@ -106,9 +106,15 @@ def _incidents(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list
 
 def _activities(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list[Problem]:
     early = (out["finished"] < out["started"]).fillna(False)
-    return [Problem(int(i) + 1, "finished", (
+    p = [Problem(int(i) + 1, "finished", (
         f"finished {format_time(out['finished'].iloc[i], 'date')} is before started "
         f"{format_time(out['started'].iloc[i], 'date')}")) for i in _rows(early)]
+    # Non-technical survey searches no ground: a method there is a mistaken kind or method.
+    searched = (out["kind"] == ActivityKind.NTS) & out["method"].notna()
+    p += [Problem(int(i) + 1, "method", (
+        f"method '{out['method'].iloc[i]}' is for technical survey and clearance; "
+        "non-technical survey searches no ground")) for i in _rows(searched)]
+    return p
 
 
 LAYER_RULES: dict[str, Rule] = {

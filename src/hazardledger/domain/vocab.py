@@ -71,6 +71,17 @@ class ActivityKind(StrEnum):
     CLEARANCE = "clearance"  # clears land
 
 
+class ReleaseMethod(StrEnum):
+    """How a technical survey or clearance searched the ground (GICHD Minimum Data
+    Requirements: an activity's method). Clearance takes its probability of detection from
+    the method's prior; technical survey from its own, since sampling lanes dominates."""
+
+    MANUAL = "manual"  # deminers with detectors and prodders
+    MECHANICAL = "mechanical"  # machines: flails, tillers, rollers
+    DOGS = "dogs"  # mine detection dogs
+    COMBINED = "combined"  # more than one of them over the same ground
+
+
 class Outcome(StrEnum):
     KILLED = "killed"
     INJURED = "injured"

@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 from scipy import stats
 
-from ..catalog.detection import METHOD_OF_KIND
+from ..catalog.detection import REMOVING_KINDS, detection_method
 from .inputs import DENSITY, RANGE, HazardInput, hours
 
 EQUAL_AREA = 6933
@@ -178,7 +178,7 @@ def _coverage(records: gpd.GeoDataFrame, activities: gpd.GeoDataFrame,
     """(activity, record, share of the record's perimeter the activity's polygon covers)
     for technical survey and clearance."""
     columns = ["activity_id", "record", "coverage", "method", "when_h", "start_h"]
-    work = activities[activities["kind"].isin(list(METHOD_OF_KIND))]
+    work = activities[activities["kind"].isin(REMOVING_KINDS)]
     work = work[work.geometry.notna() & ~work.geometry.is_empty] if len(work) else work
     if work.empty or records.empty:
         return pd.DataFrame(columns=columns)
@@ -199,9 +199,16 @@ def _coverage(records: gpd.GeoDataFrame, activities: gpd.GeoDataFrame,
         "activity_id": work["id"].to_numpy()[activity_i],
         "record": position.reindex(records["id"].to_numpy()[record_i]).to_numpy(),
         "coverage": share,
-        "method": work["kind"].map(METHOD_OF_KIND).to_numpy()[activity_i],
+        "method": detection_method(work["kind"], _methods(work)).to_numpy()[activity_i],
         "when_h": done_h[activity_i], "start_h": hours(pd.Series(started))[activity_i]})
     return rows[rows["coverage"] > 0].dropna(subset=["record"]).astype({"record": np.int64})
+
+
+def _methods(activities: pd.DataFrame) -> pd.Series:
+    """The recorded method of each activity (ledgers before schema 9 have none)."""
+    if "method" in activities:
+        return activities["method"]
+    return pd.Series(None, index=activities.index, dtype=object)
 
 
 def cancellation_conflicts(records: gpd.GeoDataFrame, activities: gpd.GeoDataFrame

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..catalog.detection import detection_table
 from ..evidence.table import fit_table
 from ..exposure.distance import pairs_within
 from ..exposure.exposure import ATTRIBUTION, DECAY_KM, proximity
@@ -294,8 +295,9 @@ def _fit_section(ledger: Ledger, scenario: str, fits: pd.DataFrame | None
 
 
 def _method_section(ledger: Ledger, request: ReportRequest) -> Section:
+    detection = detection_table(request.scenario)
     cited = sorted({p.source for t in ledger.catalog.types.values()
-                    for p in t.priors[request.scenario].values()})
+                    for p in t.priors[request.scenario].values()} | set(detection["source"]))
     sources = pd.DataFrame({
         "source": cited,
         "kind": [ledger.catalog.sources[s].kind for s in cited],
@@ -315,10 +317,17 @@ def _method_section(ledger: Ledger, request: ReportRequest) -> Section:
         "live. Items found are subtracted from their records from the finding's date on; "
         "technical survey and clearance remove the items of the records their polygons "
         "cover in proportion to the share covered, with a probability of detection drawn "
-        "from the catalog's prior for the method (detection.toml); non-technical survey "
+        "from the catalog's prior for the method (detection.toml, below): clearance by the "
+        "activity's recorded method (manual, mechanical or dogs; the prior of all methods "
+        "together when none or several is recorded), technical survey by its own prior "
+        "whatever its tools, since the share of ground its lanes sample decides what it "
+        "removes. No source gives one figure per method; the priors marked 'assumption' are "
+        "wide for that reason. Non-technical survey "
         "removes nothing, and its cancellation of land holding a record is shown as a "
         "conflict. " + WARNING,
         NOT_A_RELEASE),
-        tables=(TableBlock(f"Sources of the catalog's parameters (scenario {request.scenario})",
+        tables=(TableBlock(f"Probability of detection by method (scenario {request.scenario})",
+                           detection.rename(columns={"q05": "5 %", "q95": "95 %"})),
+                TableBlock(f"Sources of the catalog's parameters (scenario {request.scenario})",
                            sources),),
         warnings=(WARNING,))

@@ -44,6 +44,7 @@ from .gpkg_schema import (
     APPLICATION_ID,
     GEOM,
     SCHEMA_VERSION,
+    absent_columns,
     migrate,
     missing_rtree_triggers,
     restore_rtree,
@@ -97,6 +98,9 @@ class GeoPackageStore(Store):
                 gpkg_edits.set_writing(conn, True)  # lowered again as the transaction ends
                 if version < 7:
                     self._convert_forms(conn)
+        # A read-only ledger of an earlier version is read as it stands: the columns later
+        # versions added read as empty.
+        self._absent = absent_columns(self._conn) if version < SCHEMA_VERSION else {}
 
     # -- opening -----------------------------------------------------------------------
 
@@ -172,8 +176,9 @@ class GeoPackageStore(Store):
     def read_layer(self, layer: str, ids: Collection[str] | None = None
                    ) -> gpd.GeoDataFrame | pd.DataFrame:
         schema = layer_schema(layer)
-        names = list(schema.field_names)
-        select = ", ".join(f'"{n}"' for n in names)
+        absent = self._absent.get(schema.name, ())
+        select = ", ".join(f'NULL AS "{n}"' if n in absent else f'"{n}"'
+                           for n in schema.field_names)
         if schema.spatial:
             select += f', "{GEOM}"'
         base = f'SELECT {select} FROM "{schema.name}"'

@@ -12,7 +12,7 @@ from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0: read by GDAL 3.6 (Debian 12) without a warning
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 GEOM = "geom"
 
 _CORE = """
@@ -398,9 +398,37 @@ def _create_v8(conn: sqlite3.Connection) -> None:
             conn.execute(f'ALTER TABLE hl_users ADD COLUMN "{column}" TEXT')
 
 
+def _create_v9(conn: sqlite3.Connection) -> None:
+    """Activities record their method (manual, mechanical, dogs, combined), from which
+    clearance takes its probability of detection."""
+    from . import gpkg_edits
+
+    schema = LAYERS["activities"]
+    have = {r[1] for r in conn.execute('PRAGMA table_info("activities")')}
+    for spec in schema.fields:
+        if spec.name not in have:
+            conn.execute(f'ALTER TABLE "activities" ADD COLUMN "{spec.name}" '
+                         f"{GPKG_TYPES[spec.kind]}")
+    conn.execute("UPDATE layer_styles SET styleQML = ?, update_time = ? WHERE "
+                 "f_table_name = 'activities'", (qml("activities"), _now()))
+    gpkg_edits.create_triggers(conn, schema)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6,
-    7: _create_v7, 8: _create_v8}
+    7: _create_v7, 8: _create_v8, 9: _create_v9}
+
+
+def absent_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    """Per layer, the fields this version has that the ledger's tables lack (a ledger of an
+    earlier version that could not be migrated, being read-only)."""
+    out = {}
+    for schema in LAYERS.values():
+        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{schema.name}")')}
+        missing = set(schema.field_names) - have
+        if have and missing:
+            out[schema.name] = missing
+    return out
 
 
 def migrate(conn: sqlite3.Connection, current: int) -> int:
