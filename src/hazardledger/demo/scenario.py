@@ -227,7 +227,7 @@ def activities(rng: np.random.Generator, areas: pd.DataFrame, n: int = 120) -> p
                                     "SYNTHETIC State Emergency Service unit"], n),
         "started": started.dt.strftime("%Y-%m-%d"),
         "finished": finished.dt.strftime("%Y-%m-%d").where(finished.notna(), None),
-        "method": np.where(kind == "nts", None, method),
+        "method": pd.Series(method).where(kind != "nts", None),
         "cancelled_m2": np.round(share[:, 0] * area_m2, 1),
         "reduced_m2": np.round(share[:, 1] * area_m2, 1),
         "cleared_m2": np.round(share[:, 2] * area_m2, 1),
