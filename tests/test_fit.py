@@ -128,6 +128,20 @@ def test_few_findings_are_fitted_and_say_what_they_cannot_determine() -> None:
         assert table.loc[name, "note"].startswith("not determined by the findings")
     assert (rho_sd["old_functional"], rho_sd["old_findings"]) == (0, 12)
     assert rho_sd["failure_upper_95_clopper_pearson"] == pytest.approx(1 - 0.05 ** (1 / 12))
+    # the treaty minimum fixes every value: no posterior to show beside them
+    assert table["posterior_median"].isna().all()
+    # from a prior that is uncertain, the posterior: moved towards 1 by twelve
+    # self-destructions; a life the findings cannot tell keeps an interval from its prior,
+    # never a search limit
+    table = fit_table(findings, records, Catalog.packaged(), "pessimistic",
+                      calibration=0).set_index("parameter")
+    rho_sd = table.loc["rho_sd"]
+    assert rho_sd["catalog_q05"] < rho_sd["posterior_q05"] < rho_sd["posterior_median"]
+    assert rho_sd["posterior_median"] > rho_sd["catalog_mean"] and rho_sd["posterior_q95"] <= 1
+    for name in ("life_beta", "life_eta_h"):
+        row = table.loc[name]
+        assert row["posterior_q05"] < row["posterior_median"] < row["posterior_q95"]
+        assert row["catalog_q05"] / 2 < row["posterior_median"] < 2 * row["catalog_q95"]
 
 
 def _ledger_with_findings(tmp_path, states):  # type: ignore[no-untyped-def]
@@ -164,6 +178,8 @@ def test_fit_command_compares_like_with_like_and_refuses_only_with_no_findings(
     assert result.exit_code == 0, result.output
     assert "not determined by the findings" in result.stdout
     assert "0 of 5 old enough" in result.stdout
+    assert "posterior (90 %)" in result.stdout and "Posterior: the pessimistic prior" in (
+        result.stdout)
     too_many = CliRunner().invoke(app, ["fit", "--db", led.location, "--type", "ap-rd-apii",
                                         "--min-findings", "6"])
     assert too_many.exit_code == 2

@@ -219,6 +219,8 @@ def credible_interval(name: str, values: np.ndarray, level: float = 0.90
     the edge holds at least as many as the half nearer the median (a density that does not
     fall towards the edge)."""
     x = np.asarray(values, dtype=float)
+    if np.ptp(x) == 0:  # a fixed value: no interval around it
+        return float(x[0]), float(x[0])
     if name in EDGES:
         low_edge, high_edge = EDGES[name]
         median = float(np.median(x))

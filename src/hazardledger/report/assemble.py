@@ -268,7 +268,8 @@ def _fit_section(ledger: Ledger, scenario: str, fits: pd.DataFrame | None
     fitted = (fits[fits["parameter"].astype(str) != ""] if "field_mle" in fits
               else fits.iloc[0:0].assign(field_mle=[], field_q05=[], field_q95=[],
                                          catalog_mean=[], catalog_q05=[], catalog_q95=[],
-                                         catalog_source=[], note=[]))
+                                         catalog_source=[], note=[], posterior_median=[],
+                                         posterior_q05=[], posterior_q95=[]))
     table = pd.DataFrame({
         "type": fitted["item_type"], "parameter": fitted["parameter"],
         "findings": fitted["findings"],
@@ -279,6 +280,9 @@ def _fit_section(ledger: Ledger, scenario: str, fits: pd.DataFrame | None
                                   for m, lo, hi, note in zip(
             fitted["field_mle"], fitted["field_q05"], fitted["field_q95"],
             fitted["note"].fillna("").astype(str), strict=True)],
+        "posterior (90 %)": ["" if pd.isna(m) else _span(m, lo, hi) for m, lo, hi in zip(
+            fitted["posterior_median"], fitted["posterior_q05"], fitted["posterior_q95"],
+            strict=True)],
         "source of prior": fitted["catalog_source"]})
     figures: tuple[Figure, ...] = ()
     panels = fit_panels(fits, findings, ledger.read("records"), ledger.catalog, scenario)
@@ -289,7 +293,12 @@ def _fit_section(ledger: Ledger, scenario: str, fits: pd.DataFrame | None
         "Self-destruct and self-deactivation reliability and power-source life fitted to what "
         "deminers found (current-status data), beside the catalog's prior. Profile-likelihood "
         "90 % intervals, each threshold calibrated by a parametric bootstrap of the type's "
-        "findings (Wilks' threshold alone covers too little with findings like these).",),
+        "findings (Wilks' threshold alone covers too little with findings like these). "
+        "Beside them, the posterior: the catalog's prior updated by the same findings "
+        "(median and 90 % interval). With few findings on a power-source life, read the "
+        "posterior: in simulation the calibrated field intervals of the life's shape and "
+        "scale covered 69 % and 79 % of the truths with 100 findings (86 % with 400), the "
+        "posterior intervals 90 % of truths drawn from the prior.",),
         figures=figures,
         tables=(TableBlock("Reliability fit (hazardledger fit)", table),))
 
