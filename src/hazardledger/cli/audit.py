@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli import DbOption, _ledger, audit_app, err, fail, out, reports_bad_input
-from .domain.text import printable
-from .ledger import Ledger, default_actor
-from .store.drift import lines as drift_lines
-from .store.drift import show
-from .store.reconcile import OWN_TABLES, Reconciled
+from ..domain.text import printable
+from ..ledger import Ledger, default_actor
+from ..store.drift import lines as drift_lines
+from ..store.drift import show
+from ..store.reconcile import OWN_TABLES, Reconciled
+from .common import DbOption, command_group, err, fail, open_ledger, out, reports_bad_input
+
+audit_app = command_group("audit", "The hash-chained audit trail.")
 
 DRIFT_LINES = 50  # changes listed by 'audit verify' before "... and N more"
 _CELL = 80  # characters of a value shown in a table cell
@@ -25,7 +27,7 @@ def audit_verify(db: DbOption = None) -> None:
     """Prove the data is what the audit trail says: the hash chain is whole, and every
     feature of every layer equals its last audited state, whatever program changed it.
     Each difference is listed as 'layer id: field: audited -> current' (exit 2)."""
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     check = ledger.check_audit()
     if not check.intact:
         lines = [f"{ledger.shown}: audit: {p}" for p in check.chain]
@@ -52,7 +54,7 @@ def audit_log(db: DbOption = None,
               limit: Annotated[int, typer.Option(min=1, help="Show the last N entries")
                                ] = 50) -> None:
     """Show the audit trail, or one feature's full history."""
-    log = _ledger(db).audit_log(id_)
+    log = open_ledger(db).audit_log(id_)
     if id_ is not None and log.empty:
         raise ValueError(f"no audit entries for id {printable(id_, 60)!r}")
     log = log if id_ is not None else log.tail(limit)
@@ -68,7 +70,7 @@ def audit_log(db: DbOption = None,
 def audit_pending(db: DbOption = None) -> None:
     """Edits other programs made to a GeoPackage (recorded by its triggers) that wait to be
     accepted or reverted; and any other difference 'audit verify' finds."""
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     pending = ledger.pending_edits()
     table = Table("#", "at", "layer", "operation", "id", "changes",
                   title=f"Edits made outside Hazard Ledger in {ledger.shown}")
@@ -117,7 +119,7 @@ def audit_accept(
     """Validate every edit other programs made with the ledger's own rules and chain them
     into the audit trail, all or none: one line per problem (exit 2) and nothing written if
     any breaks a rule ('hazardledger audit revert' undoes them instead)."""
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     done = ledger.accept_edits(reason=reason, actor=actor or default_actor())
     _report(ledger.shown, "accepted", done)
     _own_tables_note(ledger)
@@ -133,7 +135,7 @@ def audit_revert(
     """Restore every feature other programs changed to its audited state: inserted rows
     are removed, deleted ones restored, edited ones rewritten. The trail records what was
     undone."""
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     done = ledger.revert_edits(actor=actor or default_actor())
     _report(ledger.shown, "reverted", done)
     _own_tables_note(ledger)

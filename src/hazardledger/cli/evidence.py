@@ -10,8 +10,8 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from .cli import DbOption, _ledger, app, err, out, reports_bad_input
-from .evidence.table import ANNEX_CHECKS, CALIBRATION, MIN_FINDINGS, fit_panels, fit_table
+from ..evidence.table import ANNEX_CHECKS, CALIBRATION, MIN_FINDINGS, fit_panels, fit_table
+from .common import DbOption, app, err, open_ledger, out, reports_bad_input
 
 
 def _span(mean: Any, low: Any, high: Any) -> str:
@@ -64,7 +64,7 @@ def fit(
     """Catalog value against field estimate per item type, with 90 % intervals
     (maximum likelihood, profile-likelihood intervals calibrated by a parametric
     bootstrap)."""
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     findings = ledger.read("findings")
     if type_ is not None:
         ledger.catalog.get(type_)
@@ -88,13 +88,15 @@ def fit(
                             f"{int(first['old_findings'])} old enough were still functional: "
                             f"failure share at most {bound:.3g} (one-sided 95 %)"))
     view = Table("type", "parameter", "findings", f"catalog ({scenario}, 90 %)",
-                 "field estimate (90 %)", "note",
+                 "field estimate (90 %)", "posterior (90 %)", "note",
                  title="Reliability from field findings (current-status maximum likelihood)")
     for row in table.to_dict("records"):
         view.add_row(str(row["item_type"]), str(row["parameter"]), str(row["findings"]),
                      _span(row.get("catalog_mean"), row.get("catalog_q05"),
                            row.get("catalog_q95")),
                      _span(row.get("field_mle"), row.get("field_q05"), row.get("field_q95")),
+                     _span(row.get("posterior_median"), row.get("posterior_q05"),
+                           row.get("posterior_q95")),
                      str(row.get("note") or ""))
     out.print(view)
     factors = table.get("threshold_factor", pd.Series(dtype=float)).dropna()
@@ -106,6 +108,12 @@ def fit(
         out.print("Field intervals: profile likelihood with Wilks' threshold, uncalibrated "
                   "(--calibration 0): they cover less than 90 % with few or uninformative "
                   "findings")
+    if len(factors):
+        out.print(f"Posterior: the {scenario} prior updated by the same findings (median and "
+                  "90 % interval). With few findings on a power-source life read it rather than "
+                  "the field estimate: the field intervals of the life's shape and scale "
+                  "covered 69 % and 79 % of simulated truths with 100 findings (86 % with "
+                  "400), the posterior's 90 % of truths drawn from the prior (README).")
     undated = int((~findings["record_id"].isin(set(records["id"]))).sum())
     if undated:
         out.print(f"{undated} findings have no record, hence no laying date: not used")

@@ -9,15 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli import DbOption, _ledger, app, out, reports_bad_input
-from .exposure.exposure import ATTRIBUTION, DEFAULT_BANDS_KM, proximity
-from .io.write import export_frame
+from ..exposure.exposure import ATTRIBUTION, DEFAULT_BANDS_KM, proximity
+from ..io.write import export_frame
+from .common import DbOption, app, command_group, open_ledger, out, reports_bad_input
 
-check_app = typer.Typer(help="Checks for monitors.", no_args_is_help=True)
-app.add_typer(check_app, name="check")
-places_app = typer.Typer(help="Populated places (GeoNames by default, CC BY 4.0).",
-                         no_args_is_help=True)
-app.add_typer(places_app, name="places")
+check_app = command_group("check", "Checks for monitors.")
+places_app = command_group("places", "Populated places (GeoNames by default, CC BY 4.0).")
 
 
 def parse_bands(bands: str) -> list[float]:
@@ -38,7 +35,7 @@ def places_load(
                                                 help="Smallest place to load (>= 500)")] = 500,
 ) -> None:
     """Load (or refresh) the GeoNames populated places shipped offline."""
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     countries = [c.strip() for c in country.split(",")] if country else []
     report = ledger.load_geonames_places(countries, min_population)
     written = report.written
@@ -60,7 +57,7 @@ def exposure(
 ) -> None:
     """People near each hazard area: nearest place, population per distance band and a
     distance-weighted exposure index. Replaces the ledger's exposure layer (for QGIS)."""
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     frame = ledger.exposure(parse_bands(bands), store=True)
     columns = [c for c in frame.columns if c.startswith("population_")]
     table = Table("area", "nearest place", "distance (m)", *columns, "exposure index",
@@ -90,7 +87,7 @@ def check_proximity(
     checkable."""
     if km <= 0 or min_population < 0:
         raise ValueError("--km must be above 0 and --min-population at least 0")
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     found = proximity(ledger.read("records"), ledger.places(), km, min_population)
     if found.empty:
         out.print(f"none found: no record lies within {km:g} km of a place of at least "

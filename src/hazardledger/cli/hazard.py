@@ -12,17 +12,24 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from .cli import DbOption, _ledger, app, err, out, reports_bad_input
-from .figures import probability_span
-from .hazard.inert import DEFAULT_THRESHOLD, WARNING
-from .hazard.parameters import DEFAULT_SAMPLES
-from .io.write import export_frame
-from .ledger import utc_timestamp
-from .residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
+from ..figures import probability_span
+from ..hazard.inert import DEFAULT_THRESHOLD, WARNING
+from ..hazard.parameters import DEFAULT_SAMPLES
+from ..io.write import export_frame
+from ..residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
+from .common import (
+    DbOption,
+    Samples,
+    Scenario,
+    Seed,
+    app,
+    err,
+    open_ledger,
+    out,
+    parse_date,
+    reports_bad_input,
+)
 
-Scenario = Annotated[str, typer.Option(help="claimed, treaty-minimum or pessimistic")]
-Samples = Annotated[int, typer.Option(help="Parameter samples (more: smoother quantiles)")]
-Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the same figures")]
 Temperature = Annotated[float, typer.Option(
     help="Constant ground temperature in degrees C for the power-source acceleration "
          "(20 = the reference, no acceleration)")]
@@ -33,13 +40,6 @@ Posterior = Annotated[bool, typer.Option(
                         "as prior, the ledger's findings as evidence)")]
 Engine = Annotated[str, typer.Option(help="numpy (here) or dask (DASK_SCHEDULER_ADDRESS, or a "
                                           "local cluster); the figures are the same")]
-
-
-def _date(text: str, option: str) -> pd.Timestamp:
-    try:
-        return utc_timestamp(text)
-    except ValueError:
-        raise ValueError(f"{option}: not a date: {text!r} (use YYYY-MM-DD)") from None
 
 
 def _temperatures(path: Path | None) -> tuple[pd.DataFrame | None, str]:
@@ -91,8 +91,8 @@ def hazard(
     """Residual hazard at a date: expected functioning items, P(any functions) and
     'likely inert by', with 90 % intervals. Area results also go to the ledger's
     residual_hazard layer. The model never releases land."""
-    ledger = _ledger(db)
-    run = Run(_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature,
+    ledger = open_ledger(db)
+    run = Run(parse_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature,
               *_temperatures(temperatures), ledger.read("findings") if posterior else None)
     with err.status(f"computing residual hazard on {run.as_of:%Y-%m-%d} ({samples} samples)"):
         frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"),
@@ -145,13 +145,13 @@ def curve_command(
     """Daily curve of expected functioning items with its 90 % band."""
     if sum((area is not None, region is not None, national)) > 1:
         raise ValueError("give one of --area, --region or --national")
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     temps, source = _temperatures(temperatures)
-    run = Run(_date(start, "--from"), scenario, samples, seed, engine=engine,
+    run = Run(parse_date(start, "--from"), scenario, samples, seed, engine=engine,
               temperature_c=temperature, temperatures=temps, temperatures_source=source)
     with err.status(f"computing the daily curve ({samples} samples)"):
         frame = curve(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog, run,
-                      run.as_of, _date(end, "--to"), area=area, region=region,
+                      run.as_of, parse_date(end, "--to"), area=area, region=region,
                       work=ledger.work())
     if output is None:
         step = max(1, len(frame) // 12)

@@ -8,13 +8,11 @@ from typing import Annotated
 
 import typer
 
-from .cli import _ledger, app, out, reports_bad_input
-from .ledger import default_actor
-from .store.personal import KEY_FILE_ENV, Keyring, add_key, create_key_file
+from ..ledger import default_actor
+from ..store.personal import KEY_FILE_ENV, Keyring, add_key, create_key_file
+from .common import command_group, open_ledger, out, reports_bad_input
 
-keys_app = typer.Typer(help="The key that seals victims' personal fields at rest.",
-                       no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
+keys_app = command_group("keys", "The key that seals victims' personal fields at rest.")
 
 KeyFile = Annotated[Path | None, typer.Option(
     "--file", envvar=KEY_FILE_ENV, help=f"The key file (default: ${KEY_FILE_ENV})")]
@@ -24,7 +22,7 @@ Actor = Annotated[str | None, typer.Option(envvar="HAZARDLEDGER_ACTOR")]
 
 
 def _seal(db: str, keyring: Keyring, actor: str | None) -> None:
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     ledger.store.use_keyring(keyring)
     features, entries = ledger.seal_personal(actor=actor or default_actor())
     out.print(f"{ledger.shown}: sealed the personal fields of {features:,} features"

@@ -9,17 +9,25 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli import DbOption, _ledger, app, err, out, reports_bad_input
-from .cli_hazard import Samples, Scenario, Seed, _date
-from .exposure.exposure import ATTRIBUTION
-from .figures import probability, probability_span
-from .hazard.parameters import DEFAULT_SAMPLES
-from .io.write import export_frame
-from .priority.ranking import NOT_A_RELEASE
-from .residual import DEFAULT_SCENARIO
-
-Config = Annotated[Path | None, typer.Option(
-    help="TOML file of [weights], [land_use] and [communities] reach_km (see the README)")]
+from ..exposure.exposure import ATTRIBUTION
+from ..figures import probability, probability_span
+from ..hazard.parameters import DEFAULT_SAMPLES
+from ..io.write import export_frame
+from ..priority.ranking import NOT_A_RELEASE
+from ..residual import DEFAULT_SCENARIO
+from .common import (
+    Config,
+    DbOption,
+    Samples,
+    Scenario,
+    Seed,
+    app,
+    err,
+    open_ledger,
+    out,
+    parse_date,
+    reports_bad_input,
+)
 
 
 @app.command()
@@ -39,8 +47,8 @@ def priorities(
 ) -> None:
     """Rank open hazard areas for survey and clearance (each factor and the weights shown)
     and communities for risk education; replaces the ledger's priorities layer."""
-    ledger = _ledger(db)
-    when = _date(as_of, "--as-of")
+    ledger = open_ledger(db)
+    when = parse_date(as_of, "--as-of")
     with err.status(f"ranking on {when:%Y-%m-%d} (scenario {scenario}, {samples} samples)"):
         ranked, communities = ledger.priorities(when, scenario=scenario, samples=samples,
                                                 seed=seed, config_path=config, store=True)

@@ -8,11 +8,21 @@ from typing import Annotated
 
 import typer
 
-from .cli import DbOption, _ledger, app, err, out, reports_bad_input
-from .cli_hazard import Samples, Scenario, Seed, _date
-from .cli_priority import Config
-from .hazard.parameters import DEFAULT_SAMPLES
-from .residual import DEFAULT_SCENARIO
+from ..hazard.parameters import DEFAULT_SAMPLES
+from ..residual import DEFAULT_SCENARIO
+from .common import (
+    Config,
+    DbOption,
+    Samples,
+    Scenario,
+    Seed,
+    app,
+    err,
+    open_ledger,
+    out,
+    parse_date,
+    reports_bad_input,
+)
 
 FORMATS = (".html", ".pdf")
 
@@ -46,9 +56,9 @@ def report(
         raise ValueError(f"--output {bad[0]}: expected a .html or .pdf file")
     if proximity_km <= 0 or proximity_population < 0:
         raise ValueError("--proximity-km must be above 0 and --proximity-population at least 0")
-    request = ReportRequest(_date(as_of, "--as-of"), scenario, region, samples, seed, config,
+    request = ReportRequest(parse_date(as_of, "--as-of"), scenario, region, samples, seed, config,
                             proximity_km, proximity_population)
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     with err.status(f"computing the report for {request.as_of:%Y-%m-%d}"):
         document = build_report(ledger, request)
     for path in output:

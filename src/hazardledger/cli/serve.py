@@ -10,15 +10,13 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .api.protections import DEFAULT_MAX_BODY
-from .cli import DbOption, _ledger, app, err, fail, out, reports_bad_input
-from .ledger import default_actor
+from ..api.protections import DEFAULT_MAX_BODY
+from ..ledger import default_actor
+from .common import DbOption, app, command_group, err, fail, open_ledger, out, reports_bad_input
 
-users_app = typer.Typer(help="Server users and their API tokens.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
-basemap_app = typer.Typer(help="The web map's basemap: the packaged outlines, or tiles from "
-                               "a server you choose.", no_args_is_help=True)
-app.add_typer(basemap_app, name="basemap")
+users_app = command_group("users", "Server users and their API tokens.")
+basemap_app = command_group("basemap", "The web map's basemap: the packaged outlines, or "
+                                       "tiles from a server you choose.")
 
 
 @app.command()
@@ -43,7 +41,7 @@ def serve(
     from .api.workers import ServerFailed, check_port, run_workers
 
     log_to_stderr()
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     store = ledger.store  # opened now, so that a missing ledger fails before listening
     check_port(host, port)  # a port in use is bad input: exit 2 with its message
     store.begin_serving()
@@ -86,7 +84,7 @@ def users_add(
     undoes a revocation); prints the token once."""
     from .api.auth import add_user, token_sha256
 
-    ledger = _ledger(db)
+    ledger = open_ledger(db)
     token = add_user(ledger.store, name, role, actor=default_actor(), expires=expires)
     user = ledger.store.user_for_token(token_sha256(token))
     expiry = f", expires {user.expires_at}" if user and user.expires_at else ""
@@ -103,7 +101,7 @@ def users_list(db: DbOption = None) -> None:
     now = utc_now()
     table = Table("user", "role", "status", "token created", "expires", "last used",
                   title="Server users")
-    for user in _ledger(db).store.users():
+    for user in open_ledger(db).store.users():
         # Text, not markup: a name is data, and '[' in one must print as itself
         status = user.status(now)
         if user.revoked_at:
@@ -122,7 +120,7 @@ def users_revoke(
 ) -> None:
     """Revoke a user's token: the server refuses it from the next request on (audited).
     'users add' with the same name gives the user a new token."""
-    user = _ledger(db).store.revoke_user(name, actor=default_actor())
+    user = open_ledger(db).store.revoke_user(name, actor=default_actor())
     out.print(Text(f"user {user.name}: token revoked at {user.revoked_at}"))
 
 
@@ -140,7 +138,7 @@ def basemap_set(
     from .api.basemap import ATTRIBUTION_SETTING, URL_SETTING, tile_basemap
 
     tiles = tile_basemap(url, attribution)
-    store = _ledger(db).store
+    store = open_ledger(db).store
     store.set_meta(URL_SETTING, tiles.url, actor=default_actor())
     store.set_meta(ATTRIBUTION_SETTING, tiles.attribution, actor=default_actor())
     out.print(Text(f"basemap: tiles from {tiles.origin} (restart 'serve' to apply)"))
@@ -152,7 +150,7 @@ def basemap_off(db: DbOption = None) -> None:
     """Back to the packaged outlines: no request to any other host (audited)."""
     from .api.basemap import URL_SETTING
 
-    _ledger(db).store.set_meta(URL_SETTING, "", actor=default_actor())
+    open_ledger(db).store.set_meta(URL_SETTING, "", actor=default_actor())
     out.print("basemap: the packaged outlines (restart 'serve' to apply)")
 
 
@@ -162,7 +160,7 @@ def basemap_show(db: DbOption = None) -> None:
     """The basemap the web map draws."""
     from .api.basemap import ATTRIBUTION_SETTING, URL_SETTING, stored_basemap
 
-    store = _ledger(db).store
+    store = open_ledger(db).store
     tiles = stored_basemap(store.get_meta(URL_SETTING), store.get_meta(ATTRIBUTION_SETTING))
     out.print(Text("basemap: the packaged outlines (Natural Earth)" if tiles is None else
                    f"basemap: {tiles.url} ({tiles.attribution})"))

@@ -1,0 +1,142 @@
+"""What every command group shares: the application, the consoles, the options used by more
+than one group, and how bad input becomes exit code 2.
+
+Exit codes: 0 success, 2 bad input or usage (one line per problem on stderr),
+1 internal fault.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from ..catalog.loader import CatalogError
+from ..domain.problems import InputRejected
+from ..domain.schema import LAYERS
+from ..ledger import Ledger, default_location, utc_timestamp
+from ..store.base import StoreError
+
+
+class PlainValueNames(TyperGroup):
+    """The application's command group: in help, every value is named the way click names
+    it (``--as-of TEXT``, ``FILE``) instead of Typer's ``<str>``. Set here, on the commands
+    Typer has built, because it builds them afresh from the signatures on every run."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _name_values(self)
+
+
+_VALUE_NAMES = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER",
+                "float": "NUMBER", "Path": "PATH", "path": "PATH"}
+
+
+def _name_values(command: Any) -> None:
+    for param in command.params:
+        if param.metavar is not None:
+            continue
+        if param.param_type_name == "argument":
+            param.metavar = (param.name or "value").upper()
+            if hasattr(param, "display_type_rich"):  # Typer 0.29 adds "<str>" after the name
+                param.display_type_rich = lambda ctx: None
+        elif not getattr(param, "is_flag", False) and not getattr(param, "count", False):
+            # Typer 0.29 describes a value by its annotation; earlier ones by click's type
+            bare = param.bare_type() if hasattr(param, "bare_type") else param.type.name
+            inner = bare[5:-1] if bare.startswith("list[") else bare
+            param.metavar = _VALUE_NAMES.get(inner, inner.upper())
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _name_values(sub)
+
+
+# Help as plain text (click's): Rich's markup read "[weights]" in a help text as a style
+# and dropped it, labelled every option "<str>" or "<bool>", and kept docstrings' line breaks
+# inside its boxes; piped to a file it was cut at 80 columns.
+app = typer.Typer(help="Hazard Ledger: mine action records, residual hazard and priorities. "
+                  "The model never releases land.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, rich_markup_mode=None,
+                  cls=PlainValueNames)
+
+
+def command_group(name: str, help: str) -> typer.Typer:
+    """A group of subcommands (``hazardledger NAME ...``) with the application's settings."""
+    group = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+    app.add_typer(group, name=name)
+    return group
+
+# Read through a pipe or a file, output keeps every value whole: tables take the width
+# their values need instead of the 80 columns Rich assumes, which cut them with an ellipsis.
+PIPED_WIDTH = 32_767
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else PIPED_WIDTH)
+F = TypeVar("F", bound=Callable[..., Any])
+
+DbOption = Annotated[str | None, typer.Option("--db", envvar="HAZARDLEDGER_DB",
+                                              help="Ledger: a .gpkg path (default ./ledger.gpkg)")]
+LayerOption = Annotated[str, typer.Option("--layer", "-l", help=f"One of: {', '.join(LAYERS)}")]
+
+
+def fail(lines: list[str], code: int = 2) -> None:
+    for line in lines:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def reports_bad_input(func: F) -> F:
+    """Turn the project's input and store errors into exit code 2 with their messages."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _opened.clear()
+        try:
+            result = func(*args, **kwargs)
+            for ledger in _opened:
+                for note in ledger.notes:
+                    err.print(f"note: {note}", markup=False, highlight=False)
+            return result
+        except InputRejected as exc:
+            fail(exc.lines())
+        except (StoreError, CatalogError, ValueError) as exc:
+            fail([str(exc)])
+    return wrapper  # type: ignore[return-value]
+
+
+_opened: list[Ledger] = []  # this command's ledgers, whose notes are shown at its end
+
+
+def open_ledger(db: str | None) -> Ledger:
+    """The ledger a command works on; its notes are printed when the command ends."""
+    ledger = Ledger(db or default_location())
+    _opened.append(ledger)
+    return ledger
+
+
+def parse_map(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--map {pair}: expected SOURCE=FIELD (or SOURCE= to drop it)")
+        src, dst = pair.split("=", 1)
+        mapping[src.strip()] = dst.strip()
+    return mapping
+
+
+Scenario = Annotated[str, typer.Option(help="claimed, treaty-minimum or pessimistic")]
+Samples = Annotated[int, typer.Option(help="Parameter samples (more: smoother quantiles)")]
+Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the same figures")]
+Config = Annotated[Path | None, typer.Option(
+    help="TOML file of [weights], [land_use] and [communities] reach_km (see the README)")]
+
+
+def parse_date(text: str, option: str) -> pd.Timestamp:
+    """A date option as an instant in UTC, or a message naming the option."""
+    try:
+        return utc_timestamp(text)
+    except ValueError:
+        raise ValueError(f"{option}: not a date: {text!r} (use YYYY-MM-DD)") from None
