@@ -6,11 +6,13 @@
 #   (the load benchmark's baseline, checked against our server in the tests);
 #   gdal-bin: Debian 12's GDAL 3.6 (ogrinfo), the GDAL that QGIS 3.22 users have: the ledger
 #   must open in it without a warning, and its edits must be audited;
-#   sqlite3: the plain SQLite shell, another program that edits a GeoPackage directly.
+#   sqlite3: the plain SQLite shell, another program that edits a GeoPackage directly;
+#   default-jre-headless: Java, which ODK Validate (shipped in pyxform) runs on to check the
+#   field forms.
 #   With the argument "bench", also wrk: the load benchmark's readers.
 set -euo pipefail
 declare -A needs=([pdftoppm]=poppler-utils [pdftotext]=poppler-utils [chromium]=chromium
-                  [ogrinfo]=gdal-bin [sqlite3]=sqlite3)
+                  [ogrinfo]=gdal-bin [sqlite3]=sqlite3 [java]=default-jre-headless)
 [ "${1:-}" = "bench" ] && needs[wrk]=wrk
 missing=()
 for command in "${!needs[@]}"; do

@@ -16,6 +16,7 @@ from . import (  # noqa: F401  (each registers its commands on ``app``)
     evidence,
     exposure,
     hazard,
+    intake,
     keys,
     priority,
     report,

@@ -1,0 +1,1 @@
+"""Field intake: forms for phones (XLSForm), and the submissions they send."""
