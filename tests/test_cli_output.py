@@ -64,3 +64,21 @@ def test_command_groups_share_one_module_and_import_no_other_group() -> None:
             assert not siblings, siblings  # the shared module imports no group
         elif module.stem not in ("__init__", "__main__"):
             assert siblings == {"common"}, (module.name, siblings)
+
+
+def test_every_import_of_the_command_resolves_also_those_made_late() -> None:
+    """Commands import their heavy modules when run (the server, the report): each such
+    import is resolved here, so that a command nobody ran in the tests cannot fail on it."""
+    import ast
+    import importlib
+
+    package = Path(__file__).parents[1] / "src" / "hazardledger" / "cli"
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = importlib.util.resolve_name(
+                    "." * node.level + (node.module or ""), "hazardledger.cli")
+                imported = importlib.import_module(base)
+                for alias in node.names:
+                    assert hasattr(imported, alias.name) or importlib.util.find_spec(
+                        f"{base}.{alias.name}"), (module.name, base, alias.name)

@@ -135,7 +135,7 @@ def fit(
                   f"(Clopper–Pearson) or {row['failure_upper_95_jeffreys']:.3g} (Jeffreys), "
                   "one-sided 95 %")
     if plot is not None:
-        from .report.plots import plot_fits
+        from ..report.plots import plot_fits
 
         panels = fit_panels(table, findings, ledger.read("records"), ledger.catalog, scenario)
         if not panels:

@@ -164,7 +164,7 @@ def curve_command(
                                            row["p_any_q95"]))
         out.print(table)
     elif output.suffix.lower() == ".png":
-        from .report.plots import plot_curve
+        from ..report.plots import plot_curve
 
         plot_curve(frame, output)
         out.print(f"wrote {output}")

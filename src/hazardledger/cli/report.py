@@ -47,9 +47,9 @@ def report(
 ) -> None:
     """Summary figures, map, curves with bands, priority tables, proximity findings,
     reliability fit, method and caveats — as HTML (one file, images embedded) or PDF."""
-    from .report.assemble import ReportRequest, build_report
-    from .report.html import write_html
-    from .report.pdf import write_pdf
+    from ..report.assemble import ReportRequest, build_report
+    from ..report.html import write_html
+    from ..report.pdf import write_pdf
 
     bad = [p for p in output if p.suffix.lower() not in FORMATS]
     if bad:

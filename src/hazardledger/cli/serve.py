@@ -36,9 +36,9 @@ def serve(
     """Serve the ledger: OGC API – Features (read and, for editors, write) with tokens."""
     import uvicorn
 
-    from .api.app import create_app
-    from .api.throttle import log_to_stderr
-    from .api.workers import ServerFailed, check_port, run_workers
+    from ..api.app import create_app
+    from ..api.throttle import log_to_stderr
+    from ..api.workers import ServerFailed, check_port, run_workers
 
     log_to_stderr()
     ledger = open_ledger(db)
@@ -82,7 +82,7 @@ def users_add(
 ) -> None:
     """Create a user (or give an existing one a new token, role and expiry, which also
     undoes a revocation); prints the token once."""
-    from .api.auth import add_user, token_sha256
+    from ..api.auth import add_user, token_sha256
 
     ledger = open_ledger(db)
     token = add_user(ledger.store, name, role, actor=default_actor(), expires=expires)
@@ -96,7 +96,7 @@ def users_add(
 @reports_bad_input
 def users_list(db: DbOption = None) -> None:
     """The server's users, their roles, and their tokens' state (never the tokens)."""
-    from .api.auth import utc_now
+    from ..api.auth import utc_now
 
     now = utc_now()
     table = Table("user", "role", "status", "token created", "expires", "last used",
@@ -135,7 +135,7 @@ def basemap_set(
 ) -> None:
     """Show tiles from URL under the web map (audited). Browsers then ask that host for
     tiles, and only that host: the page's policy names it. Restart 'serve' to apply."""
-    from .api.basemap import ATTRIBUTION_SETTING, URL_SETTING, tile_basemap
+    from ..api.basemap import ATTRIBUTION_SETTING, URL_SETTING, tile_basemap
 
     tiles = tile_basemap(url, attribution)
     store = open_ledger(db).store
@@ -148,7 +148,7 @@ def basemap_set(
 @reports_bad_input
 def basemap_off(db: DbOption = None) -> None:
     """Back to the packaged outlines: no request to any other host (audited)."""
-    from .api.basemap import URL_SETTING
+    from ..api.basemap import URL_SETTING
 
     open_ledger(db).store.set_meta(URL_SETTING, "", actor=default_actor())
     out.print("basemap: the packaged outlines (restart 'serve' to apply)")
@@ -158,7 +158,7 @@ def basemap_off(db: DbOption = None) -> None:
 @reports_bad_input
 def basemap_show(db: DbOption = None) -> None:
     """The basemap the web map draws."""
-    from .api.basemap import ATTRIBUTION_SETTING, URL_SETTING, stored_basemap
+    from ..api.basemap import ATTRIBUTION_SETTING, URL_SETTING, stored_basemap
 
     store = open_ledger(db).store
     tiles = stored_basemap(store.get_meta(URL_SETTING), store.get_meta(ATTRIBUTION_SETTING))
