@@ -76,6 +76,7 @@ def test_profile_intervals_cover_the_truth_about_90_percent_of_the_time() -> Non
     assert 0.85 <= covered / runs <= 0.95, covered
 
 
+@pytest.mark.slow  # 120 bootstrap data sets: about a minute
 def test_calibration_widens_where_wilks_fails_and_repeats_itself() -> None:
     """Current-status findings on a power-source life: the bootstrap finds the statistic
     larger than Wilks' theorem says for the life (factor above 1) and leaves the
