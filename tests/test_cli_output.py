@@ -32,6 +32,8 @@ def test_piped_catalog_list_shows_every_code_whole(tmp_path: Path) -> None:
     codes = set(Catalog.packaged().types)
     assert codes and all(re.search(rf"(^|\s){re.escape(c)}(\s|$)", text, re.M) for c in codes)
     assert "…" not in text
+    # plain columns: nothing drawn around them for grep, cut or a spreadsheet to trip on
+    assert not re.search("[\u2500-\u257f]", text), text
 
 
 def _commands(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.table import Table
 from typer.core import TyperGroup
 
 from ..catalog.loader import CatalogError
@@ -74,8 +75,23 @@ def command_group(name: str, help: str) -> typer.Typer:
 # Read through a pipe or a file, output keeps every value whole: tables take the width
 # their values need instead of the 80 columns Rich assumes, which cut them with an ellipsis.
 PIPED_WIDTH = 32_767
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
-err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else PIPED_WIDTH)
+
+
+class PipedConsole(Console):
+    """A console whose tables, read through a pipe or a file, are plain columns: no
+    box-drawing characters in the way of grep, cut or a spreadsheet."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if not self.is_terminal:
+            for shown in objects:
+                if isinstance(shown, Table):
+                    shown.box, shown.show_edge, shown.pad_edge = None, False, False
+        super().print(*objects, **kwargs)
+
+
+out = PipedConsole(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
+err = PipedConsole(stderr=True, soft_wrap=True,
+                   width=None if sys.stderr.isatty() else PIPED_WIDTH)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DbOption = Annotated[str | None, typer.Option("--db", envvar="HAZARDLEDGER_DB",
