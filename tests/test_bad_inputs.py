@@ -188,3 +188,37 @@ def test_a_look_alike_of_an_existing_id_is_refused(tmp_path) -> None:  # type: i
 
         led.import_frame("hazard_areas", pd.concat([_area(id="TK-7"), _area(id="ТК-7")]),
                          source="x", actor="t")
+
+
+def test_a_feature_outside_the_extent_is_taken_when_the_import_says_so(
+        base: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.gpkg"
+    shutil.copy(base, ledger)
+    result = runner.invoke(app, ["import", "--layer", "hazard_areas",
+                                 str(BAD / "areas_outside_extent.geojson"), "--db", str(ledger),
+                                 "--outside-extent"])
+    assert result.exit_code == 0, result.stderr
+    assert "HA-10" in set(Ledger(ledger).read("hazard_areas")["id"])
+
+
+def test_heights_and_measures_are_dropped_and_said(base: Path, tmp_path: Path) -> None:
+    import json
+
+    ledger = tmp_path / "ledger.gpkg"
+    shutil.copy(base, ledger)
+    ring = [[36.0, 49.0, 120.5], [36.01, 49.0, 121.0], [36.01, 49.01, 119.0],
+            [36.0, 49.01, 118.2], [36.0, 49.0, 120.5]]
+    area = {"id": "HA-20", "name": "Hill", "classification": "SHA", "status": "open",
+            "info_date": "2024-05-01"}
+    path = tmp_path / "hill.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": area,
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}), encoding="utf-8")
+    result = runner.invoke(app, ["import", "--layer", "hazard_areas", str(path), "--db",
+                                 str(ledger)])
+    assert result.exit_code == 0, result.stderr
+    assert ("note: hill.geojson: heights (Z) or measures (M) dropped from features 1: the "
+            "ledger is two-dimensional") in result.stderr
+    stored = Ledger(ledger).read("hazard_areas").set_index("id").loc["HA-20", "geometry"]
+    assert not shapely.has_z(stored) and stored.bounds == pytest.approx((36.0, 49.0, 36.01,
+                                                                          49.01))

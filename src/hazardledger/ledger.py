@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +76,7 @@ class ImportReport:
     dry_run: bool
     repaired: list[int] = field(default_factory=list)
     written: WriteSummary | None = None
+    flattened: list[int] = field(default_factory=list)  # features whose Z or M was dropped
 
 
 def apply_mapping(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> pd.DataFrame:
@@ -215,19 +216,21 @@ class Ledger:
     def import_frame(self, layer_name: str, frame: pd.DataFrame, *, source: str,
                      dry_run: bool = False, update: bool = False, repair: bool = False,
                      actor: str | None = None, now: pd.Timestamp | None = None,
-                     progress: Progress | None = None) -> ImportReport:
+                     progress: Progress | None = None, outside_extent: bool = False
+                     ) -> ImportReport:
         """Validate a whole batch and write it in one transaction, or raise
-        :class:`InputRejected` listing every problem and write nothing.
-
-        ``progress`` is told each stage as it starts (for progress bars)."""
+        :class:`InputRejected` listing every problem and write nothing. ``progress`` is told
+        each stage (for progress bars); ``outside_extent`` takes features outside the extent."""
         schema = layer(layer_name)
         tell = progress or (lambda stage: None)
         tell(f"validating {len(frame):,} features")
         facts = self.facts_for(schema, frame, now)
+        facts = replace(facts, extent=None) if outside_extent else facts
         result = validate(schema, frame, facts, update=update, repair=repair)
         if result.problems:
             raise InputRejected(source, result.problems)
-        report = ImportReport(schema.name, source, len(result.frame), dry_run, result.repaired)
+        report = ImportReport(schema.name, source, len(result.frame), dry_run, result.repaired,
+                              flattened=result.flattened)
         if not dry_run:
             tell(f"writing {len(result.frame):,} features")
             action = "import (geometry repaired)" if result.repaired else "import"
@@ -240,7 +243,8 @@ class Ledger:
                     mapping: Mapping[str, str] | None = None, crs: str | None = None,
                     source_layer: str | None = None, dry_run: bool = False, update: bool = False,
                     repair: bool = False, actor: str | None = None,
-                    progress: Progress | None = None) -> ImportReport:
+                    progress: Progress | None = None, outside_extent: bool = False
+                    ) -> ImportReport:
         """Read a file (GeoJSON, GeoPackage, CSV, Shapefile, KML), validate, write."""
         schema = layer(layer_name)
         path = Path(path)
@@ -252,7 +256,8 @@ class Ledger:
         if mapping:
             frame = apply_mapping(frame, mapping, path.name)
         return self.import_frame(schema.name, frame, source=path.name, dry_run=dry_run,
-                                 update=update, repair=repair, actor=actor, progress=progress)
+                                 update=update, repair=repair, actor=actor, progress=progress,
+                                 outside_extent=outside_extent)
 
     def load_geonames_places(self, countries: Sequence[str] = (), min_population: int = 500, *,
                              actor: str | None = None,

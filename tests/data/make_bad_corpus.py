@@ -123,6 +123,12 @@ def bad() -> None:
     csv("records_unknown_source.csv", RECORD_HEADER, RECORD.replace(",nts,", ",rumour,"))
     geojson("areas_unknown_classification.geojson",
             feature({**AREA, "classification": "XYZ"}, polygon(SQUARE)))
+    geojson("areas_outside_extent.geojson", feature(AREA, polygon(
+        [[[10.0, 50.0], [10.01, 50.0], [10.01, 50.01], [10.0, 50.01], [10.0, 50.0]]])))
+    geojson("areas_crosses_antimeridian.geojson", feature(AREA, polygon(
+        [[[179.5, 50.0], [-179.5, 50.0], [-179.5, 50.01], [179.5, 50.01], [179.5, 50.0]]])))
+    # imported with --crs EPSG:3857 (expected.toml): degrees declared as metres
+    geojson("areas_degrees_declared_as_metres.geojson", feature(AREA, polygon(SQUARE)))
     geojson("areas_excel_serial_date.geojson",
             feature({**AREA, "info_date": 45413}, polygon(SQUARE)))
     # -- findings, activities, incidents, victims ---------------------------------------

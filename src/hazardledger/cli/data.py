@@ -72,6 +72,9 @@ def import_(
     crs: Annotated[str | None, typer.Option(help="CRS of a file that does not declare one")] = None,
     source_layer: Annotated[str | None, typer.Option(
         help="Layer inside a multi-layer file")] = None,
+    outside_extent: Annotated[bool, typer.Option(
+        "--outside-extent", help="Take features outside the programme's extent (they truly "
+        "lie there)")] = False,
     actor: Annotated[str | None, typer.Option(envvar="HAZARDLEDGER_ACTOR")] = None,
 ) -> None:
     """Import features into a layer: all of them after validation, or none."""
@@ -87,9 +90,15 @@ def import_(
         report = ledger.import_file(layer, file, mapping=parse_map(map_ or []), crs=crs,
                                     source_layer=source_layer, dry_run=dry_run, update=update,
                                     repair=repair, actor=actor or default_actor(),
-                                    progress=stage)
+                                    progress=stage, outside_extent=outside_extent)
     for n in report.repaired:
         out.print(f"{file.name}:feature {n}: geometry: repaired with make_valid")
+    if report.flattened:
+        shown = ", ".join(str(n) for n in report.flattened[:10])
+        more = f" and {len(report.flattened) - 10:,} more" if len(report.flattened) > 10 else ""
+        err.print(f"note: {file.name}: heights (Z) or measures (M) dropped from features "
+                  f"{shown}{more}: the ledger is two-dimensional", markup=False,
+                  highlight=False)
     if report.dry_run:
         out.print(f"{file.name}: {report.features} features valid for {layer}; nothing written "
                   "(--dry-run)")

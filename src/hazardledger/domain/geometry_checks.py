@@ -1,4 +1,5 @@
-"""Vectorised geometry checks: presence, type, coordinate range, swapped axes, validity."""
+"""Vectorised geometry checks: presence, type, dimensions, coordinate range, swapped axes,
+the programme's extent, the antimeridian, validity."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class GeometryResult:
     geometries: np.ndarray
     problems: list[Problem]
     repaired: list[int]  # feature numbers whose geometry --repair changed
+    flattened: list[int]  # feature numbers whose heights (Z) or measures (M) were dropped
 
 
 def _first_bad_coordinate(geoms: np.ndarray, rows: np.ndarray,
@@ -70,7 +72,11 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
         problems.append(Problem(int(f), "geometry", f"expected {allowed}, got {type_names[f - 1]}"))
     usable &= ~wrong
 
+    # the ledger is two-dimensional: heights and measures are dropped, and said so
     rows = np.flatnonzero(usable)
+    extra = rows[shapely.has_z(geoms[rows]) | shapely.has_m(geoms[rows])] if rows.size else rows
+    geoms[extra] = shapely.force_2d(geoms[extra])
+
     bounds = shapely.bounds(geoms[rows]) if rows.size else np.empty((0, 4))
     finite = np.asarray(np.isfinite(bounds).all(axis=1), dtype=bool)
     in_range = finite & (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180) & (
@@ -92,8 +98,20 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
         problems.append(Problem(int(r) + 1, "geometry", reason))
     usable[bad_rows] = False
 
+    rows = np.flatnonzero(usable)
+    lon = shapely.bounds(geoms[rows])[:, [0, 2]]
+    span = lon[:, 1] - lon[:, 0]
+    for r, width in zip(rows[span > 180], span[span > 180], strict=True):
+        problems.append(Problem(int(r) + 1, "geometry", (
+            f"spans {width:.1f}° of longitude: it crosses the antimeridian (±180°), which "
+            "the ledger does not join across; give the parts on each side as separate "
+            "features")))
+    usable[rows[span > 180]] = False
     if extent is not None:
-        problems += _swapped_against_extent(geoms, np.flatnonzero(usable), extent)
+        swapped = _swapped_against_extent(geoms, np.flatnonzero(usable), extent)
+        problems += swapped
+        usable[[p.feature - 1 for p in swapped if p.feature is not None]] = False
+        problems += _outside_extent(geoms, np.flatnonzero(usable), extent)
 
     rows = np.flatnonzero(usable)
     valid = shapely.is_valid(geoms[rows]) if rows.size else np.zeros(0, bool)
@@ -108,7 +126,7 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
         for r, why in zip(invalid_rows, reasons, strict=True):
             problems.append(Problem(int(r) + 1, "geometry",
                                     f"invalid geometry: {why}; --repair fixes it with make_valid"))
-    return GeometryResult(geoms, problems, repaired)
+    return GeometryResult(geoms, problems, repaired, [int(r) + 1 for r in extra])
 
 
 def _swapped_against_extent(geoms: np.ndarray, rows: np.ndarray, extent: Extent) -> list[Problem]:
@@ -128,3 +146,18 @@ def _swapped_against_extent(geoms: np.ndarray, rows: np.ndarray, extent: Extent)
             f"latitude and longitude look swapped: ({x:g}, {y:g}) lies outside the programme "
             f"extent ({x0:g}, {y0:g}, {x1:g}, {y1:g}) but ({y:g}, {x:g}) lies inside it")))
     return out
+
+
+def _outside_extent(geoms: np.ndarray, rows: np.ndarray, extent: Extent) -> list[Problem]:
+    """Geometries not wholly inside the programme's extent: a typing slip, or data of
+    another programme; ``import --outside-extent`` takes them where they truly lie there."""
+    if not rows.size:
+        return []
+    x0, y0, x1, y1 = extent
+    b = shapely.bounds(geoms[rows])
+    outside = (b[:, 0] < x0) | (b[:, 2] > x1) | (b[:, 1] < y0) | (b[:, 3] > y1)
+    return [Problem(int(r) + 1, "geometry", (
+        f"lies outside the programme extent ({x0:g}, {y0:g}, {x1:g}, {y1:g}): its bounds are "
+        f"({lx:g}, {ly:g}, {hx:g}, {hy:g}); if it truly lies there, import it with "
+        "--outside-extent")) for r, (lx, ly, hx, hy) in zip(rows[outside], b[outside],
+                                                             strict=True)]

@@ -55,6 +55,7 @@ class Validated:
     frame: gpd.GeoDataFrame | pd.DataFrame
     problems: list[Problem]
     repaired: list[int]
+    flattened: list[int] = field(default_factory=list)  # heights or measures dropped
 
 
 def lookups_needed(schema: LayerSchema, frame: pd.DataFrame) -> dict[str, set[str]]:
@@ -123,11 +124,12 @@ def validate(schema: LayerSchema, frame: pd.DataFrame, facts: LedgerFacts, *,
     problems += LAYER_RULES.get(schema.name, _no_rules)(out, raw, facts)
 
     repaired: list[int] = []
+    flattened: list[int] = []
     if schema.spatial:
         geometry = raw["geometry"].to_numpy() if "geometry" in raw.columns else np.full(n, None)
         result = check_geometries(schema, geometry, extent=facts.extent, repair=repair)
         problems += result.problems
-        repaired = result.repaired
+        repaired, flattened = result.repaired, result.flattened
         geoms = result.geometries
         shape = LAYER_FORMS.get(schema.name)
         if shape is not None:
@@ -135,7 +137,7 @@ def validate(schema: LayerSchema, frame: pd.DataFrame, facts: LedgerFacts, *,
             problems += shape(out, usable)  # one geometry type a layer (forms.py)
             geoms = usable
         out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
-    return Validated(out, sorted(problems, key=_order(schema)), repaired)
+    return Validated(out, sorted(problems, key=_order(schema)), repaired, flattened)
 
 
 def _no_rules(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list[Problem]:

@@ -108,6 +108,17 @@ def _to_wgs84(path: Path, frame: gpd.GeoDataFrame, driver: str,
         else:
             raise _reject(path, "crs", "the file has no coordinate reference system; give it with "
                           "--crs (e.g. --crs EPSG:4326 for longitude/latitude)")
+    if frame.crs.is_projected and len(frame.geometry.dropna()):
+        west, south, east, north = frame.geometry.total_bounds
+        if -180 <= west <= east <= 180 and -90 <= south <= north <= 90:
+            # metres from a projection's origin that small would put a whole programme in
+            # a 400 m square off its false origin: these are degrees declared as metres
+            raise _reject(path, "crs", (
+                f"the coordinates look like degrees (longitude/latitude, within "
+                f"({west:g}, {south:g}, {east:g}, {north:g})) but the file declares "
+                f"{frame.crs.name}, a projected CRS in "
+                f"{frame.crs.axis_info[0].unit_name}s; give --crs EPSG:4326 if they are "
+                "degrees"))
     if frame.crs.to_epsg() != 4326:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
