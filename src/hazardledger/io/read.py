@@ -116,9 +116,8 @@ def _to_wgs84(path: Path, frame: gpd.GeoDataFrame, driver: str,
             raise _reject(path, "crs", (
                 f"the coordinates look like degrees (longitude/latitude, within "
                 f"({west:g}, {south:g}, {east:g}, {north:g})) but the file declares "
-                f"{frame.crs.name}, a projected CRS in "
-                f"{frame.crs.axis_info[0].unit_name}s; give --crs EPSG:4326 if they are "
-                "degrees"))
+                f"{frame.crs.name}, a projected CRS (unit: {frame.crs.axis_info[0].unit_name}); "
+                "give --crs EPSG:4326 if they are degrees"))
     if frame.crs.to_epsg() != 4326:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
