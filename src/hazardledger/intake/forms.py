@@ -32,9 +32,11 @@ ACCURACY_THRESHOLD_M = 10  # the phone keeps reading the GPS until it is this go
 DERIVED = {"records": {"location", "location_accuracy_m"}}
 XPATH_TYPES = {"text": "text", "int": "integer", "float": "decimal", "date": "date",
                "datetime": "dateTime"}
-# form-only questions: how a record's location and number are known
-RECORD_GEOMETRY = {"perimeter": ("geoshape", "geometry"), "row": ("geotrace", "geometry_line"),
-                   "point": ("geopoint", "geometry_point")}
+# form-only questions: how a record's location and number are known (question type, name,
+# glossary term)
+RECORD_GEOMETRY = {"perimeter": ("geoshape", "geometry", "geometry_shape"),
+                   "row": ("geotrace", "geometry_line", "geometry_line"),
+                   "point": ("geopoint", "geometry_point", "geometry_point")}
 COUNT_FIELDS = {"exact": ("count",), "range": ("count_min", "count_max"),
                 "density": ("density_per_m2",)}
 # cross-field rules: the field, the field it must not be below, and the glossary message
@@ -69,6 +71,11 @@ def _list_name(spec: FieldSpec) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", spec.vocab.__name__).lower()
 
 
+def _is_flag(spec: FieldSpec) -> bool:
+    """A 0/1 integer (a victim was a deminer at work): asked as yes or no."""
+    return spec.kind == "int" and spec.maximum is not None and spec.maximum.value == 1
+
+
 def _number(value: float) -> str:
     """A bound as XPath reads it: no exponent (1.71e13 is not an XPath number)."""
     text = f"{value:.6f}".rstrip("0").rstrip(".")
@@ -77,8 +84,7 @@ def _number(value: float) -> str:
 
 def _question(layer: str, spec: FieldSpec, languages: Sequence[str]) -> dict[str, str]:
     row = {"name": spec.name, **_labels("label", term("fields", spec.name), languages)}
-    if spec.vocab is not None or spec.name == "item_type" or (
-            spec.kind == "int" and spec.maximum is not None and spec.maximum.value == 1):
+    if spec.vocab is not None or spec.name == "item_type" or _is_flag(spec):
         row["type"] = f"select_one {_list_name(spec)}"
     else:
         row["type"] = XPATH_TYPES[spec.kind]
@@ -112,9 +118,8 @@ def _geometry(schema: LayerSchema, languages: Sequence[str]) -> list[dict[str, s
     if schema.name == "records":
         rows = [{"type": "select_one geometry_kind", "name": "geometry_kind", "required": "yes",
                  **_labels("label", term("fields", "geometry_kind"), languages)}]
-        for kind, (question, name) in RECORD_GEOMETRY.items():
-            words = term("fields", {"geometry": "geometry_shape", "geometry_line":
-                                    "geometry_line", "geometry_point": "geometry_point"}[name])
+        for kind, (question, name, words_key) in RECORD_GEOMETRY.items():
+            words = term("fields", words_key)
             rows.append({"type": question, "name": name, "required": "yes",
                          "relevant": f"${{geometry_kind}} = '{kind}'",
                          **_labels("label", words, languages),
@@ -142,7 +147,7 @@ def _choices(schema: LayerSchema, catalog: Catalog, languages: Sequence[str]
                            for code, item in sorted(catalog.types.items())]
         elif spec.vocab is not None:
             lists[name] = [(v.value, term("choices", name, v.value)) for v in spec.vocab]
-        elif spec.kind == "int" and spec.maximum is not None and spec.maximum.value == 1:
+        elif _is_flag(spec):
             lists[name] = [(v, term("choices", name, v)) for v in ("0", "1")]
     if schema.name == "records":
         lists["geometry_kind"] = [(k, term("choices", "geometry_kind", k))
