@@ -4,6 +4,7 @@ and the ledger left byte-for-byte as it was."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tomllib
 from collections.abc import Iterator
@@ -222,3 +223,22 @@ def test_heights_and_measures_are_dropped_and_said(base: Path, tmp_path: Path) -
     stored = Ledger(ledger).read("hazard_areas").set_index("id").loc["HA-20", "geometry"]
     assert not shapely.has_z(stored) and stored.bounds == pytest.approx((36.0, 49.0, 36.01,
                                                                           49.01))
+
+
+def test_a_file_of_junk_names_its_first_problems_and_counts_the_rest(
+        base: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.gpkg"
+    shutil.copy(base, ledger)
+    before = _digest(ledger)
+    junk = tmp_path / "junk.csv"
+    junk.write_text("id,area_id,item_type,count,laid_from,source,info_reliability,lon,lat\n"
+                    + "".join(f"J-{i},HA-1,no-such-type,-{i},yesterday,x,y,999,999\n"
+                              for i in range(300)), encoding="utf-8")
+    result = runner.invoke(app, ["import", "--layer", "records", str(junk), "--db",
+                                 str(ledger)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 51 and all(line.startswith("junk.csv:feature ") for line in lines[:50])
+    total = int(re.match(r"\.\.\. and ([\d,]+) more problems", lines[-1])[1].replace(",", ""))
+    assert total >= 300 * 5 - 50  # type, count, date, source, reliability, coordinates
+    assert _digest(ledger) == before

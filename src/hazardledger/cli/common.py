@@ -105,6 +105,19 @@ def fail(lines: list[str], code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+SHOWN_PROBLEMS = 50  # a file of junk lists this many problems, then how many more
+
+
+def capped(lines: list[str]) -> list[str]:
+    """The first problems of a long list, and a count of the rest: a file of junk names
+    what is wrong with it in a screenful, not in a hundred thousand lines."""
+    if len(lines) <= SHOWN_PROBLEMS:
+        return lines
+    rest = len(lines) - SHOWN_PROBLEMS
+    return [*lines[:SHOWN_PROBLEMS], f"... and {rest:,} more problems: mend these and import "
+                                     "again (--dry-run checks without writing)"]
+
+
 def reports_bad_input(func: F) -> F:
     """Turn the project's input and store errors into exit code 2 with their messages."""
     @functools.wraps(func)
@@ -117,7 +130,7 @@ def reports_bad_input(func: F) -> F:
                     err.print(f"note: {note}", markup=False, highlight=False)
             return result
         except InputRejected as exc:
-            fail(exc.lines())
+            fail(capped(exc.lines()))
         except (StoreError, CatalogError, ValueError) as exc:
             fail([str(exc)])
     return wrapper  # type: ignore[return-value]
