@@ -19,13 +19,14 @@ import geopandas as gpd
 import pandas as pd
 
 from .catalog.loader import Catalog
+from .domain.dates import DateFormat, date_format
 from .domain.forms import outlines_or_points
 from .domain.geometry_checks import Extent
-from .domain.problems import InputRejected, Problem
+from .domain.problems import InputRejected
 from .domain.schema import LayerSchema, layer
 from .domain.validation import LedgerFacts, lookups_needed, validate
 from .hazard.parameters import DEFAULT_SAMPLES, DEFAULT_SEED
-from .io.read import read_features
+from .io.read import apply_mapping, read_features
 from .io.write import export_frame
 from .store.base import Store, StoreError, WriteSummary
 from .store.locate import is_database_url, open_store
@@ -77,17 +78,6 @@ class ImportReport:
     repaired: list[int] = field(default_factory=list)
     written: WriteSummary | None = None
     flattened: list[int] = field(default_factory=list)  # features whose Z or M was dropped
-
-
-def apply_mapping(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> pd.DataFrame:
-    """Rename columns ``src -> dst``; an empty ``dst`` drops the column."""
-    missing = [src for src in mapping if src not in frame.columns]
-    if missing:
-        raise InputRejected(source, [Problem(None, src, "--map names a field the input does not "
-                                             "have") for src in missing])
-    drop = [src for src, dst in mapping.items() if not dst]
-    renamed = frame.drop(columns=drop).rename(columns={s: d for s, d in mapping.items() if d})
-    return renamed
 
 
 class Ledger:
@@ -197,6 +187,10 @@ class Ledger:
         self.store.set_meta("extent", ",".join(f"{v:g}" for v in extent),
                                          actor=actor or default_actor())
 
+    def set_date_format(self, fmt: DateFormat, *, actor: str | None = None) -> None:
+        """How this programme's files write dates that are not ISO 8601 (audited)."""
+        self.store.set_meta("date_format", fmt.value, actor=actor or default_actor())
+
     # -- import --------------------------------------------------------------------------
 
     def facts_for(self, schema: LayerSchema, frame: pd.DataFrame,
@@ -211,21 +205,24 @@ class Ledger:
         existing = {name: self.store.existing_ids(name, ids) for name, ids in wanted.items()}
         laid = self.store.laid_from(wanted.get("records", set())) if "record_id" in frame else {}
         return LedgerFacts(now=now, item_types=types, existing=existing, record_laid_from=laid,
-                           extent=self.extent())
+                           extent=self.extent(),
+                           date_format=date_format(self.store.get_meta("date_format")))
 
     def import_frame(self, layer_name: str, frame: pd.DataFrame, *, source: str,
                      dry_run: bool = False, update: bool = False, repair: bool = False,
                      actor: str | None = None, now: pd.Timestamp | None = None,
-                     progress: Progress | None = None, outside_extent: bool = False
-                     ) -> ImportReport:
+                     progress: Progress | None = None, outside_extent: bool = False,
+                     dates: DateFormat | None = None) -> ImportReport:
         """Validate a whole batch and write it in one transaction, or raise
         :class:`InputRejected` listing every problem and write nothing. ``progress`` is told
-        each stage (for progress bars); ``outside_extent`` takes features outside the extent."""
+        each stage (for progress bars); ``outside_extent`` takes features outside the extent;
+        ``dates`` says how the batch writes dates (else the ledger's setting, else ISO)."""
         schema = layer(layer_name)
         tell = progress or (lambda stage: None)
         tell(f"validating {len(frame):,} features")
         facts = self.facts_for(schema, frame, now)
-        facts = replace(facts, extent=None) if outside_extent else facts
+        facts = replace(facts, extent=None if outside_extent else facts.extent,
+                        date_format=dates or facts.date_format)
         result = validate(schema, frame, facts, update=update, repair=repair)
         if result.problems:
             raise InputRejected(source, result.problems)
@@ -243,9 +240,9 @@ class Ledger:
                     mapping: Mapping[str, str] | None = None, crs: str | None = None,
                     source_layer: str | None = None, dry_run: bool = False, update: bool = False,
                     repair: bool = False, actor: str | None = None,
-                    progress: Progress | None = None, outside_extent: bool = False
-                    ) -> ImportReport:
-        """Read a file (GeoJSON, GeoPackage, CSV, Shapefile, KML), validate, write."""
+                    progress: Progress | None = None, outside_extent: bool = False,
+                    dates: DateFormat | None = None) -> ImportReport:
+        """Read a file (GeoJSON, GeoPackage, CSV, XLSX, Shapefile, KML), validate, write."""
         schema = layer(layer_name)
         path = Path(path)
         if progress:
@@ -257,7 +254,7 @@ class Ledger:
             frame = apply_mapping(frame, mapping, path.name)
         return self.import_frame(schema.name, frame, source=path.name, dry_run=dry_run,
                                  update=update, repair=repair, actor=actor, progress=progress,
-                                 outside_extent=outside_extent)
+                                 outside_extent=outside_extent, dates=dates)
 
     def load_geonames_places(self, countries: Sequence[str] = (), min_population: int = 500, *,
                              actor: str | None = None,

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..domain import dates
 from ..domain.schema import LAYERS
 from ..ledger import default_actor
 from .common import (
@@ -33,11 +34,18 @@ def init(db: DbOption = None,
              help="Load the GeoNames populated places shipped offline (population >= 500, "
                   "CC BY 4.0) into the places layer")] = True,
          country: Annotated[str | None, typer.Option(
-             help="Places of these ISO country codes only, e.g. UA or UA,MD")] = None) -> None:
+             help="Places of these ISO country codes only, e.g. UA or UA,MD")] = None,
+         date_format: Annotated[str | None, typer.Option(
+             "--date-format", help="How the programme's files write dates that are not ISO "
+             "8601: day-first (31.12.2024, 31/12/2024); imports read them so unless told "
+             "otherwise")] = None) -> None:
     """Create a ledger: empty but for the populated places of its extent (or countries)."""
+    fmt = dates.date_format(date_format) if date_format else None
     ledger = open_ledger(db)
     existed = ledger.exists
     ledger.init()
+    if fmt is not None:
+        ledger.set_date_format(fmt)
     if extent:
         values = tuple(float(v) for v in extent.split(","))
         if len(values) != 4:
@@ -57,7 +65,7 @@ def init(db: DbOption = None,
 @app.command("import")
 @reports_bad_input
 def import_(
-    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, CSV, Shapefile or KML")],
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, CSV, XLSX, Shapefile or KML")],
     layer: LayerOption,
     db: DbOption = None,
     map_: Annotated[list[str] | None, typer.Option(
@@ -75,9 +83,13 @@ def import_(
     outside_extent: Annotated[bool, typer.Option(
         "--outside-extent", help="Take features outside the programme's extent (they truly "
         "lie there)")] = False,
+    date_format: Annotated[str | None, typer.Option(
+        "--date-format", help="How the file writes dates that are not ISO 8601: day-first "
+        "(31.12.2024, 31/12/2024) or iso; default: the ledger's setting, else iso")] = None,
     actor: Annotated[str | None, typer.Option(envvar="HAZARDLEDGER_ACTOR")] = None,
 ) -> None:
     """Import features into a layer: all of them after validation, or none."""
+    fmt = dates.date_format(date_format) if date_format else None
     ledger = open_ledger(db)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("step {task.completed:.0f} of {task.total:.0f}"),
@@ -90,7 +102,8 @@ def import_(
         report = ledger.import_file(layer, file, mapping=parse_map(map_ or []), crs=crs,
                                     source_layer=source_layer, dry_run=dry_run, update=update,
                                     repair=repair, actor=actor or default_actor(),
-                                    progress=stage, outside_extent=outside_extent)
+                                    progress=stage, outside_extent=outside_extent,
+                                    dates=fmt)
     for n in report.repaired:
         out.print(f"{file.name}:feature {n}: geometry: repaired with make_valid")
     if report.flattened:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import dates
+from .dates import DateFormat
 from .schema import FieldSpec
 from .text import MULTILINE_UNSAFE, UNSAFE_PATTERN, scripts, skeleton, unsafe_characters
 
@@ -53,12 +55,17 @@ def _bad(raw: pd.Series, positions: np.ndarray, reason: str) -> Failures:
     return [(int(i), reason.format(value=_show(raw.iloc[i]))) for i in positions]
 
 
-def coerce(spec: FieldSpec, raw: pd.Series) -> tuple[pd.Series, Failures]:
-    """Convert ``raw`` to ``spec.kind``; missing values stay missing (None/NaN/NaT)."""
+def coerce(spec: FieldSpec, raw: pd.Series, date_format: DateFormat = DateFormat.ISO
+           ) -> tuple[pd.Series, Failures]:
+    """Convert ``raw`` to ``spec.kind``; missing values stay missing (None/NaN/NaT).
+    Dates are read in ISO 8601 and, if ``date_format`` says so, day first."""
     raw = raw.reset_index(drop=True)
     # text columns are stripped once, for the missing mask and the converter alike
     text = as_text(raw) if _textual(raw) else None
-    return _CONVERTERS[spec.kind](spec, raw, missing_mask(raw, text), text)
+    absent = missing_mask(raw, text)
+    if spec.kind in ("date", "datetime"):
+        return _timestamps(raw, absent, text, spec.kind == "date", date_format)
+    return _CONVERTERS[spec.kind](spec, raw, absent, text)
 
 
 def _stripped(raw: pd.Series, text: pd.Series | None) -> pd.Series:
@@ -187,8 +194,8 @@ def _float(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series 
     return _number(spec, raw, absent, whole=False)
 
 
-def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None,
-                dates_only: bool) -> tuple[pd.Series, Failures]:
+def _timestamps(raw: pd.Series, absent: np.ndarray, text: pd.Series | None,
+                dates_only: bool, date_format: DateFormat) -> tuple[pd.Series, Failures]:
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
         parsed = pd.Series(raw)
         if parsed.dt.tz is None:
@@ -197,26 +204,14 @@ def _timestamps(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Se
         parsed = parsed.dt.tz_convert("UTC")
     else:
         text = text if text is not None else as_text(raw)
-        parsed = pd.to_datetime(text.astype(object).where(~pd.Series(absent), None),
-                                errors="coerce", utc=True, format="ISO8601")
+        parsed = dates.parse(text, absent, date_format)
     parsed = parsed.astype("datetime64[us, UTC]")
     unparsed = parsed.isna().to_numpy() & ~absent
-    what = "an ISO 8601 date (YYYY-MM-DD)" if dates_only else (
-        "an ISO 8601 date and time (YYYY-MM-DDTHH:MM:SSZ)")
-    failures = _bad(raw, np.flatnonzero(unparsed), f"wrong type: expected {what}, got {{value}}")
+    what = dates.expected(date_format, dates_only)
+    failures = _bad(raw, np.flatnonzero(unparsed), f"not a date: expected {what}; got {{value}}")
     if dates_only:
         parsed = parsed.dt.floor("D")
     return parsed, failures
-
-
-def _date(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None
-          ) -> tuple[pd.Series, Failures]:
-    return _timestamps(spec, raw, absent, text, dates_only=True)
-
-
-def _datetime(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series | None
-              ) -> tuple[pd.Series, Failures]:
-    return _timestamps(spec, raw, absent, text, dates_only=False)
 
 
 _CONVERTERS = {
@@ -224,6 +219,4 @@ _CONVERTERS = {
     "enum": _enum,
     "int": _int,
     "float": _float,
-    "date": _date,
-    "datetime": _datetime,
 }

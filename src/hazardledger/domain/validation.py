@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .coerce import as_text, coerce
+from .dates import DateFormat
 from .forms import place_points, record_perimeters
 from .geometry_checks import Extent, check_geometries
 from .problems import Problem
@@ -48,6 +49,8 @@ class LedgerFacts:
     # record id -> laid_from, for records referenced by findings
     record_laid_from: Mapping[str, pd.Timestamp] = field(default_factory=dict)
     extent: Extent | None = None
+    # how the batch writes dates that are not ISO 8601 (the ledger's setting or the import's)
+    date_format: DateFormat = DateFormat.ISO
 
 
 @dataclass
@@ -105,7 +108,7 @@ def validate(schema: LayerSchema, frame: pd.DataFrame, facts: LedgerFacts, *,
             default, _ = coerce(spec, pd.Series([spec.default], dtype=object))
             typed[spec.name] = default.repeat(n).reset_index(drop=True)
             continue
-        values, failures = coerce(spec, raw[spec.name])
+        values, failures = coerce(spec, raw[spec.name], facts.date_format)
         problems += [Problem(i + 1, spec.name, reason) for i, reason in failures]
         failed = np.zeros(n, bool)
         failed[[i for i, _ in failures]] = True

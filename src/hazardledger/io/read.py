@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,12 +20,18 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from ..domain.problems import InputRejected, Problem
+from . import locations, tables
 
 SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV",
-            ".shp": "ESRI Shapefile", ".kml": "KML", ".zip": "ESRI Shapefile"}
-# CSV has no CRS of its own; by field convention coordinates in CSV are WGS 84 lon/lat.
-_CSV_OPTIONS = {"X_POSSIBLE_NAMES": "lon,longitude,x", "Y_POSSIBLE_NAMES": "lat,latitude,y",
-                "GEOM_POSSIBLE_NAMES": "wkt,geometry", "KEEP_GEOM_COLUMNS": "NO"}
+            ".xlsx": "XLSX", ".shp": "ESRI Shapefile", ".kml": "KML", ".zip": "ESRI Shapefile"}
+# Tables have no CRS of their own; by field convention their coordinates are WGS 84 lon/lat
+# (easting/northing with --crs "UTM 36N").
+_X_NAMES, _Y_NAMES, _WKT_NAMES = ("lon", "longitude", "x", "easting"), (
+    "lat", "latitude", "y", "northing"), ("wkt", "geometry")
+_CSV_OPTIONS = {"X_POSSIBLE_NAMES": ",".join(_X_NAMES), "Y_POSSIBLE_NAMES": ",".join(_Y_NAMES),
+                "GEOM_POSSIBLE_NAMES": ",".join(_WKT_NAMES), "KEEP_GEOM_COLUMNS": "NO"}
+_TABLES = ("CSV", "XLSX")
+_UTM = re.compile(r"^utm[\s:_-]*(?:zone\s*)?(\d{1,2})\s*([ns])$", re.IGNORECASE)
 
 
 # Columns GDAL's KML driver adds for KML's own structure; they are not the user's data.
@@ -78,32 +85,43 @@ def read_features(path: str | Path, *, source_layer: str | None = None,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = pyogrio.read_dataframe(path, layer=source_layer, **options)
+            frame = (tables.read_xlsx(path, source_layer, _X_NAMES, _Y_NAMES, _WKT_NAMES)
+                     if driver == "XLSX" else
+                     pyogrio.read_dataframe(path, layer=source_layer, **options))
     except UnicodeDecodeError:
         raise InputRejected(path.name, _locate_bad_text(path, source_layer, options)) from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
             pyogrio.errors.FieldError, pyogrio.errors.GeometryError, OSError, ValueError) as exc:
         raise _reject(path, "file", f"cannot be read as {driver} (corrupt or truncated?): "
                       f"{_gdal_detail(exc, path)}") from None
-    if len(frame) == 0:
-        raise _reject(path, "file", "the file holds no features")
     if driver == "KML":
         frame = _kml_fields(frame)
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
-    return _to_wgs84(path, frame, driver, crs)
+    if driver in _TABLES:
+        if driver == "CSV":
+            frame = tables.unnamed_csv_columns(path, frame)
+        frame = tables.without_trailing_blank_rows(frame)
+    if len(frame) == 0:
+        raise _reject(path, "file", "the file holds no features")
+    frame = _to_wgs84(path, frame, driver, crs)
+    if driver in _TABLES and locations.has_locations(frame):
+        frame = locations.locate(frame, path.name)
+    return frame
 
 
 def _to_wgs84(path: Path, frame: gpd.GeoDataFrame, driver: str,
               crs: str | None) -> gpd.GeoDataFrame:
     if crs is not None:
         try:
-            declared = CRS.from_user_input(crs)
-        except CRSError:
-            raise _reject(path, "crs", f"unknown CRS '{crs}'") from None
+            declared = parse_crs(crs)
+        except CRSError as exc:
+            why = f": {exc}" if str(exc).startswith("UTM zone") else ""
+            raise _reject(path, "crs", f"unknown CRS '{crs}'{why} (e.g. EPSG:4326, or "
+                          "\"UTM 36N\" for WGS 84 / UTM zone 36 north)") from None
         frame = frame.set_crs(declared, allow_override=True)
     elif frame.crs is None:
-        if driver == "CSV" or frame.geometry.isna().all():
+        if driver in _TABLES or frame.geometry.isna().all():
             frame = frame.set_crs(4326, allow_override=True)
         else:
             raise _reject(path, "crs", "the file has no coordinate reference system; give it with "
@@ -123,6 +141,18 @@ def _to_wgs84(path: Path, frame: gpd.GeoDataFrame, driver: str,
             warnings.simplefilter("ignore")
             frame = frame.to_crs(4326)
     return frame
+
+
+def parse_crs(text: str) -> CRS:
+    """A CRS as pyproj reads it, or written as people do for UTM: ``UTM 36N``,
+    ``utm:35s``, ``UTM zone 36N`` (WGS 84 datum; N and S are hemispheres, not MGRS bands)."""
+    match = _UTM.match(text.strip())
+    if match:
+        zone = int(match.group(1))
+        if not 1 <= zone <= 60:
+            raise CRSError(f"UTM zone {zone} does not exist (1 to 60)")
+        return locations.utm_crs(zone, match.group(2).lower() == "s")
+    return CRS.from_user_input(text)
 
 
 def _locate_bad_text(path: Path, source_layer: str | None,
@@ -148,3 +178,14 @@ def _locate_bad_text(path: Path, source_layer: str | None,
                 problems.append(Problem(int(str(i)) + 1, str(column),
                                         "text is not valid UTF-8; save the file as UTF-8"))
     return problems or [Problem(None, "file", "text is not valid UTF-8; save the file as UTF-8")]
+
+
+def apply_mapping(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> pd.DataFrame:
+    """Rename columns ``src -> dst``; an empty ``dst`` drops the column."""
+    missing = [src for src in mapping if src not in frame.columns]
+    if missing:
+        raise InputRejected(source, [Problem(None, src, "--map names a field the input does not "
+                                             "have") for src in missing])
+    drop = [src for src, dst in mapping.items() if not dst]
+    renamed = frame.drop(columns=drop).rename(columns={s: d for s, d in mapping.items() if d})
+    return renamed
