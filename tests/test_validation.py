@@ -34,7 +34,7 @@ def test_every_layer_has_id_and_typed_fields() -> None:
         assert schema.field_names[0] == "id"
         assert all(f.kind in {"text", "enum", "int", "float", "date", "datetime"}
                    for f in schema.fields)
-    assert LAYERS["victims"].personal_fields == ("name", "date_of_birth", "address")
+    assert LAYERS["victims"].personal_fields == ("name", "date_of_birth", "address", "remarks")
 
 
 def test_valid_batch_passes_and_is_typed() -> None:

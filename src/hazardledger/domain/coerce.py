@@ -82,8 +82,9 @@ def _stripped(raw: pd.Series, text: pd.Series | None) -> pd.Series:
     return text if text is not None else as_text(raw)
 
 
-# Longest text a field takes: an id is a label, a name a line; a geometry's WKT is long.
-ID_LENGTH, TEXT_LENGTH, WKT_LENGTH = 64, 500, 1_000_000
+# Longest text a field takes: an id is a label, a name a line, remarks a few paragraphs (as
+# IMSMA's remarks); a geometry's WKT is long.
+ID_LENGTH, TEXT_LENGTH, REMARKS_LENGTH, WKT_LENGTH = 64, 500, 4_000, 1_000_000
 _WKT_FIELDS = {"location", "outline"}
 _ONE_LINE = {"id", "item_type", "name", "region", "country"}
 
@@ -92,6 +93,8 @@ def text_limit(spec: FieldSpec) -> int:
     """The longest value of a text field."""
     if spec.name in _WKT_FIELDS:
         return WKT_LENGTH
+    if spec.name == "remarks":
+        return REMARKS_LENGTH
     return ID_LENGTH if spec.name == "id" or spec.ref or spec.name == "item_type" else (
         TEXT_LENGTH)
 

@@ -60,6 +60,10 @@ def _f(
     return field(default=default, metadata=meta)
 
 
+REMARKS = ("Free text: what the other fields cannot say (up to 4,000 characters, line "
+           "breaks kept)")
+
+
 @dataclass(frozen=True)
 class HazardArea:
     """A suspected or confirmed hazardous area (polygon)."""
@@ -73,6 +77,7 @@ class HazardArea:
     land_use: LandUse | None = _f("enum", vocab=LandUse)
     evidence: Evidence | None = _f("enum", vocab=Evidence)
     source: str | None = _f("text", doc="Who reported it")
+    remarks: str | None = _f("text", doc=REMARKS)
     geometry: Geometry | None = None
 
 
@@ -99,6 +104,7 @@ class Record:
                                           "recorded, WKT; the geometry is the perimeter")
     location_accuracy_m: float | None = _f("float", minimum=0, maximum=bounds.ACCURACY_M, doc=(
         "How far around a recorded point or line its perimeter is drawn, metres"))
+    remarks: str | None = _f("text", doc=REMARKS)
     geometry: Geometry | None = None
 
 
@@ -114,6 +120,7 @@ class Finding:
     record_id: str | None = _f("text", ref="records")
     activity_id: str | None = _f("text", ref="activities")
     depth_cm: float | None = _f("float", minimum=0, maximum=bounds.DEPTH_CM)
+    remarks: str | None = _f("text", doc=REMARKS)
     geometry: Geometry | None = None
 
 
@@ -129,6 +136,7 @@ class Incident:
     civilians_injured: int = _f("int", minimum=0, maximum=bounds.CASUALTIES, default=0)
     deminers_killed: int = _f("int", minimum=0, maximum=bounds.CASUALTIES, default=0)
     deminers_injured: int = _f("int", minimum=0, maximum=bounds.CASUALTIES, default=0)
+    remarks: str | None = _f("text", doc=REMARKS)
     geometry: Geometry | None = None
 
 
@@ -147,6 +155,7 @@ class Victim:
     name: str | None = _f("text", personal=True)
     date_of_birth: date | None = _f("date", personal=True)
     address: str | None = _f("text", personal=True)
+    remarks: str | None = _f("text", personal=True, doc=REMARKS)
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,7 @@ class Activity:
     cancelled_m2: float = _f("float", minimum=0, maximum=bounds.AREA_M2, default=0.0)
     reduced_m2: float = _f("float", minimum=0, maximum=bounds.AREA_M2, default=0.0)
     cleared_m2: float = _f("float", minimum=0, maximum=bounds.AREA_M2, default=0.0)
+    remarks: str | None = _f("text", doc=REMARKS)
     geometry: Geometry | None = None
 
 
@@ -182,4 +192,5 @@ class Place:
     source: str | None = _f("text")
     outline: str | None = _f("text", doc="The settlement's outline as given, WKT; the "
                                          "geometry is a point inside it")
+    remarks: str | None = _f("text", doc=REMARKS)
     geometry: Geometry | None = None

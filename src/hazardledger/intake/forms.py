@@ -110,6 +110,8 @@ def _question(layer: str, spec: FieldSpec, languages: Sequence[str]) -> dict[str
             lang: "; ".join(m[lang] for m in messages) for lang in languages}, languages))
     if layer == "activities" and spec.name == "method":
         row["relevant"] = "${kind} != 'nts'"
+    if spec.name == "remarks":
+        row["appearance"] = "multiline"  # a box of several lines on the phone
     return row
 
 

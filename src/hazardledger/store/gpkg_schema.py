@@ -12,7 +12,7 @@ from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0: read by GDAL 3.6 (Debian 12) without a warning
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 GEOM = "geom"
 
 _CORE = """
@@ -374,20 +374,10 @@ def _create_v7(conn: sqlite3.Connection) -> None:
     perimeter (the point or line recorded kept in ``location``), places as points (a
     settlement's outline kept in ``outline``). The store then converts the rows of earlier
     versions, audited (see reconcile.convert_forms)."""
-    from . import gpkg_edits
-
     for name in ("records", "places"):
-        schema = LAYERS[name]
-        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
-        for spec in schema.fields:
-            if spec.name not in have:
-                conn.execute(f'ALTER TABLE "{name}" ADD COLUMN "{spec.name}" '
-                             f"{GPKG_TYPES[spec.kind]}")
         conn.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = ? WHERE "
-                     "table_name = ?", (schema.gpkg_geometry, name))
-        conn.execute("UPDATE layer_styles SET styleQML = ?, update_time = ? WHERE "
-                     "f_table_name = ?", (qml(name), _now(), name))
-        gpkg_edits.create_triggers(conn, schema)
+                     "table_name = ?", (LAYERS[name].gpkg_geometry, name))
+    _add_fields(conn, ("records", "places"))
 
 
 def _create_v8(conn: sqlite3.Connection) -> None:
@@ -398,25 +388,38 @@ def _create_v8(conn: sqlite3.Connection) -> None:
             conn.execute(f'ALTER TABLE hl_users ADD COLUMN "{column}" TEXT')
 
 
+def _add_fields(conn: sqlite3.Connection, names: tuple[str, ...]) -> None:
+    """The fields of layers ``names`` that their tables lack, added empty; their QGIS
+    styles and audit triggers renewed to name them."""
+    from . import gpkg_edits
+
+    for name in names:
+        schema = LAYERS[name]
+        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
+        for spec in schema.fields:
+            if spec.name not in have:
+                conn.execute(f'ALTER TABLE "{name}" ADD COLUMN "{spec.name}" '
+                             f"{GPKG_TYPES[spec.kind]}")
+        if schema.spatial:  # a table without geometry has no style
+            conn.execute("UPDATE layer_styles SET styleQML = ?, update_time = ? WHERE "
+                         "f_table_name = ?", (qml(name), _now(), name))
+        gpkg_edits.create_triggers(conn, schema)
+
+
 def _create_v9(conn: sqlite3.Connection) -> None:
     """Activities record their method (manual, mechanical, dogs, combined), from which
     clearance takes its probability of detection."""
-    from . import gpkg_edits
+    _add_fields(conn, ("activities",))
 
-    schema = LAYERS["activities"]
-    have = {r[1] for r in conn.execute('PRAGMA table_info("activities")')}
-    for spec in schema.fields:
-        if spec.name not in have:
-            conn.execute(f'ALTER TABLE "activities" ADD COLUMN "{spec.name}" '
-                         f"{GPKG_TYPES[spec.kind]}")
-    conn.execute("UPDATE layer_styles SET styleQML = ?, update_time = ? WHERE "
-                 "f_table_name = 'activities'", (qml("activities"), _now()))
-    gpkg_edits.create_triggers(conn, schema)
+
+def _create_v10(conn: sqlite3.Connection) -> None:
+    """Every layer gets its free-text remarks."""
+    _add_fields(conn, tuple(LAYERS))
 
 
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6,
-    7: _create_v7, 8: _create_v8, 9: _create_v9}
+    7: _create_v7, 8: _create_v8, 9: _create_v9, 10: _create_v10}
 
 
 def absent_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:

@@ -31,7 +31,7 @@ STYLE_DESCRIPTION = "Hazard Ledger default"
 # Version numbers follow the GeoPackage layout this mirrors: a PostGIS ledger starts with
 # everything of the GeoPackage's version 3 at once, and every later GeoPackage migration
 # needs its PostGIS twin here.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # Every writing transaction takes this transaction-level advisory lock first, so that
 # writers append to the audit chain one after another. Advisory locks are per database.
@@ -315,22 +315,34 @@ def _create_v8(cur: Cursor) -> None:
         cur.execute(f'ALTER TABLE hl_users ADD COLUMN IF NOT EXISTS "{column}" text')
 
 
-def _create_v9(cur: Cursor) -> None:
-    """Activities record their method, from which clearance takes its probability of
-    detection; its CHECK constraint and the audit triggers' column lists follow."""
+def _add_fields(cur: Cursor, names: tuple[str, ...]) -> None:
+    """The fields of layers ``names`` that their tables lack, added empty; CHECK
+    constraints, the audit triggers' column lists and QGIS's styles follow."""
     from . import postgis_audit
 
-    for spec in LAYERS["activities"].fields:
-        cur.execute(f'ALTER TABLE activities ADD COLUMN IF NOT EXISTS "{spec.name}" '
-                    f"{PG_TYPES[stored_kind(spec)]}")
+    for name in names:
+        for spec in LAYERS[name].fields:
+            cur.execute(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "{spec.name}" '
+                        f"{PG_TYPES[stored_kind(spec)]}")
     postgis_audit.install_triggers(cur, WRITE_LOCK)
     postgis_audit.add_constraints(cur)
     create_layer_styles(cur)
 
 
+def _create_v9(cur: Cursor) -> None:
+    """Activities record their method, from which clearance takes its probability of
+    detection."""
+    _add_fields(cur, ("activities",))
+
+
+def _create_v10(cur: Cursor) -> None:
+    """Every layer gets its free-text remarks."""
+    _add_fields(cur, tuple(LAYERS))
+
+
 MIGRATIONS: dict[int, Callable[[Cursor], None]] = {
     3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6, 7: _create_v7, 8: _create_v8,
-    9: _create_v9}
+    9: _create_v9, 10: _create_v10}
 
 
 def migrate(cur: Cursor, current: int) -> int:
