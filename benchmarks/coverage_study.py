@@ -64,6 +64,8 @@ def simulate(rng: np.random.Generator, n: int, truth: dict[str, float], window_h
 
 
 def profile_set(args: tuple[int, int, dict[str, float], float, int]) -> dict[str, bool]:
+    """Per parameter, whether the interval covers the truth (an undetermined parameter
+    claims no bound and covers it); ``undetermined <name>``: whether the fit said so."""
     seed, n, truth, window_h, calibration = args
     data = simulate(np.random.default_rng(seed), n, truth, window_h)
     fitted = ReliabilityFitter(PersistenceClass.SD_AND_SDA, START).fit(
@@ -73,6 +75,7 @@ def profile_set(args: tuple[int, int, dict[str, float], float, int]) -> dict[str
         low = -np.inf if np.isnan(e.low) else e.low
         high = np.inf if np.isnan(e.high) else e.high
         out[name] = bool(low <= truth[name] <= high)
+        out[f"undetermined {name}"] = not e.determined
     return out
 
 
@@ -96,8 +99,13 @@ def posterior_set(args: tuple[int, float | None]) -> dict[str, bool]:
 
 
 def report(label: str, rows: list[dict[str, bool]], seconds: float) -> None:
-    shares = {k: np.mean([r[k] for r in rows]) for k in rows[0]}
+    shares = {k: np.mean([r[k] for r in rows]) for k in rows[0]
+              if not k.startswith("undetermined")}
+    unsure = {k.split()[1]: sum(r[k] for r in rows) for k in rows[0]
+              if k.startswith("undetermined")}
+    said = ", ".join(f"{k} {v}" for k, v in unsure.items() if v)
     print(f"{label:<58} " + "  ".join(f"{k} {v:.3f}" for k, v in shares.items())
+          + (f"  (not determined in: {said})" if said else "")
           + f"  ({seconds / len(rows):.2f} s a set)", flush=True)
 
 
