@@ -283,9 +283,11 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                    scenario: Annotated[str, Query()] = DEFAULT_SCENARIO) -> Response:
         return _json(area_curve_document(led, area_id, scenario))
 
+    from .review import add_review_routes
     from .writes import add_write_routes
 
     add_write_routes(app, collections)
+    add_review_routes(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

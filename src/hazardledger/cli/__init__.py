@@ -20,6 +20,7 @@ from . import (  # noqa: F401  (each registers its commands on ``app``)
     keys,
     priority,
     report,
+    review,
     serve,
 )
 from .common import app

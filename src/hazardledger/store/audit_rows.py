@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 
 from ..domain.schema import LayerSchema
-from . import audit, users
+from . import audit, queue, users
 from .values import storage_columns
 
 
@@ -132,9 +132,11 @@ OWN_TABLE_SELECT = {
     "hl_users": f"SELECT name, {', '.join(users.AUDITED)} FROM hl_users",
     "item_types": "SELECT code, definition FROM item_types",
     "hl_meta": "SELECT key, value FROM hl_meta",
+    "hl_submissions": f"SELECT instance_id, {', '.join(queue.AUDITED)} FROM hl_submissions",
 }
 _OWN_FIELDS = {"hl_users": users.AUDITED,
-               "item_types": ("definition",)}
+               "item_types": ("definition",),
+               "hl_submissions": queue.AUDITED}
 
 
 def own_table_rows(table: str, rows: Sequence[Sequence[object]]

@@ -10,19 +10,21 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 
 from ..domain.schema import LayerSchema
 from ..domain.schema import layer as layer_schema
-from . import audit_rows, users
+from . import audit_rows, queue, users
 from .errors import StoreError
 from .gpkg_schema import RESULT_LAYERS
+from .queue import Submission
 from .reconcile import AuditedStore
 from .users import User
 from .values import storage_columns, stored_rows
@@ -151,6 +153,96 @@ class Store(AuditedStore):
         with self._short_write() as handle:
             users.record_use(handle, name, at)
 
+    # -- the review queue (store/queue.py) --------------------------------------------------
+
+    def known_submissions(self, instance_ids: Sequence[str]) -> set[str]:
+        """Which of these submissions the review queue already holds, in any state."""
+        reader = self._reader()
+        return queue.known(reader, instance_ids) if queue.exists(reader) else set()
+
+    def queue_submissions(self, submissions: Sequence[Submission], *, actor: str) -> None:
+        """Put submissions in the review queue (audited); victims' personal answers are
+        sealed there as in the layer. Ids already queued are left as they are."""
+        if not submissions:
+            return
+        sealed = [self._sealed_submission(s) for s in submissions]
+        with self._transaction() as handle:
+            held = queue.known(handle, [s.instance_id for s in sealed])
+            fresh = [s for s in sealed if s.instance_id not in held]
+            queue.insert(handle, fresh)
+            self._append_audit(handle, actor, "queue submission", "hl_submissions",
+                               [s.instance_id for s in fresh], [None] * len(fresh),
+                               [queue.audited_state(s) for s in fresh])
+
+    def submissions(self, status: str | None = None, layer: str | None = None
+                    ) -> list[Submission]:
+        """The queue in the order received (optionally of one status or layer), personal
+        answers opened where the key allows."""
+        reader = self._reader()
+        if not queue.exists(reader):
+            return []
+        return [self._opened_submission(s) for s in queue.listing(reader, status, layer)]
+
+    def submission(self, instance_id: str) -> Submission | None:
+        """One submission of the queue, if it holds it."""
+        reader = self._reader()
+        found = queue.get(reader, instance_id) if queue.exists(reader) else None
+        return None if found is None else self._opened_submission(found)
+
+    def approve_submissions(self, instance_ids: Sequence[str], layer: str,
+                            frame: gpd.GeoDataFrame | pd.DataFrame, *, actor: str,
+                            update: bool, action: str) -> WriteSummary:
+        """Write the validated features of pending submissions and mark them approved by
+        ``actor``, in one transaction (both audited)."""
+        with self._transaction() as handle:
+            written = self._write_features(handle, layer_schema(layer), frame, actor, action,
+                                           update)
+            self._review(handle, instance_ids, queue.APPROVED, actor, None)
+        return written
+
+    def reject_submissions(self, instance_ids: Sequence[str], reason: str, *,
+                           actor: str) -> None:
+        """Mark pending submissions rejected by ``actor`` with ``reason`` (audited)."""
+        with self._transaction() as handle:
+            self._review(handle, instance_ids, queue.REJECTED, actor, reason)
+
+    def _review(self, handle: Any, instance_ids: Sequence[str], status: str, actor: str,
+                reason: str | None) -> None:
+        before = [queue.get(handle, i) for i in instance_ids]
+        done = [i for i, s in zip(instance_ids, before, strict=True)
+                if s is None or s.status != queue.PENDING]
+        if done:  # reviewed meanwhile by someone else
+            raise StoreError(f"no longer pending: {', '.join(done)}")
+        at = audit_rows.utc_now()
+        for i in instance_ids:
+            queue.set_review(handle, i, status, actor, at, reason)
+        self._append_audit(handle, actor, "approve" if status == queue.APPROVED else "reject",
+                           "hl_submissions",
+                           list(instance_ids), [queue.audited_state(s) for s in before],
+                           [queue.audited_state(queue.get(handle, i)) for i in instance_ids])
+
+    def _sealed_submission(self, s: Submission) -> Submission:
+        schema = layer_schema(s.layer)
+        if not schema.personal_fields:
+            return s
+        answers = orjson.loads(s.payload)
+        values = {n: [answers.get(n)] for n in schema.personal_fields}
+        # sealed under the queue's own name and the instance id: a value cannot be moved
+        # to another submission or another table unnoticed
+        self._seal_personal(replace(schema, name="hl_submissions"), [s.instance_id], values)
+        answers.update({n: v[0] for n, v in values.items()})
+        return replace(s, payload=orjson.dumps(answers, option=orjson.OPT_SORT_KEYS).decode())
+
+    def _opened_submission(self, s: Submission) -> Submission:
+        schema = layer_schema(s.layer)
+        if not schema.personal_fields:
+            return s
+        answers = orjson.loads(s.payload)
+        values = {n: [answers.get(n)] for n in schema.personal_fields}
+        self._open_personal(replace(schema, name="hl_submissions"), [s.instance_id], values)
+        answers.update({n: v[0] for n, v in values.items()})
+        return replace(s, payload=orjson.dumps(answers, option=orjson.OPT_SORT_KEYS).decode())
+
     @abstractmethod
     def count(self, layer: str) -> int:
         """How many features the layer holds."""
@@ -174,17 +266,23 @@ class Store(AuditedStore):
         schema = layer_schema(layer)
         if not actor:
             raise StoreError("an actor is required for every write")
-        frame = frame.reset_index(drop=True)
-        stored = stored_rows(schema, frame, self._encode_geometry, self._seal_personal)
-        ids = stored.ids
         with self._transaction() as handle:
-            before = self._feature_json(schema, ids) if update else {}
-            is_new = ~pd.Index(ids).isin(list(before))
-            entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
-                                         [before.get(i) for i in ids], stored.audit_values,
-                                         stored.geometry)
-            self._write_rows(handle, schema, stored, is_new)
-            first, last = self._store_audit(handle, entries)
+            return self._write_features(handle, schema, frame, actor, action, update)
+
+    def _write_features(self, handle: Any, schema: LayerSchema,
+                        frame: gpd.GeoDataFrame | pd.DataFrame, actor: str, action: str,
+                        update: bool) -> WriteSummary:
+        """:meth:`write`'s work inside the caller's transaction."""
+        stored = stored_rows(schema, frame.reset_index(drop=True), self._encode_geometry,
+                             self._seal_personal)
+        ids = stored.ids
+        before = self._feature_json(schema, ids) if update else {}
+        is_new = ~pd.Index(ids).isin(list(before))
+        entries = audit_rows.entries(self.get_meta("audit_head"), actor, action, schema, ids,
+                                     [before.get(i) for i in ids], stored.audit_values,
+                                     stored.geometry)
+        self._write_rows(handle, schema, stored, is_new)
+        first, last = self._store_audit(handle, entries)
         n_new = int(is_new.sum())
         return WriteSummary(schema.name, n_new, len(ids) - n_new, 0, first, last)
 
@@ -204,10 +302,6 @@ class Store(AuditedStore):
         return WriteSummary(schema.name, 0, 0, len(wanted), first, last)
 
     # -- the steps of a write each backend supplies ---------------------------------------
-
-    @abstractmethod
-    def _reader(self) -> Any:
-        """What runs a read outside a transaction (a connection)."""
 
     @abstractmethod
     def _short_write(self) -> AbstractContextManager[Any]:

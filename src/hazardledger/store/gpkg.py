@@ -44,7 +44,6 @@ from .gpkg_schema import (
     APPLICATION_ID,
     GEOM,
     SCHEMA_VERSION,
-    absent_columns,
     migrate,
     missing_rtree_triggers,
     restore_rtree,
@@ -100,7 +99,7 @@ class GeoPackageStore(Store):
                     self._convert_forms(conn)
         # A read-only ledger of an earlier version is read as it stands: the columns later
         # versions added read as empty.
-        self._absent = absent_columns(self._conn) if version < SCHEMA_VERSION else {}
+        self._absent = gpkg_open.absent_columns(self._conn) if version < SCHEMA_VERSION else {}
 
     # -- opening -----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+from ..domain.schema import LAYERS
 from . import gpkg_query
 from .errors import StoreError
 from .gpkg_geometry import envelope, is_empty
@@ -143,3 +144,15 @@ def holding_processes(path: Path) -> list[tuple[int, str]]:
 def is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
+
+
+def absent_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    """Per layer, the fields this version has that the ledger's tables lack (a ledger of an
+    earlier version that could not be migrated, being read-only)."""
+    out = {}
+    for schema in LAYERS.values():
+        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{schema.name}")')}
+        missing = set(schema.field_names) - have
+        if have and missing:
+            out[schema.name] = missing
+    return out

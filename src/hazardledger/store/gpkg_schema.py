@@ -8,11 +8,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..domain.schema import GPKG_TYPES, LAYERS, LayerSchema
+from . import queue
 from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0: read by GDAL 3.6 (Debian 12) without a warning
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 GEOM = "geom"
 
 _CORE = """
@@ -417,21 +418,19 @@ def _create_v10(conn: sqlite3.Connection) -> None:
     _add_fields(conn, tuple(LAYERS))
 
 
+def _create_v11(conn: sqlite3.Connection) -> None:
+    """The review queue: field submissions waiting for the information management team."""
+    conn.execute(queue.create_sql(postgres=False))
+    conn.execute(
+        "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, "
+        "last_change) VALUES ('hl_submissions', 'attributes', 'hl_submissions', "
+        "'Field submissions waiting for review, and their reviews', ?)", (_now(),))
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6,
-    7: _create_v7, 8: _create_v8, 9: _create_v9, 10: _create_v10}
-
-
-def absent_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
-    """Per layer, the fields this version has that the ledger's tables lack (a ledger of an
-    earlier version that could not be migrated, being read-only)."""
-    out = {}
-    for schema in LAYERS.values():
-        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{schema.name}")')}
-        missing = set(schema.field_names) - have
-        if have and missing:
-            out[schema.name] = missing
-    return out
+    7: _create_v7, 8: _create_v8, 9: _create_v9, 10: _create_v10,
+    11: _create_v11}
 
 
 def migrate(conn: sqlite3.Connection, current: int) -> int:

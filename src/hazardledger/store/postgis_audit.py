@@ -296,4 +296,7 @@ def grant(cur: Cursor) -> None:
             ident(name), ident(EDITOR), cols=open_columns))
     for table in ("audit_log", "hl_users"):
         cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(ident(table), ident(ADMIN)))
+    if cur.execute("SELECT to_regclass('hl_submissions')").fetchone() != (None,):
+        # reviewers see the queue in QGIS; it changes only through the ledger's review
+        cur.execute(sql.SQL("GRANT SELECT ON hl_submissions TO {}").format(ident(EDITOR)))
     cur.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM PUBLIC"))

@@ -31,7 +31,7 @@ STYLE_DESCRIPTION = "Hazard Ledger default"
 # Version numbers follow the GeoPackage layout this mirrors: a PostGIS ledger starts with
 # everything of the GeoPackage's version 3 at once, and every later GeoPackage migration
 # needs its PostGIS twin here.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 # Every writing transaction takes this transaction-level advisory lock first, so that
 # writers append to the audit chain one after another. Advisory locks are per database.
@@ -340,9 +340,17 @@ def _create_v10(cur: Cursor) -> None:
     _add_fields(cur, tuple(LAYERS))
 
 
+def _create_v11(cur: Cursor) -> None:
+    """The review queue: field submissions waiting for the information management team."""
+    from . import queue
+
+    cur.execute(queue.create_sql(postgres=True))
+    _comment(cur, "hl_submissions", "Field submissions waiting for review, and their reviews")
+
+
 MIGRATIONS: dict[int, Callable[[Cursor], None]] = {
     3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6, 7: _create_v7, 8: _create_v8,
-    9: _create_v9, 10: _create_v10}
+    9: _create_v9, 10: _create_v10, 11: _create_v11}
 
 
 def migrate(cur: Cursor, current: int) -> int:

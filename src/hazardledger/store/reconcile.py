@@ -21,7 +21,7 @@ import shapely
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
 from ..domain.validation import LAYER_FORMS
-from . import audit_rows, drift
+from . import audit_rows, drift, queue
 from .drift import FeatureDrift
 from .errors import StoreError
 from .personal import KEY_FILE_ENV, NOT_KEPT, Keyring, is_sealed, no_key_marker
@@ -29,7 +29,7 @@ from .values import StoredRows, rows_from_json, stored_rows, typed_layer
 
 # settings the ledger keeps for itself, outside the audit trail
 INTERNAL_SETTINGS = frozenset({"schema_version", "audit_head"})
-OWN_TABLES = ("hl_users", "item_types", "hl_meta")
+OWN_TABLES = ("hl_users", "item_types", "hl_meta", "hl_submissions")
 ACCEPT = "accept direct edit"
 MIGRATION_ACTOR = "hazardledger (schema migration)"
 MIGRATE_FORMS = "migrate: one geometry type a layer"
@@ -206,6 +206,10 @@ class AuditedStore(ABC):
         names, and its last value (None: deleted)."""
 
     @abstractmethod
+    def _reader(self) -> Any:
+        """What runs a read outside a transaction (a connection)."""
+
+    @abstractmethod
     def _stored_table(self, table: str) -> dict[str, dict[str, object]]:
         """The rows of one of the ledger's own tables (``hl_users``, ``item_types``,
         ``hl_meta``) as the trail records them, keyed as its entries are."""
@@ -255,6 +259,8 @@ class AuditedStore(ABC):
             ids, texts = self._stored_json(schema)
             found += drift.compare_layer(schema, self._audited_states(schema.name), ids, texts)
         for table in OWN_TABLES:
+            if table == "hl_submissions" and not queue.exists(self._reader()):
+                continue  # a ledger before the queue, read-only: nothing to compare
             current = self._stored_table(table)
             if table == "hl_meta":
                 current = {k: v for k, v in current.items() if k not in INTERNAL_SETTINGS}

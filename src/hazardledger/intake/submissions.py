@@ -1,0 +1,199 @@
+"""Submissions of the field forms as ODK Central and KoboToolbox export them (CSV, XLSX,
+GeoJSON), read into rows for the review queue.
+
+What the servers write, and what is kept:
+
+- the submission's instance id (``meta-instanceID`` in Central, ``meta/instanceID`` or
+  ``_uuid`` in Kobo, ``KEY`` from Briefcase, ``__id`` in GeoJSON), without its ``uuid:``
+  prefix: the key that keeps a submission from entering the queue twice;
+- when it was submitted and by whom (``SubmissionDate``/``SubmitterName``,
+  ``_submission_time``/``_submitted_by``);
+- the form's questions, whatever group prefix the export puts before them
+  (``group-field``, ``group/field``);
+- GPS answers written as ODK writes them: a geopoint ``"lat lon altitude accuracy"``, a
+  geotrace or geoshape as such points joined by ``;`` (or split by Central into
+  ``…-Latitude``, ``…-Longitude``, ``…-Altitude``, ``…-Accuracy``; by Kobo into
+  ``_…_latitude`` and the like), with the worst accuracy of its points kept.
+
+Nothing here validates a submission against the ledger: that is the review's work, and
+approval runs the same validation as any import.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..domain.problems import InputRejected, Problem
+from ..domain.schema import LAYERS
+from .forms import DERIVED, FIELD_LAYERS, RECORD_GEOMETRY
+
+INSTANCE_ID = ("meta-instanceID", "meta/instanceID", "instanceID", "KEY", "__id", "_uuid")
+SUBMITTED_AT = ("SubmissionDate", "_submission_time")
+SUBMITTER = ("SubmitterName", "_submitted_by")
+# questions a form asks that are no field: how a record's location and number are known
+FORM_ONLY = {"geometry_kind", "count_kind"}
+_CENTRAL_PARTS = {"Latitude": 0, "Longitude": 1, "Altitude": 2, "Accuracy": 3}
+_KOBO_PARTS = {"latitude": 0, "longitude": 1, "altitude": 2, "precision": 3}
+_FORM_NAME = re.compile(r"hazardledger_(?P<layer>[a-z_]+?)(?:[ _.-]|$)")
+
+
+def layer_of(path: Path) -> str | None:
+    """The layer a file's name says it holds (the form id ``hazardledger_<layer>``)."""
+    match = _FORM_NAME.search(path.name)
+    if match and match.group("layer") in FIELD_LAYERS:
+        return match.group("layer")
+    return None
+
+
+def _read_raw(path: Path) -> tuple[pd.DataFrame, list[object]]:
+    """The export as text columns, and each row's GeoJSON geometry (GeoJSON only)."""
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        features = document.get("features") if isinstance(document, dict) else None
+        if not isinstance(features, list):
+            raise ValueError("not a GeoJSON FeatureCollection")
+        rows = [{**(f.get("properties") or {}), **({"__id": f["id"]} if "id" in f else {})}
+                for f in features]
+        return (pd.DataFrame(rows, dtype=object),
+                [f.get("geometry") for f in features])
+    if suffix == ".xlsx":
+        frame = pd.read_excel(path, dtype=object, engine="openpyxl")
+        return frame, [None] * len(frame)
+    if suffix == ".csv":
+        text = path.read_text(encoding="utf-8-sig")
+        # Kobo writes ';' between columns by default, Central ','
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+        frame = pd.read_csv(path, dtype=object, sep=dialect.delimiter, encoding="utf-8-sig",
+                            keep_default_na=False, na_values=[""])
+        return frame, [None] * len(frame)
+    raise ValueError(f"unsupported file type '{path.suffix}' (submissions: .csv, .xlsx, "
+                     ".geojson)")
+
+
+def _pick(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
+    for name in names:
+        if name in frame.columns:
+            return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def _odk_points(text: str) -> tuple[np.ndarray, float | None]:
+    """(n, 2) lon/lat of an ODK geo answer, and its worst accuracy (metres)."""
+    parts = [p.split() for p in text.strip().strip(";").split(";") if p.strip()]
+    if not parts or any(len(p) < 2 or len(p) > 4 for p in parts):
+        raise ValueError("expected points 'latitude longitude [altitude accuracy]' joined "
+                         "by ';'")
+    numbers = np.array([[float(v) for v in p[:2]] for p in parts])
+    accuracies = [float(p[3]) for p in parts if len(p) == 4]
+    return numbers[:, ::-1], max(accuracies) if accuracies else None
+
+
+def _geometry(question: str, text: str) -> tuple[object, float | None]:
+    points, accuracy = _odk_points(text)
+    if question == "geopoint":
+        if len(points) != 1:
+            raise ValueError("a point question holds one point")
+        return shapely.points(points[0]), accuracy
+    if question == "geotrace":
+        return shapely.linestrings(points), accuracy
+    ring = points if (points[0] == points[-1]).all() else np.vstack([points, points[:1]])
+    return shapely.polygons(ring), accuracy
+
+
+def _split_points(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    """A geopoint Central or Kobo split into columns, joined back into ODK's text."""
+    for pattern, parts in ((f"{name}-{{}}", _CENTRAL_PARTS), (f"_{name}_{{}}", _KOBO_PARTS)):
+        columns = {k: pattern.format(k) for k in parts}
+        if all(columns[k] in frame.columns for k in list(parts)[:2]):
+            values = [frame[columns[k]].astype("string").fillna("0") if k in list(parts)[2:]
+                      else frame[columns[k]].astype("string") for k in parts
+                      if columns[k] in frame.columns]
+            joined = values[0]
+            for more in values[1:]:
+                joined = joined + " " + more
+            return joined.where(values[0].notna() & values[1].notna())
+    return None
+
+
+def read_submissions(path: str | Path, layer: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """The submissions in an export of ``layer``'s form: one row each with ``instance_id``,
+    ``submitted_at``, ``submitter``, ``accuracy_m``, ``geometry`` and the layer's fields
+    as text; and the problems that keep rows out (each names its row and question)."""
+    path = Path(path)
+    if layer not in FIELD_LAYERS:
+        raise ValueError(f"no field form for layer '{layer}' (forms: {', '.join(FIELD_LAYERS)})")
+    try:
+        raw, geojson = _read_raw(path)
+    except (ValueError, OSError, UnicodeDecodeError, csv.Error) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputRejected(path.name, [Problem(None, "file", f"cannot be read as a form "
+                                                f"export: {reason}")]) from None
+    raw = raw.reset_index(drop=True)
+    schema = LAYERS[layer]
+    problems: list[Problem] = []
+    ids = _pick(raw, INSTANCE_ID).astype("string").str.strip().str.removeprefix("uuid:")
+    problems += [Problem(int(i) + 1, "instanceID", "no instance id: export the submissions "
+                         "with their metadata (meta/instanceID)")
+                 for i in np.flatnonzero(ids.isna().to_numpy() | (ids == "").fillna(True))]
+    # group prefixes go: the question's own name is the field's
+    short: dict[object, str] = {c: re.split(r"[-/]", str(c))[-1] for c in raw.columns}
+    questions = {c: s for c, s in short.items() if s in schema.field_names
+                 and s not in DERIVED.get(layer, ())}
+    out = pd.DataFrame({s: raw[c] for c, s in questions.items()})
+    out.insert(0, "instance_id", ids)
+    out["submitted_at"] = _pick(raw, SUBMITTED_AT)
+    out["submitter"] = _pick(raw, SUBMITTER)
+    geometry, accuracy = _geometries(raw, layer, geojson, short, problems)
+    out["accuracy_m"] = accuracy
+    if "location_accuracy_m" in schema.field_names:  # a record's point or line as located
+        out["location_accuracy_m"] = pd.Series(accuracy, dtype=object).where(
+            ~np.isnan(accuracy), None)
+    out["geometry"] = geometry
+    return out, sorted(problems)
+
+
+def _geometries(raw: pd.DataFrame, layer: str, geojson: list[object],
+                short: dict[object, str], problems: list[Problem]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    n = len(raw)
+    geometry = np.full(n, None, dtype=object)
+    accuracy = np.full(n, np.nan)
+    if not LAYERS[layer].spatial:
+        return geometry, accuracy
+    asked = ({name: kind for kind, name, _ in RECORD_GEOMETRY.values()} if layer == "records"
+             else {"geometry": "geopoint" if LAYERS[layer].gpkg_geometry == "POINT"
+                   else "geoshape"})
+    for name, kind in asked.items():
+        column = next((c for c, s in short.items() if s == name), None)
+        values = raw[column].astype("string") if column is not None else _split_points(
+            raw, name)
+        if values is None:
+            continue
+        answered = values.notna().to_numpy() & (values.str.strip() != "").fillna(
+            False).to_numpy(bool)
+        for i in (int(k) for k in np.flatnonzero(answered)):
+            if geometry[i] is not None:
+                problems.append(Problem(i + 1, name, "the submission answers two "
+                                        "location questions"))
+                continue
+            try:
+                geometry[i], worst = _geometry(kind, str(values.iloc[i]))
+            except ValueError as exc:
+                problems.append(Problem(i + 1, name, f"not an ODK {kind}: {exc}"))
+                continue
+            accuracy[i] = np.nan if worst is None else worst
+    for i, shape in enumerate(geojson):  # a GeoJSON export's own geometry, where no answer
+        if shape is not None and geometry[i] is None:
+            try:
+                geometry[i] = shapely.from_geojson(json.dumps(shape))
+            except shapely.errors.GEOSException:
+                problems.append(Problem(i + 1, "geometry", "not a GeoJSON geometry"))
+    return geometry, accuracy

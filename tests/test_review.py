@@ -1,0 +1,245 @@
+"""Field submissions through the review queue: ODK Central and KoboToolbox exports (CSV,
+XLSX, GeoJSON) queued once each, nothing in a layer until approved, approval validated and
+audited, rejection kept with its reason; on both backends, in the CLI and the API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from hazardledger.api.app import create_app
+from hazardledger.api.auth import add_user
+from hazardledger.cli import app
+from hazardledger.domain.problems import InputRejected
+from hazardledger.ledger import Ledger
+from hazardledger.review import approve, import_submissions, reject
+
+from . import postgis_fixtures
+from .conftest import NOW, areas_frame, records_frame
+from .postgis_fixtures import run_sql
+
+store_url = postgis_fixtures.store_url
+runner = CliRunner()
+CENTRAL_META = ("SubmitterID,SubmitterName,AttachmentsPresent,AttachmentsExpected,Status,"
+                "ReviewState,DeviceID,Edits,FormVersion")
+CENTRAL = (
+    "SubmissionDate,id,item_type,found_at,state,area_id,record_id,depth_cm,remarks,"
+    "geometry-Latitude,geometry-Longitude,geometry-Altitude,geometry-Accuracy,"
+    f"meta-instanceID,{CENTRAL_META}\n"
+    "2026-10-02T09:15:00.000Z,F-1,ap-persistent,2026-10-01T08:00:00.000Z,functional,HA-1,"
+    ",12,\"under the hedge,\nnot marked\",49.01,36.01,151.2,4.5,"
+    "uuid:6f1c-aa01,7,Olena,0,0,,,collect:X1,0,hl-1\n"
+    "2026-10-02T09:20:00.000Z,F-2,ap-persistent,2026-10-01T09:00:00.000Z,inert,HA-1,,,"
+    ",49.02,36.02,150,25,uuid:6f1c-aa02,7,Olena,0,0,,,collect:X1,0,hl-1\n")
+
+
+@pytest.fixture(autouse=True)
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAZARDLEDGER_NOW", str(NOW))
+
+
+def _ledger(location: str) -> Ledger:
+    led = Ledger(location)
+    led.init()
+    led.import_frame("hazard_areas", areas_frame(2), source="a", actor="t", now=NOW)
+    led.import_frame("records", records_frame(1), source="r", actor="t", now=NOW)
+    return led
+
+
+def _central(folder: Path, text: str = CENTRAL) -> Path:
+    path = folder / "hazardledger_findings.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_submission_is_queued_once_and_reaches_the_layer_only_when_approved(
+        store_url: str, tmp_path: Path) -> None:
+    led = _ledger(store_url)
+    export = _central(tmp_path)
+    queued = import_submissions(led, export, actor="clerk")
+    assert queued.layer == "findings" and queued.queued == ["6f1c-aa01", "6f1c-aa02"]
+    assert queued.flagged == ["6f1c-aa02"]  # GPS within 25 m: worse than the form's 10 m
+    assert led.read("findings").empty
+    again = import_submissions(led, export, actor="clerk")
+    assert again.queued == [] and again.already == ["6f1c-aa01", "6f1c-aa02"]
+    assert len(led.store.submissions()) == 2
+
+    written = approve(led, ["6f1c-aa01"], actor="im-lead")
+    assert (written.inserted, written.updated) == (1, 0)
+    found = led.read("findings").set_index("id")
+    assert list(found.index) == ["F-1"]
+    assert found.loc["F-1", "remarks"] == "under the hedge,\nnot marked"
+    assert found.loc["F-1", "depth_cm"] == 12
+    assert (found.loc["F-1", "geometry"].x, found.loc["F-1", "geometry"].y) == (36.01, 49.01)
+    entry = led.audit_log("F-1").iloc[-1]
+    assert (entry["actor"], entry["action"]) == ("im-lead", "import (reviewed submission)")
+
+    reject(led, ["6f1c-aa02"], actor="im-lead", reason="GPS too poor: go back and re-fix")
+    rejected = led.store.submission("6f1c-aa02")
+    assert rejected is not None and rejected.status == "rejected"
+    assert (rejected.reviewed_by, rejected.reason) == ("im-lead",
+                                                       "GPS too poor: go back and re-fix")
+    assert list(led.read("findings")["id"]) == ["F-1"]
+    with pytest.raises(ValueError, match="already reviewed: '6f1c-aa01' \\(approved by"):
+        approve(led, ["6f1c-aa01"], actor="im-lead")
+    assert led.verify_audit() == []
+    trail = led.audit_log()
+    queue_entries = trail[trail["layer"] == "hl_submissions"]
+    assert list(queue_entries["action"]) == ["queue submission"] * 2 + ["approve", "reject"]
+
+
+def test_a_queue_edited_by_another_program_shows_in_audit_verify(
+        store_url: str, tmp_path: Path) -> None:
+    led = _ledger(store_url)
+    import_submissions(led, _central(tmp_path), actor="clerk")
+    led.close()
+    run_sql(store_url, ["UPDATE hl_submissions SET payload = replace(payload, 'F-1', 'F-9')"])
+    problems = Ledger(store_url).verify_audit()
+    assert any("hl_submissions" in p and "6f1c-aa01" in p for p in problems), problems
+
+
+def test_approval_refuses_what_validation_refuses_and_writes_nothing(tmp_path: Path) -> None:
+    led = _ledger(str(tmp_path / "l.gpkg"))
+    bad = CENTRAL.replace("F-1,ap-persistent", "F-1,no-such-type").replace(
+        ",HA-1,,,", ",HA-7,,,")
+    import_submissions(led, _central(tmp_path, bad), actor="clerk")
+    with pytest.raises(InputRejected) as refused:
+        approve(led, ["6f1c-aa01", "6f1c-aa02"], actor="im-lead")
+    lines = refused.value.lines()
+    assert any(line.startswith("review 6f1c-aa01: item_type: ") for line in lines), lines
+    assert any(line.startswith("review 6f1c-aa02: area_id: no hazard area 'HA-7'")
+               for line in lines), lines
+    assert led.read("findings").empty
+    assert {s.status for s in led.store.submissions()} == {"pending"}
+
+
+def test_kobo_exports_semicolons_geopoint_text_xlsx_and_geojson(tmp_path: Path) -> None:
+    led = _ledger(str(tmp_path / "l.gpkg"))
+    kobo = tmp_path / "kobo.csv"
+    kobo.write_text(
+        "start;end;id;item_type;found_at;state;area_id;geometry;_geometry_latitude;"
+        "_geometry_longitude;_geometry_altitude;_geometry_precision;meta/instanceID;_id;"
+        "_uuid;_submission_time;_submitted_by\n"
+        "x;y;F-3;ap-rd-apii;2026-10-01T08:00:00;self_destroyed;HA-1;49.03 36.03 140 3.9;"
+        "49.03;36.03;140;3.9;uuid:k-1;11;k-1;2026-10-02T10:00:00;taras\n", encoding="utf-8")
+    queued = import_submissions(led, kobo, "findings", actor="clerk")
+    assert queued.queued == ["k-1"] and queued.flagged == []
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "item_type", "found_at", "state", "area_id", "geometry", "_uuid"])
+    sheet.append(["F-4", "ap-rd-apii", "2026-10-01T08:00:00", "inert", "HA-1",
+                  "49.04 36.04 0 6", "k-2"])
+    book.save(tmp_path / "kobo.xlsx")
+    assert import_submissions(led, tmp_path / "kobo.xlsx", "findings",
+                              actor="clerk").queued == ["k-2"]
+    geojson = tmp_path / "central.geojson"
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "id": "uuid:g-1",
+        "geometry": {"type": "Point", "coordinates": [36.041, 49.041]},
+        "properties": {"id": "F-5", "item_type": "ap-persistent",
+                       "found_at": "2026-10-01T08:00:00Z", "state": "functional",
+                       "area_id": "HA-1"}}]}), encoding="utf-8")
+    assert import_submissions(led, geojson, "findings", actor="clerk").queued == ["g-1"]
+    approve(led, ["k-1", "k-2", "g-1"], actor="im-lead")
+    found = led.read("findings").set_index("id")
+    points = {i: (round(g.x, 3), round(g.y, 3)) for i, g in found.geometry.items()}
+    assert points == {"F-3": (36.03, 49.03), "F-4": (36.04, 49.04), "F-5": (36.041, 49.041)}
+
+
+def test_a_record_located_by_gps_keeps_its_accuracy(tmp_path: Path) -> None:
+    led = _ledger(str(tmp_path / "l.gpkg"))
+    export = tmp_path / "hazardledger_records.csv"
+    export.write_text(
+        "id,item_type,laid_from,source,info_reliability,area_id,geometry_kind,"
+        "geometry_point,count_kind,count,meta-instanceID\n"
+        "R-9,ap-persistent,2024-03-01T06:00:00Z,nts,medium,HA-1,point,"
+        "49.011 36.011 150 7.5,exact,4,uuid:r-1\n", encoding="utf-8")
+    import_submissions(led, export, actor="clerk")
+    approve(led, ["r-1"], actor="im-lead")
+    record = led.read("records").set_index("id").loc["R-9"]
+    assert record["location_accuracy_m"] == 7.5 and record["count"] == 4
+    assert record["location"] == "POINT (36.011 49.011)"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("id,state,geometry\nF-1,functional,49 36 0 3\n",
+     "feature 1: instanceID: no instance id: export the submissions with their metadata"),
+    ("id,state,geometry,meta-instanceID\nF-1,functional,49;36,uuid:a\n",
+     "feature 1: geometry: not an ODK geopoint: expected points 'latitude longitude"),
+    ("id,state,geometry,meta-instanceID\nF-1,functional,49 36,uuid:a\n"
+     "F-2,functional,49 36,uuid:a\n",
+     "feature 2: instanceID: instance id 'a' appears twice in the file"),
+])
+def test_an_export_that_cannot_be_read_queues_nothing(tmp_path: Path, text: str,
+                                                      expected: str) -> None:
+    led = _ledger(str(tmp_path / "l.gpkg"))
+    path = _central(tmp_path, text)
+    result = runner.invoke(app, ["submissions", "import", str(path), "--db",
+                                 str(tmp_path / "l.gpkg")])
+    assert result.exit_code == 2
+    assert f"hazardledger_findings.csv:{expected}" in result.stderr
+    assert led.store.submissions() == []
+
+
+def test_the_review_commands(tmp_path: Path) -> None:
+    db = str(tmp_path / "l.gpkg")
+    _ledger(db).close()
+    result = runner.invoke(app, ["submissions", "import", str(_central(tmp_path)), "--db", db])
+    assert result.exit_code == 0, result.stderr
+    assert "2 submissions of findings queued for review, 0 already in the queue" in (
+        result.stdout)
+    assert "GPS accuracy worse than 10 m: 6f1c-aa02" in result.stdout
+    listed = runner.invoke(app, ["review", "list", "--db", db])
+    assert listed.exit_code == 0 and "6f1c-aa01" in listed.stdout
+    assert "valid" in listed.stdout and "25 (poor)" in listed.stdout
+    shown = runner.invoke(app, ["review", "show", "6f1c-aa01", "--db", db])
+    assert "valid: approval would write it" in shown.stdout and "Olena" in shown.stdout
+    refused = runner.invoke(app, ["review", "reject", "6f1c-aa02", "--reason", " ", "--db", db])
+    assert refused.exit_code == 2 and "say why" in refused.stderr
+    assert runner.invoke(app, ["review", "reject", "6f1c-aa02", "--reason", "duplicate of F-1",
+                               "--db", db]).exit_code == 0
+    approved = runner.invoke(app, ["review", "approve", "6f1c-aa01", "--db", db,
+                                   "--actor", "im-lead"])
+    assert approved.exit_code == 0, approved.stderr
+    assert "1 added, 0 corrected in findings" in approved.stdout
+    unknown = runner.invoke(app, ["review", "approve", "nope", "--db", db])
+    assert unknown.exit_code == 2 and "no submission 'nope' in the queue" in unknown.stderr
+    done = runner.invoke(app, ["review", "list", "--status", "all", "--db", db])
+    assert "duplicate of F-1" in done.stdout and "im-lead" in done.stdout
+
+
+def test_the_review_api_for_editors_and_admins(tmp_path: Path) -> None:
+    db = tmp_path / "l.gpkg"
+    with _ledger(str(db)) as led:
+        import_submissions(led, _central(tmp_path), actor="clerk")
+        viewer = add_user(led.store, "vic", "viewer", actor="t")
+        editor = add_user(led.store, "eda", "editor", actor="t")
+    client = TestClient(create_app(str(db)))
+
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    assert client.get("/review", headers=bearer(viewer)).status_code == 403
+    queue = client.get("/review", headers=bearer(editor)).json()["submissions"]
+    assert [s["instance_id"] for s in queue] == ["6f1c-aa01", "6f1c-aa02"]
+    assert queue[0]["problems"] == [] and queue[0]["answers"]["id"] == "F-1"
+    answer = client.post("/review/6f1c-aa01/approve", headers=bearer(editor))
+    assert answer.status_code == 200 and answer.json()["inserted"] == 1
+    assert client.post("/review/6f1c-aa01/approve", headers=bearer(editor)).status_code == 409
+    assert client.post("/review/6f1c-aa02/reject", headers=bearer(editor),
+                       json={}).status_code == 400
+    assert client.post("/review/6f1c-aa02/reject", headers=bearer(editor),
+                       json={"reason": "poor GPS"}).status_code == 200
+    assert client.get("/review/nope", headers=bearer(editor)).status_code == 404
+    with Ledger(db) as led:
+        entry = led.audit_log("F-1").iloc[-1]
+        assert entry["actor"] == "eda"
+        assert led.store.submission("6f1c-aa02").reason == "poor GPS"  # type: ignore[union-attr]
+    assert pd.Timestamp(queue[0]["submitted_at"]).year == 2026
