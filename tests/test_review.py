@@ -5,6 +5,7 @@ audited, rejection kept with its reason; on both backends, in the CLI and the AP
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -243,3 +244,32 @@ def test_the_review_api_for_editors_and_admins(tmp_path: Path) -> None:
         assert entry["actor"] == "eda"
         assert led.store.submission("6f1c-aa02").reason == "poor GPS"  # type: ignore[union-attr]
     assert pd.Timestamp(queue[0]["submitted_at"]).year == 2026
+
+
+def test_a_victims_personal_answers_are_sealed_in_the_queue(tmp_path: Path) -> None:
+    db = tmp_path / "l.gpkg"
+    led = _ledger(str(db))
+    led.import_frame("incidents", pd.DataFrame([{
+        "id": "I-1", "occurred_at": "2026-09-01T10:00:00Z", "area_id": "HA-1",
+        "geometry": areas_frame(1).geometry.iloc[0].centroid}]), source="i", actor="t",
+        now=NOW)
+    export = tmp_path / "hazardledger_victims.csv"
+    export.write_text("id,incident_id,outcome,name,address,meta-instanceID\n"
+                      "V-1,I-1,injured,Mariia Kovalenko,\"Lesi Ukrainky 4, Izium\",uuid:v-1\n",
+                      encoding="utf-8")
+    import_submissions(led, export, actor="clerk")
+    stored = sqlite3.connect(db).execute(
+        "SELECT payload FROM hl_submissions WHERE instance_id = 'v-1'").fetchone()[0]
+    assert "Kovalenko" not in stored and "Izium" not in stored
+    held = led.store.submission("v-1")
+    assert held is not None and json.loads(held.payload)["name"] == "Mariia Kovalenko"
+    with led:
+        editor = add_user(led.store, "eda", "editor", actor="t")
+        admin = add_user(led.store, "ada", "admin", actor="t")
+    client = TestClient(create_app(str(db)))
+    seen = client.get("/review/v-1", headers={"Authorization": f"Bearer {editor}"}).json()
+    assert seen["answers"]["name"].startswith("[redacted") and seen["answers"]["id"] == "V-1"
+    seen = client.get("/review/v-1", headers={"Authorization": f"Bearer {admin}"}).json()
+    assert seen["answers"]["name"] == "Mariia Kovalenko"
+    approve(Ledger(db), ["v-1"], actor="im-lead")
+    assert Ledger(db).read("victims").set_index("id").loc["V-1", "name"] == "Mariia Kovalenko"

@@ -295,10 +295,11 @@ def _fit_section(ledger: Ledger, scenario: str, fits: pd.DataFrame | None
         "90 % intervals, each threshold calibrated by a parametric bootstrap of the type's "
         "findings (Wilks' threshold alone covers too little with findings like these). "
         "Beside them, the posterior: the catalog's prior updated by the same findings "
-        "(median and 90 % interval). With few findings on a power-source life, read the "
-        "posterior: in simulation the calibrated field intervals of the life's shape and "
-        "scale covered 69 % and 79 % of the truths with 100 findings (86 % with 400), the "
-        "posterior intervals 90 % of truths drawn from the prior.",),
+        "(median and 90 % interval). When the findings fit a step (every item ending at one "
+        "age), the life's shape and scale are not determined by them and only the posterior "
+        "speaks: in simulation that was half the data sets of 100 findings. Elsewhere the "
+        "calibrated field intervals of the life covered 89-97 % of the truths, the posterior "
+        "intervals 90 % of truths drawn from the prior.",),
         figures=figures,
         tables=(TableBlock("Reliability fit (hazardledger fit)", table),))
 
