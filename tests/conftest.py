@@ -87,6 +87,21 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ[KEY_FILE_ENV] = before
 
 
+@pytest.fixture(autouse=True, scope="session")
+def english() -> Iterator[None]:
+    """Tests read what people read in English unless they ask for another language,
+    whatever the machine's locale."""
+    from hazardledger.locale import LANG_ENV
+
+    before = os.environ.get(LANG_ENV)
+    os.environ[LANG_ENV] = "en"
+    yield
+    if before is None:
+        os.environ.pop(LANG_ENV, None)
+    else:
+        os.environ[LANG_ENV] = before
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The demo ledger as ``hazardledger demo`` builds it, and what it printed (built once:

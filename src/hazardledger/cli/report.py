@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..hazard.parameters import DEFAULT_SAMPLES
+from ..locale import language
 from ..residual import DEFAULT_SCENARIO
 from .common import (
     Config,
@@ -44,6 +45,8 @@ def report(
     proximity_population: Annotated[int, typer.Option(
         "--proximity-population", help="Proximity check: places of at least this many "
                                        "people")] = 10_000,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="uk or en; default: $HAZARDLEDGER_LANG, else the locale's")] = None,
 ) -> None:
     """Summary figures, map, curves with bands, priority tables, proximity findings,
     reliability fit, method and caveats — as HTML (one file, images embedded) or PDF."""
@@ -57,7 +60,7 @@ def report(
     if proximity_km <= 0 or proximity_population < 0:
         raise ValueError("--proximity-km must be above 0 and --proximity-population at least 0")
     request = ReportRequest(parse_date(as_of, "--as-of"), scenario, region, samples, seed, config,
-                            proximity_km, proximity_population)
+                            proximity_km, proximity_population, lang=language(lang))
     ledger = open_ledger(db)
     with err.status(f"computing the report for {request.as_of:%Y-%m-%d}"):
         document = build_report(ledger, request)

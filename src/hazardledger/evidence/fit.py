@@ -31,6 +31,7 @@ from scipy.special import expit, logit
 from scipy.stats import chi2
 
 from ..domain.vocab import PersistenceClass
+from ..locale import N_
 from .likelihood import Findings, log_likelihood, state_probability_table
 
 FREE: dict[PersistenceClass, tuple[str, ...]] = {
@@ -272,9 +273,9 @@ class ReliabilityFitter:
         return min(ends), max(ends), flat, None
 
 
-_STEP_NOTE = ("not determined by the findings: they fit a step (every item ending at one "
-              "age) as well as any spread of lives, so neither the life's shape nor its scale "
-              "has a trustworthy interval; read the posterior")
+_STEP_NOTE = N_("not determined by the findings: they fit a step (every item ending at one "
+                "age) as well as any spread of lives, so neither the life's shape nor its "
+                "scale has a trustworthy interval; read the posterior")
 
 
 def _step_life(result: FitResult) -> FitResult:
@@ -308,7 +309,7 @@ def _estimate(name: str, best: float, low: float, high: float,
     if determined:
         return Estimate(value[0], value[1], value[2])
     if at_low and at_high:
-        note = "not determined by the findings"
+        note = N_("not determined by the findings")
     elif at_high:
         note = f"not determined by the findings: at least {value[1]:.3g}"
     else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..locale import N_
 from .backends import map_blocks
 from .climate import Climate
 from .engine import SAMPLE_BLOCK, Workspace, as_of_block, grid_for, plans_for
@@ -21,9 +22,9 @@ from .inputs import EPOCH, HazardInput
 from .parameters import ParameterSamples
 from .summary import group, unit_names
 
-WARNING = ("Model estimate, not a land release: land is released only by non-technical "
-           "survey, technical survey and clearance (IMAS 07.11). A self-deactivated mine still "
-           "holds explosive and must be cleared.")
+WARNING = N_("Model estimate, not a land release: land is released only by non-technical "
+             "survey, technical survey and clearance (IMAS 07.11). A self-deactivated mine "
+             "still holds explosive and must be cleared.")
 HORIZON_H = 30 * 8766.0
 OFFSETS_H = np.concatenate([[0.0], np.geomspace(1.0, HORIZON_H, 40)])
 DEFAULT_THRESHOLD = 0.01

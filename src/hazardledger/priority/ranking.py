@@ -36,10 +36,11 @@ import pandas as pd
 from ..domain.vocab import AreaStatus
 from ..exposure.distance import area_m2, pairs_within
 from ..exposure.exposure import ATTRIBUTION, DECAY_KM
+from ..locale import N_
 from .weights import PriorityConfig
 
-NOT_A_RELEASE = ("A ranking for tasking survey and clearance: it never changes an area's "
-                 "status. Land is released only by survey and clearance.")
+NOT_A_RELEASE = N_("A ranking for tasking survey and clearance: it never changes an area's "
+                   "status. Land is released only by survey and clearance.")
 NO_RECORDS = "no record: hazard not modelled, counted as live"
 
 

@@ -87,6 +87,7 @@ class Report:
     sections: tuple[Section, ...]
     warning: str
     footer: str
+    lang: str = "en"  # the language it is written in (locale.LANGUAGES)
 
 
 def format_cell(value: object) -> str:

@@ -7,6 +7,7 @@ import base64
 from html import escape
 from pathlib import Path
 
+from ..locale import translator
 from .document import Figure, Report, Section, TableBlock
 
 CSS = """
@@ -64,7 +65,7 @@ def render_html(report: Report) -> str:
     """The report as one self-contained HTML5 document (every text escaped)."""
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en">',
+        f'<html lang="{escape(report.lang)}">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -78,7 +79,7 @@ def render_html(report: Report) -> str:
         _warning_box(report.warning),
         _summary(report.summary),
         "</header>",
-        _contents(report.sections),
+        _contents(report.sections, _contents_heading(report.lang)),
         "<main>",
         *(_section(i, s) for i, s in enumerate(report.sections, start=1)),
         "</main>",
@@ -116,12 +117,18 @@ def _summary(summary: tuple[tuple[str, str], ...]) -> str:
     return f'<dl class="summary">{items}</dl>'
 
 
-def _contents(sections: tuple[Section, ...]) -> str:
+def _contents_heading(lang: str) -> str:
+    tr = translator(lang)
+    return tr("Contents")
+
+
+def _contents(sections: tuple[Section, ...], heading: str) -> str:
     if not sections:
         return ""
     links = "".join(f'<li><a href="#{_anchor(i)}">{escape(s.heading)}</a></li>'
                     for i, s in enumerate(sections, start=1))
-    return f'<nav aria-label="Contents"><h2>Contents</h2><ol>{links}</ol></nav>'
+    return (f'<nav aria-label="{escape(heading)}"><h2>{escape(heading)}</h2><ol>{links}</ol>'
+            "</nav>")
 
 
 def _is_heavy(section: Section) -> bool:

@@ -17,10 +17,12 @@ from matplotlib.artist import Artist
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch
 
+from ..locale import N_, Translate, translator
+
 OUTLINES_CREDIT = "Country outlines: Natural Earth 1:110m (public domain), generalised"
 # the same classes as the residual_hazard layer's QGIS style
 CLASS_EDGES = np.array([0.0, 0.5, 5.0, 50.0, 500.0, np.inf])
-CLASS_LABELS = ("below 0.5", "0.5 – 5", "5 – 50", "50 – 500", "500 and more")
+CLASS_LABELS = (N_("below 0.5"), "0.5 – 5", "5 – 50", "50 – 500", N_("500 and more"))
 CLASS_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 
 
@@ -38,7 +40,8 @@ def hazard_class(expected: np.ndarray) -> np.ndarray:
 
 
 def plot_map(hazard: gpd.GeoDataFrame, places: gpd.GeoDataFrame, title: str,
-             closed: gpd.GeoDataFrame | None = None) -> bytes:
+             closed: gpd.GeoDataFrame | None = None, tr: Translate = translator("en")
+             ) -> bytes:
     """PNG of the open areas (``expected_q50`` coloured), closed areas in grey, and the
     places near them."""
     fig, ax = plt.subplots(figsize=(9, 8), dpi=110)
@@ -77,16 +80,16 @@ def plot_map(hazard: gpd.GeoDataFrame, places: gpd.GeoDataFrame, title: str,
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect(1 / np.cos(np.radians((y0 + y1) / 2)))
-    ax.set_xlabel("longitude (°E)")
-    ax.set_ylabel("latitude (°N)")
+    ax.set_xlabel(tr("longitude (°E)"))
+    ax.set_ylabel(tr("latitude (°N)"))
     ax.set_title(title, fontsize=10)
-    legend: list[Artist] = [Patch(facecolor=c, edgecolor="#404040", label=lab)
-              for c, lab in zip(CLASS_COLOURS, CLASS_LABELS, strict=True)]
+    legend: list[Artist] = [Patch(facecolor=c, edgecolor="#404040", label=tr(lab))
+                            for c, lab in zip(CLASS_COLOURS, CLASS_LABELS, strict=True)]
     legend.append(Patch(facecolor="#d9d9d9", edgecolor="#737373",
-                        label="closed (released by survey or clearance)"))
+                        label=tr("closed (released by survey or clearance)")))
     legend.append(plt.Line2D([], [], marker="o", linestyle="", color="#3182bd", alpha=0.5,
-                             label="populated place (size: population)"))
-    ax.legend(handles=legend, title="median expected functioning items", fontsize=7,
+                             label=tr("populated place (size: population)")))
+    ax.legend(handles=legend, title=tr("median expected functioning items"), fontsize=7,
               title_fontsize=7, loc="lower right")
     fig.text(0.01, 0.01, f"{OUTLINES_CREDIT}. Places: GeoNames (geonames.org), CC BY 4.0.",
              fontsize=6)

@@ -14,6 +14,7 @@ import matplotlib
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from ..locale import translator
 from .document import Figure, Report, Section, TableBlock
 
 FONT = "DejaVu"
@@ -32,13 +33,14 @@ class _ReportPDF(FPDF):
     """FPDF with the page number and a one-line warning at the foot of every page."""
 
     footer_text = ""
+    page_text = "page {page} of {pages}"
 
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font(FONT, size=7)
         self.set_text_color(GREY)
         self.cell(self.epw - 25, 5, self.footer_text, align="L")
-        self.cell(25, 5, f"page {self.page_no()} of {{nb}}", align="R")
+        self.cell(25, 5, self.page_text.format(page=self.page_no(), pages="{nb}"), align="R")
         self.set_text_color(0)
 
 
@@ -54,7 +56,9 @@ def write_pdf(report: Report, path: str | Path) -> Path:
     pdf.set_title(report.title)
     pdf.set_subject(report.subtitle)
     pdf.set_creator("hazardledger")
-    pdf.set_lang("en")
+    pdf.set_lang(report.lang)
+    tr = translator(report.lang)
+    pdf.page_text = tr("page {page} of {pages}")
     pdf.set_font(FONT, size=7)
     pdf.footer_text = _shorten(pdf, report.warning, pdf.epw - 27)
 
@@ -136,7 +140,8 @@ def _title_page(pdf: FPDF, report: Report) -> list[int]:
         pdf.ln(6)
     links = [pdf.add_link() for _ in report.sections]
     if report.sections:
-        _text(pdf, "Contents", 13, "B", gap=1)
+        tr = translator(report.lang)
+        _text(pdf, tr("Contents"), 13, "B", gap=1)
         pdf.set_font(FONT, size=10)
         for number, (section, link) in enumerate(zip(report.sections, links, strict=True), 1):
             pdf.multi_cell(0, 6, f"{number}. {section.heading}", link=link, align="L",

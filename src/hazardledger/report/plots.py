@@ -13,25 +13,31 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..hazard.inert import WARNING
+from ..locale import Translate, translator
+
+ENGLISH = translator("en")
 
 
-def plot_curve(frame: pd.DataFrame, path: Path | IO[bytes]) -> Path | IO[bytes]:
+def plot_curve(frame: pd.DataFrame, path: Path | IO[bytes], tr: Translate = ENGLISH
+               ) -> Path | IO[bytes]:
     """Expected functioning items per day: median line, mean dashed, 90 % band; the
     warning printed under the plot."""
     fig, ax = plt.subplots(figsize=(9, 5), dpi=110)
     ax.fill_between(frame["date"], frame["expected_q05"], frame["expected_q95"],
-                    color="#fdae6b", alpha=0.6, label="90 % interval")
-    ax.plot(frame["date"], frame["expected_q50"], color="#d7301f", label="median")
-    ax.plot(frame["date"], frame["expected_mean"], color="#7f0000", linestyle="--", label="mean")
-    ax.set_ylabel("expected functioning items")
+                    color="#fdae6b", alpha=0.6, label=tr("90 % interval"))
+    ax.plot(frame["date"], frame["expected_q50"], color="#d7301f", label=tr("median"))
+    ax.plot(frame["date"], frame["expected_mean"], color="#7f0000", linestyle="--",
+            label=tr("mean"))
+    ax.set_ylabel(tr("expected functioning items"))
     ax.set_ylim(bottom=0)
     unit = frame["unit"].iloc[0]
-    ax.set_title(f"Residual hazard, {unit}: scenario {frame['scenario'].iloc[0]}, "
-                 f"{frame['samples'].iloc[0]} samples")
+    ax.set_title(tr("Residual hazard, {unit}: scenario {scenario}, {samples} samples").format(
+        unit=tr(str(unit)), scenario=frame["scenario"].iloc[0],
+        samples=frame["samples"].iloc[0]))
     ax.legend(loc="upper right")
     ax.grid(alpha=0.3)
-    fig.text(0.01, 0.01, "\n".join(textwrap.wrap("WARNING: " + WARNING, 130)), fontsize=7,
-             va="bottom")
+    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(tr("WARNING: ") + tr(WARNING), 130)),
+             fontsize=7, va="bottom")
     fig.autofmt_xdate()
     fig.subplots_adjust(bottom=0.22)
     fig.savefig(path, format="png")
@@ -39,7 +45,8 @@ def plot_curve(frame: pd.DataFrame, path: Path | IO[bytes]) -> Path | IO[bytes]:
     return path
 
 
-def plot_fits(panels: list[dict[str, object]], path: Path | IO[bytes]) -> Path | IO[bytes]:
+def plot_fits(panels: list[dict[str, object]], path: Path | IO[bytes],
+              tr: Translate = ENGLISH) -> Path | IO[bytes]:
     """One panel per item type: observed share still functional by age (binned, with
     90 % Clopper–Pearson bars), the isotonic estimate, the fitted S(a) and the catalog's."""
     import numpy as np
@@ -64,21 +71,21 @@ def plot_fits(panels: list[dict[str, object]], path: Path | IO[bytes]) -> Path |
         low, high = clopper_pearson(k[has], n[has], 0.90)
         share = k[has] / n[has]
         ax.errorbar(mid[has], share, yerr=[share - low, high - share], fmt="o", color="black",
-                    capsize=2, label="observed (90 % CP)")
+                    capsize=2, label=tr("observed (90 % CP)"))
         npmle = current_status_npmle(age, functional)
         ax.step(npmle["age_h"], npmle["npmle"], where="post", color="#2c7fb8",
-                label="isotonic estimate")
+                label=tr("isotonic estimate"))
         grid = np.geomspace(edges[0], edges[-1], 300)
-        for params, style, label in ((panel["fitted"], "-", "fitted"),
-                                     (panel["catalog"], "--", "catalog")):
+        for params, style, label in ((panel["fitted"], "-", tr("fitted")),
+                                     (panel["catalog"], "--", tr("catalog"))):
             p = {key: np.asarray(v) for key, v in dict(params).items()}  # type: ignore[call-overload]
             ax.plot(grid, survival(grid, p, life=str(panel["life"])), style, color="#d7301f",
                     label=label)
         ax.set_xscale("log")
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(str(panel["code"]), fontsize=10)
-        ax.set_xlabel("age at finding (hours)")
-        ax.set_ylabel("share still functional")
+        ax.set_xlabel(tr("age at finding (hours)"))
+        ax.set_ylabel(tr("share still functional"))
         ax.legend(fontsize=7)
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
@@ -88,8 +95,8 @@ def plot_fits(panels: list[dict[str, object]], path: Path | IO[bytes]) -> Path |
     return path
 
 
-def plot_region_curves(curves: dict[str, pd.DataFrame], path: Path | IO[bytes]
-                       ) -> Path | IO[bytes]:
+def plot_region_curves(curves: dict[str, pd.DataFrame], path: Path | IO[bytes],
+                       tr: Translate = ENGLISH) -> Path | IO[bytes]:
     """Small multiples: one panel per region, median with its 90 % band."""
     cols = min(2, len(curves)) or 1
     rows = -(-len(curves) // cols) or 1
@@ -97,19 +104,19 @@ def plot_region_curves(curves: dict[str, pd.DataFrame], path: Path | IO[bytes]
                              squeeze=False)
     for ax, (region, frame) in zip(axes.ravel(), curves.items(), strict=False):
         ax.fill_between(frame["date"], frame["expected_q05"], frame["expected_q95"],
-                        color="#fdae6b", alpha=0.6, label="90 % interval")
-        ax.plot(frame["date"], frame["expected_q50"], color="#d7301f", label="median")
-        ax.set_title(f"region {region}", fontsize=10)
+                        color="#fdae6b", alpha=0.6, label=tr("90 % interval"))
+        ax.plot(frame["date"], frame["expected_q50"], color="#d7301f", label=tr("median"))
+        ax.set_title(tr("region {region}").format(region=region), fontsize=10)
         ax.set_ylim(bottom=0)
-        ax.set_ylabel("expected functioning items", fontsize=8)
+        ax.set_ylabel(tr("expected functioning items"), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     for ax in axes.ravel()[len(curves):]:
         ax.axis("off")
     fig.autofmt_xdate()
-    fig.text(0.01, 0.005, "\n".join(textwrap.wrap("WARNING: " + WARNING, 150)), fontsize=6,
-             va="bottom")
+    fig.text(0.01, 0.005, "\n".join(textwrap.wrap(tr("WARNING: ") + tr(WARNING), 150)),
+             fontsize=6, va="bottom")
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, format="png")
     plt.close(fig)

@@ -1,0 +1,57 @@
+"""Bring the Ukrainian catalog in line with the code: every text marked ``tr("...")`` or
+``N_("...")`` in ``src/hazardledger`` gets an entry (new ones empty, for a translator to
+fill), translations kept, entries no longer in the code dropped.
+
+    .venv/bin/python scripts/locale_update.py
+
+``tests/test_locale.py`` fails until every entry has its translation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "src" / "hazardledger"
+KEYWORDS = {"tr": None, "N_": None}
+HEADER = ("Ukrainian texts of Hazard Ledger's reports. Written by the developers; terms\n"
+          "follow src/hazardledger/locale/glossary.toml, which the national authority\n"
+          "should confirm against DSTU 8820.")
+
+
+def marked_texts() -> dict[str, list[str]]:
+    """Each marked text and the files that mark it."""
+    found: dict[str, list[str]] = {}
+    for filename, _, message, _, _ in extract_from_dir(
+            SOURCE, method_map=[("**.py", "python")], keywords=KEYWORDS):
+        if isinstance(message, str):
+            where = f"src/hazardledger/{filename}"
+            if where not in found.setdefault(message, []):
+                found[message].append(where)
+    return found
+
+
+def update(lang: str = "uk") -> Path:
+    path = SOURCE / "locale" / lang / "LC_MESSAGES" / "hazardledger.po"
+    old = {}
+    if path.exists():
+        with path.open("rb") as handle:
+            old = {m.id: m.string for m in read_po(handle) if m.id}
+    catalog = Catalog(locale=lang, domain="hazardledger", project="hazardledger",
+                      header_comment=f"# {HEADER.replace(chr(10), chr(10) + '# ')}\n#",
+                      last_translator="Hazard Ledger developers",
+                      language_team="Hazard Ledger (uk)", fuzzy=False)
+    for text, files in marked_texts().items():
+        catalog.add(text, old.get(text, ""), locations=[(f, None) for f in files])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=100, omit_header=False, include_lineno=False)
+    return path
+
+
+if __name__ == "__main__":
+    print(f"wrote {update()}")

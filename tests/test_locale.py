@@ -1,0 +1,103 @@
+"""What people read, in Ukrainian and English: every text the code marks has its Ukrainian
+translation with the same placeholders, the language is chosen as documented, and the
+report reads in Ukrainian in HTML and in the PDF (Cyrillic drawn, the warning kept)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from typer.testing import CliRunner
+
+from hazardledger.cli import app
+from hazardledger.hazard.inert import WARNING
+from hazardledger.ledger import Ledger
+from hazardledger.locale import LANG_ENV, catalog, language, translator
+from hazardledger.priority.ranking import NOT_A_RELEASE
+
+from .test_priorities import ranked_ledger  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+PO = ROOT / "src" / "hazardledger" / "locale" / "uk" / "LC_MESSAGES" / "hazardledger.po"
+PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
+runner = CliRunner()
+
+
+def _marked() -> set[str]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("locale_update",
+                                                  ROOT / "scripts" / "locale_update.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return set(module.marked_texts())
+
+
+def test_every_marked_text_has_its_ukrainian_translation() -> None:
+    with PO.open("rb") as handle:
+        entries = {str(m.id): m for m in read_po(handle) if m.id}
+    marked = _marked()
+    assert len(marked) > 90
+    missing = sorted(marked - set(entries))
+    assert not missing, f"not in the Ukrainian catalog (run scripts/locale_update.py): {missing}"
+    untranslated = sorted(t for t in marked if not entries[t].string or entries[t].fuzzy)
+    assert not untranslated, f"no Ukrainian translation yet: {untranslated}"
+    stale = sorted(set(entries) - marked)
+    assert not stale, f"in the catalog but no longer in the code: {stale}"
+    for text, entry in entries.items():
+        # a translation that drops or renames a placeholder would fail at .format()
+        assert sorted(PLACEHOLDER.findall(text)) == sorted(
+            PLACEHOLDER.findall(str(entry.string))), text
+    assert re.search("[а-яіїєґ]", catalog("uk")[WARNING])
+
+
+def test_the_language_is_asked_then_set_then_the_locales(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in (LANG_ENV, "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(variable, raising=False)
+    assert language() == "en"
+    monkeypatch.setenv("LANG", "uk_UA.UTF-8")
+    assert language() == "uk"
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")  # LC_ALL wins over LANG, as in gettext
+    assert language() == "en"
+    monkeypatch.setenv(LANG_ENV, "uk")
+    assert language() == "uk" and language("en") == "en"
+    with pytest.raises(ValueError, match="--lang de: languages are en, uk"):
+        language("de")
+    assert translator("en")(WARNING) == WARNING
+    assert translator("uk")("no such text") == "no such text"
+
+
+def test_the_report_in_ukrainian(ranked_ledger: Ledger, tmp_path: Path,  # noqa: F811
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    html, pdf = tmp_path / "звіт.html", tmp_path / "звіт.pdf"
+    monkeypatch.setenv(LANG_ENV, "uk")
+    result = runner.invoke(app, ["report", "--as-of", "2026-11-01", "--samples", "100",
+                                 "-o", str(html), "-o", str(pdf), "--db",
+                                 ranked_ledger.location])
+    assert result.exit_code == 0, result.stderr
+    page = html.read_text(encoding="utf-8")
+    uk = translator("uk")
+    assert '<html lang="uk">' in page
+    for text in (WARNING, NOT_A_RELEASE, "Priorities for survey and clearance",
+                 "Method and caveats", "Contents"):
+        assert uk(text) in page, text
+        assert text not in page, text
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "pdftotext is missing: run 'make system' (poppler-utils)"
+    flat = " ".join(subprocess.run([pdftotext, "-layout", str(pdf), "-"], check=True,
+                                   capture_output=True, text=True).stdout.split())
+    for text in ("Hazard Ledger report: residual hazard, exposure and priorities",
+                 "Communities for risk education", "Method and caveats"):
+        assert uk(text) in flat, text
+    # the warning, as long as it is, reads in Ukrainian in the body
+    assert " ".join(uk(WARNING).split()[:8]) in flat
+    english = runner.invoke(app, ["report", "--as-of", "2026-11-01", "--samples", "100",
+                                  "--lang", "en", "-o", str(html), "--db",
+                                  ranked_ledger.location])
+    assert english.exit_code == 0 and WARNING in html.read_text(encoding="utf-8")
