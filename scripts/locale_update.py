@@ -9,6 +9,8 @@ fill), translations kept, entries no longer in the code dropped.
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -23,15 +25,32 @@ HEADER = ("Ukrainian texts of Hazard Ledger's reports. Written by the developers
           "should confirm against DSTU 8820.")
 
 
+WEB_MAP = ("api/static/map.js", "api/static/map.html")
+# the web map's page marks its words as data-text="..." (element text) and data-label="..."
+# (aria-label), which map.js translates
+HTML_MARK = re.compile(r'data-(?:text|label)="([^"]+)"')
+
+
 def marked_texts() -> dict[str, list[str]]:
-    """Each marked text and the files that mark it."""
+    """Each marked text and the files that mark it: ``tr("...")`` and ``N_("...")`` in the
+    Python code and in the web map's script, ``data-text`` and ``data-label`` in its page."""
     found: dict[str, list[str]] = {}
-    for filename, _, message, _, _ in extract_from_dir(
-            SOURCE, method_map=[("**.py", "python")], keywords=KEYWORDS):
+
+    def add(message: object, filename: str) -> None:
+        if isinstance(message, tuple):  # tr("text", {values}): the text is the first
+            message = message[0]
         if isinstance(message, str):
             where = f"src/hazardledger/{filename}"
             if where not in found.setdefault(message, []):
                 found[message].append(where)
+
+    for filename, _, message, _, _ in extract_from_dir(
+            SOURCE, method_map=[("**.py", "python"), (WEB_MAP[0], "javascript")],
+            keywords=KEYWORDS):
+        add(message, filename)
+    page = (SOURCE / WEB_MAP[1]).read_text(encoding="utf-8")
+    for text in HTML_MARK.findall(page):
+        add(html.unescape(text), WEB_MAP[1])
     return found
 
 

@@ -101,3 +101,16 @@ def test_the_report_in_ukrainian(ranked_ledger: Ledger, tmp_path: Path,  # noqa:
                                   "--lang", "en", "-o", str(html), "--db",
                                   ranked_ledger.location])
     assert english.exit_code == 0 and WARNING in html.read_text(encoding="utf-8")
+
+
+def test_the_web_maps_words_are_served_per_language(empty_ledger: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from hazardledger.api.app import create_app
+
+    client = TestClient(create_app(str(empty_ledger)))
+    words = client.get("/map-text.json", params={"lang": "uk"}).json()
+    assert words[WARNING] == translator("uk")(WARNING)
+    assert client.get("/map-text.json", params={"lang": "en"}).json() == {}
+    assert client.get("/map-text.json", params={"lang": "de"}).status_code == 404
+    assert client.get("/map-text.json", params={"lang": "<x>"}).status_code == 400

@@ -139,6 +139,36 @@ def test_web_map_in_chromium(server: tuple[str, str]) -> None:
             browser.close()
 
 
+def test_web_map_in_ukrainian(server: tuple[str, str]) -> None:
+    from hazardledger.hazard.inert import WARNING
+    from hazardledger.locale import translator
+
+    url, token = server
+    uk = translator("uk")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        try:
+            # the page's own policy stays on: its words come from this server, as data
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.goto(f"{url}?lang=uk")
+            expect(page.locator("#login label")).to_have_text(uk("API token"))
+            page.fill("#token", token)
+            page.click("#login button")
+            page.wait_for_selector("body[data-ready='3']")
+            assert page.evaluate("document.documentElement.lang") == "uk"
+            assert page.inner_text("#warning") == uk(WARNING)
+            assert uk("Priorities for survey and clearance") in page.inner_text("#priorities")
+            assert uk("below 0.5") in page.inner_text("#legend")
+            assert "(сценарій pessimistic)" in page.inner_text("#status")
+            page.locator("path[data-area='HA-2']").click()
+            page.wait_for_selector("#detail:not([hidden]) #detail-records li")
+            assert uk("classification") in page.inner_text("#detail-facts")
+            assert uk("{count}, laid {date} ({source})").split("{")[1].split("}")[1].strip(
+                ", ") in page.inner_text("#detail-records")
+        finally:
+            browser.close()
+
+
 PAYLOADS = ['<img src=x onerror="window.__xss=1;fetch(\'/steal?\'+sessionStorage.getItem('
             '\'hazardledger-token\'))">',
             "<script>window.__xss=1</script>", '"><svg onload="window.__xss=1">']

@@ -29,6 +29,7 @@ from ..domain.schema import LAYERS
 from ..hazard.inert import WARNING
 from ..hazard.parameters import DEFAULT_SAMPLES
 from ..ledger import Ledger
+from ..locale import LANGUAGES, catalog
 from ..residual import DEFAULT_SCENARIO
 from ..store.base import FeatureQuery, StoreError, User
 from ..store.gpkg_open import SERVER_WAIT_MS
@@ -160,6 +161,14 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
     def map_settings() -> Response:
         return _json({"tiles": None if tiles is None else {
             "url": tiles.url, "attribution": tiles.attribution}})
+
+    @app.get("/map-text.json", summary="The web map's words in a language (its gettext "
+                                        "catalog; English needs none)")
+    def map_text(lang: Annotated[str, Query(pattern="^[a-z]{2}$")] = "en") -> Response:
+        if lang not in LANGUAGES:
+            raise HTTPException(404, f"no catalog for lang={lang} (languages: "
+                                     f"{', '.join(LANGUAGES)})")
+        return _json(catalog(lang))
 
     @app.get("/", summary="Landing page (JSON), or the web map for a browser")
     def landing(request: Request, f: Annotated[str | None, Query()] = None) -> Response:

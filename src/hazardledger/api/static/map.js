@@ -5,6 +5,40 @@
 // HTML: a name can be anything a user typed, and the token sits in this tab.
 "use strict";
 
+// What people read, in their language: the server's gettext catalog (map-text.json) for
+// the language asked (?lang=uk) or the browser's; English where it has no entry.
+let TEXT = {};
+function tr(text, values = {}) {
+  let out = TEXT[text] || text;
+  for (const [k, v] of Object.entries(values)) out = out.replaceAll(`{${k}}`, String(v));
+  return out;
+}
+
+function chosenLanguage() {
+  const asked = new URLSearchParams(window.location.search).get("lang");
+  const wanted = (asked || navigator.language || "en").toLowerCase();
+  return wanted.startsWith("uk") ? "uk" : "en";
+}
+
+async function loadText() {
+  const lang = chosenLanguage();
+  document.documentElement.lang = lang;
+  if (lang !== "en") {
+    try {
+      TEXT = await (await fetch(`map-text.json?lang=${lang}`)).json();
+    } catch (e) {
+      TEXT = {};  // the page still works, in English
+    }
+  }
+  for (const node of document.querySelectorAll("[data-text]")) {
+    node.textContent = tr(node.dataset.text);
+  }
+  for (const node of document.querySelectorAll("[data-label]")) {
+    node.setAttribute("aria-label", tr(node.dataset.label));
+  }
+}
+
+// labels translated where drawn (the catalog arrives after this runs)
 const CLASSES = [[0.5, "#ffffb2", "below 0.5"], [5, "#fecc5c", "0.5 – 5"],
                  [50, "#fd8d3c", "5 – 50"], [500, "#f03b20", "50 – 500"],
                  [Infinity, "#bd0026", "500 and more"]];
@@ -26,7 +60,7 @@ function isoDay(offsetDays) {
 
 async function api(path) {
   const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
-  if (response.status === 401) { showLogin("That token was refused."); throw new Error("401"); }
+  if (response.status === 401) { showLogin(tr("That token was refused.")); throw new Error("401"); }
   if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
   return response.json();
 }
@@ -67,10 +101,10 @@ async function drawBasemap() {
 function drawLegend() {
   const legend = document.getElementById("legend");
   legend.replaceChildren();
-  for (const [, fill, label] of [...CLASSES, [null, NOT_MODELLED, "not modelled"]]) {
+  for (const [, fill, label] of [...CLASSES, [null, NOT_MODELLED, tr("not modelled")]]) {
     const swatch = document.createElement("span");
     swatch.style.background = fill;  // CSSOM, allowed by a strict style-src
-    legend.append(swatch, document.createTextNode(label));
+    legend.append(swatch, document.createTextNode(tr(label)));
   }
 }
 
@@ -123,7 +157,7 @@ async function drawPlaces() {
 async function colourFor(day) {
   const asOf = isoDay(day);
   document.getElementById("date-label").textContent = asOf;
-  status(`computing residual hazard on ${asOf}…`);
+  status(tr("computing residual hazard on {date}…", { date: asOf }));
   const hazard = await api(`collections/residual_hazard/items?limit=10000&as_of=${asOf}`);
   state.hazard = {};
   for (const f of hazard.features) state.hazard[f.id] = f.properties;
@@ -133,7 +167,8 @@ async function colourFor(day) {
     layer.getElement().setAttribute("data-fill", fill);
   }
   document.body.dataset.asOf = asOf;
-  status(`${hazard.numberReturned} areas modelled on ${asOf} (scenario pessimistic).`);
+  status(tr("{n} areas modelled on {date} (scenario pessimistic).",
+            { n: hazard.numberReturned, date: asOf }));
   await listPriorities(asOf);
   if (state.selected) openDetail(state.selected);
 }
@@ -145,8 +180,8 @@ async function listPriorities(asOf) {
   for (const f of ranked.features) {
     const p = f.properties;
     const item = document.createElement("li");
-    item.textContent = `${p.id} ${p.name}: score ${p.score.toFixed(2)} ` +
-      `(${p.score_q05.toFixed(2)}–${p.score_q95.toFixed(2)})`;
+    item.textContent = `${p.id} ${p.name}: ` + tr("score {score} ({low}–{high})", {
+      score: p.score.toFixed(2), low: p.score_q05.toFixed(2), high: p.score_q95.toFixed(2) });
     item.addEventListener("click", () => openDetail(p.id));
     list.appendChild(item);
   }
@@ -162,27 +197,30 @@ async function openDetail(id) {
   const p = feature.properties, h = state.hazard[id] || {};
   document.getElementById("detail").hidden = false;
   document.getElementById("detail-title").textContent = `${id} ${p.name}`;
-  const rows = [["classification", p.classification], ["status", p.status],
-    ["land use", p.land_use], ["expected functioning (90 %)",
-      h.expected_q50 === undefined ? "no records" :
+  const rows = [[tr("classification"), p.classification], [tr("status"), p.status],
+    [tr("land use"), p.land_use], [tr("expected functioning (90 %)"),
+      h.expected_q50 === undefined ? tr("no records") :
       `${fmt(h.expected_q50)} (${fmt(h.expected_q05)}–${fmt(h.expected_q95)})`],
-    ["P(any functions)", h.p_any_mean === undefined ? "–" :
+    [tr("P(any functions)"), h.p_any_mean === undefined ? "–" :
       `${fmt(h.p_any_mean)} (${fmt(h.p_any_q05)}–${fmt(h.p_any_q95)})`],
-    ["likely inert by (model estimate, not a land release)", h.inert_by_q50 ?? "beyond 30 y"]];
+    [tr("likely inert by (model estimate, not a land release)"),
+      h.inert_by_q50 ?? tr("beyond 30 y")]];
   const table = document.getElementById("detail-facts");
   table.replaceChildren();
   for (const [k, v] of rows) {
-    const tr = table.insertRow();
-    tr.insertCell().textContent = k;
-    tr.insertCell().textContent = v ?? "–";
+    const row = table.insertRow();
+    row.insertCell().textContent = k;
+    row.insertCell().textContent = v ?? "–";
   }
   const records = await api(`collections/records/items?limit=1000&area_id=${encodeURIComponent(id)}`);
   const list = document.getElementById("detail-records");
   list.replaceChildren();
   for (const r of records.features) {
     const li = document.createElement("li");
-    li.textContent = `${r.id}: ${r.properties.item_type}, ${r.properties.count ?? "count unknown"}` +
-      `, laid ${r.properties.laid_from.slice(0, 10)} (${r.properties.source})`;
+    const count = r.properties.count ?? tr("count unknown");
+    li.textContent = `${r.id}: ${r.properties.item_type}, ` + tr(
+      "{count}, laid {date} ({source})", { count: count,
+        date: r.properties.laid_from.slice(0, 10), source: r.properties.source });
     list.appendChild(li);
   }
   if (records.features.length) drawCurve(await api(`areas/${encodeURIComponent(id)}/curve`));
@@ -218,7 +256,7 @@ function drawCurve(curve) {
 }
 
 async function start() {
-  if (!state.token) { showLogin("Enter your API token to open the ledger."); return; }
+  if (!state.token) { showLogin(tr("Enter your API token to open the ledger.")); return; }
   document.getElementById("login").hidden = true;
   drawLegend();
   await drawBasemap();
@@ -236,4 +274,4 @@ document.getElementById("login").addEventListener("submit", event => {
   sessionStorage.setItem("hazardledger-token", state.token);
   start().catch(e => status(String(e)));
 });
-start().catch(e => status(String(e)));
+loadText().then(start).catch(e => status(String(e)));
