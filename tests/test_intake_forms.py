@@ -120,3 +120,15 @@ def test_forms_command_writes_the_forms_and_refuses_an_unknown_language(
     unknown = runner.invoke(app, ["forms", "build", "-o", str(tmp_path / "g"), "--layer",
                                   "places"])
     assert unknown.exit_code == 2 and "no field form for layer 'places'" in unknown.stderr
+
+
+@pytest.mark.parametrize("layer", ["findings", "incidents", "records"])
+def test_a_point_may_be_read_off_a_map_as_mgrs_without_a_gps_fix(layer: str) -> None:
+    form = build_form(layer, Catalog.packaged())
+    rows = {row["name"]: row for row in form.survey}
+    grid = rows["geometry_mgrs"]
+    assert grid["type"] == "text" and "regex(" in grid["constraint"]
+    gps = rows["geometry_point" if layer == "records" else "geometry"]
+    assert gps["required"] == "${geometry_mgrs} = ''"
+    if layer == "records":
+        assert grid["relevant"] == gps["relevant"] == "${geometry_kind} = 'point'"

@@ -8,10 +8,13 @@ import json
 import sqlite3
 from pathlib import Path
 
+import mgrs
 import openpyxl
 import pandas as pd
 import pytest
+import shapely
 from fastapi.testclient import TestClient
+from pyproj import Geod
 from typer.testing import CliRunner
 
 from hazardledger.api.app import create_app
@@ -273,3 +276,27 @@ def test_a_victims_personal_answers_are_sealed_in_the_queue(tmp_path: Path) -> N
     assert seen["answers"]["name"] == "Mariia Kovalenko"
     approve(Ledger(db), ["v-1"], actor="im-lead")
     assert Ledger(db).read("victims").set_index("id").loc["V-1", "name"] == "Mariia Kovalenko"
+
+
+def test_a_point_read_off_a_map_as_mgrs_without_a_gps_fix(tmp_path: Path) -> None:
+    led = _ledger(str(tmp_path / "l.gpkg"))
+    export = tmp_path / "hazardledger_findings.csv"
+    export.write_text(
+        "id,item_type,found_at,state,area_id,geometry,geometry_mgrs,meta-instanceID\n"
+        "F-7,ap-persistent,2026-10-01T08:00:00Z,functional,HA-1,,37U BQ 8136 3287,uuid:m-1\n"
+        "F-8,ap-persistent,2026-10-01T08:00:00Z,functional,HA-1,49.01 36.01 0 3,"
+        "37UBQ8136132875,uuid:m-2\n", encoding="utf-8")
+    with pytest.raises(InputRejected) as refused:
+        import_submissions(led, export, actor="clerk")
+    assert refused.value.lines() == ["hazardledger_findings.csv:feature 2: geometry_mgrs: the "
+                                     "submission answers two location questions"]
+    export.write_text("\n".join(export.read_text(encoding="utf-8").splitlines()[:2]) + "\n",
+                      encoding="utf-8")
+    queued = import_submissions(led, export, actor="clerk")
+    # a 10 m square: its centre, 7.1 m at most from the truth
+    held = led.store.submission("m-1")
+    assert held is not None and held.accuracy_m == pytest.approx(7.07, abs=0.01)
+    assert queued.flagged == []
+    point = shapely.from_wkt(json.loads(held.payload)["geometry"])
+    lat, lon = mgrs.MGRS().toLatLon("37UBQ8136532875")  # the 10 m square's centre, in 1 m
+    assert Geod(ellps="WGS84").inv(lon, lat, point.x, point.y)[2] < 1.0

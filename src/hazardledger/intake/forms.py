@@ -37,6 +37,11 @@ XPATH_TYPES = {"text": "text", "int": "integer", "float": "decimal", "date": "da
 RECORD_GEOMETRY = {"perimeter": ("geoshape", "geometry", "geometry_shape"),
                    "row": ("geotrace", "geometry_line", "geometry_line"),
                    "point": ("geopoint", "geometry_point", "geometry_point")}
+# a point may be read off a map as an MGRS reference where there is no GPS fix: grid zone,
+# latitude band, 100 km square and an even number of digits (spaces allowed)
+MGRS_QUESTION = "geometry_mgrs"
+MGRS_CONSTRAINT = ("regex(translate(., ' ', ''), '^[0-9]{1,2}[C-HJ-NP-Xc-hj-np-x]"
+                   "[A-HJ-NP-Za-hj-np-z]{2}([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{8}|[0-9]{10})$')")
 COUNT_FIELDS = {"exact": ("count",), "range": ("count_min", "count_max"),
                 "density": ("density_per_m2",)}
 # cross-field rules: the field, the field it must not be below, and the glossary message
@@ -115,22 +120,39 @@ def _question(layer: str, spec: FieldSpec, languages: Sequence[str]) -> dict[str
     return row
 
 
+def _grid_reference(languages: Sequence[str], relevant: str | None = None
+                    ) -> dict[str, str]:
+    """Where the phone has no GPS fix: the point as an MGRS reference read off a map."""
+    row = {"type": "text", "name": MGRS_QUESTION, "constraint": MGRS_CONSTRAINT,
+           **_labels("label", term("fields", MGRS_QUESTION), languages),
+           **_labels("constraint_message", term("messages", "mgrs"), languages)}
+    if relevant:
+        row["relevant"] = relevant
+    return row
+
+
 def _geometry(schema: LayerSchema, languages: Sequence[str]) -> list[dict[str, str]]:
     point = {"body::accuracyThreshold": str(ACCURACY_THRESHOLD_M)}
+    # a GPS point is needed unless the point is given as an MGRS reference
+    gps_needed = f"${{{MGRS_QUESTION}}} = ''"
     if schema.name == "records":
         rows = [{"type": "select_one geometry_kind", "name": "geometry_kind", "required": "yes",
                  **_labels("label", term("fields", "geometry_kind"), languages)}]
         for kind, (question, name, words_key) in RECORD_GEOMETRY.items():
             words = term("fields", words_key)
-            rows.append({"type": question, "name": name, "required": "yes",
-                         "relevant": f"${{geometry_kind}} = '{kind}'",
-                         **_labels("label", words, languages),
+            relevant = f"${{geometry_kind}} = '{kind}'"
+            if question == "geopoint":
+                rows.append(_grid_reference(languages, relevant))
+            rows.append({"type": question, "name": name,
+                         "required": gps_needed if question == "geopoint" else "yes",
+                         "relevant": relevant, **_labels("label", words, languages),
                          **(point if question == "geopoint" else {})})
         return rows
     if not schema.geometry_types:
         return []
     if "Point" in schema.geometry_types and "Polygon" not in schema.geometry_types:
-        return [{"type": "geopoint", "name": "geometry", "required": "yes",
+        return [_grid_reference(languages),
+                {"type": "geopoint", "name": "geometry", "required": gps_needed,
                  **_labels("label", term("fields", "geometry_point"), languages), **point}]
     return [{"type": "geoshape", "name": "geometry", "required": "yes",
              **_labels("label", term("fields", "geometry_shape"), languages)}]

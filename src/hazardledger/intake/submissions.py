@@ -32,13 +32,12 @@ import shapely
 
 from ..domain.problems import InputRejected, Problem
 from ..domain.schema import LAYERS
-from .forms import DERIVED, FIELD_LAYERS, RECORD_GEOMETRY
+from ..io.locations import mgrs_points
+from .forms import DERIVED, FIELD_LAYERS, MGRS_QUESTION, RECORD_GEOMETRY
 
 INSTANCE_ID = ("meta-instanceID", "meta/instanceID", "instanceID", "KEY", "__id", "_uuid")
 SUBMITTED_AT = ("SubmissionDate", "_submission_time")
 SUBMITTER = ("SubmitterName", "_submitted_by")
-# questions a form asks that are no field: how a record's location and number are known
-FORM_ONLY = {"geometry_kind", "count_kind"}
 _CENTRAL_PARTS = {"Latitude": 0, "Longitude": 1, "Altitude": 2, "Accuracy": 3}
 _KOBO_PARTS = {"latitude": 0, "longitude": 1, "altitude": 2, "precision": 3}
 _FORM_NAME = re.compile(r"hazardledger_(?P<layer>[a-z_]+?)(?:[ _.-]|$)")
@@ -160,6 +159,33 @@ def read_submissions(path: str | Path, layer: str) -> tuple[pd.DataFrame, list[P
     return out, sorted(problems)
 
 
+def _grid_references(raw: pd.DataFrame, short: dict[object, str], geometry: np.ndarray,
+                     accuracy: np.ndarray, problems: list[Problem]) -> None:
+    """Points answered as MGRS references (no GPS fix), at the centre of their square; the
+    accuracy is the square's half-diagonal (7.1 m for a 10 m reference)."""
+    column = next((c for c, s in short.items() if s == MGRS_QUESTION), None)
+    if column is None:
+        return
+    written = raw[column].astype("string").str.strip()
+    given = written.notna().to_numpy() & (written != "").fillna(False).to_numpy(bool)
+    located = ~shapely.is_missing(geometry)
+    for i in np.flatnonzero(given & located):
+        problems.append(Problem(int(i) + 1, MGRS_QUESTION, "the submission answers two "
+                                "location questions"))
+    use = given & ~located
+    if not use.any():
+        return
+    compact = written[use].str.replace(" ", "", regex=False).reset_index(drop=True)
+    lon, lat, bad = mgrs_points(compact, written[use].reset_index(drop=True))
+    rows = np.flatnonzero(use)
+    problems += [Problem(int(rows[k]) + 1, MGRS_QUESTION, reason) for k, reason in bad]
+    digits = compact.str.extract(r"(\d*)$")[0].str.len().to_numpy(float)
+    side = 10.0 ** (5 - digits / 2)
+    ok = ~np.isnan(lon)
+    geometry[rows[ok]] = shapely.points(lon[ok], lat[ok])
+    accuracy[rows[ok]] = side[ok] * np.sqrt(2) / 2
+
+
 def _geometries(raw: pd.DataFrame, layer: str, geojson: list[object],
                 short: dict[object, str], problems: list[Problem]
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -190,6 +216,7 @@ def _geometries(raw: pd.DataFrame, layer: str, geojson: list[object],
                 problems.append(Problem(i + 1, name, f"not an ODK {kind}: {exc}"))
                 continue
             accuracy[i] = np.nan if worst is None else worst
+    _grid_references(raw, short, geometry, accuracy, problems)
     for i, shape in enumerate(geojson):  # a GeoJSON export's own geometry, where no answer
         if shape is not None and geometry[i] is None:
             try:

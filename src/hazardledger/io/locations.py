@@ -57,7 +57,7 @@ def locate(frame: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     if grid is not None:
         given = grid.notna().to_numpy()
         problems += _two_locations(given & has_geometry, GRID, "an MGRS reference")
-        lon[given], lat[given], bad = _from_mgrs(grid[given], _shown(frame, GRID)[given])
+        lon[given], lat[given], bad = mgrs_points(grid[given], _shown(frame, GRID)[given])
         problems += [Problem(int(np.flatnonzero(given)[i]) + 1, GRID, reason)
                      for i, reason in bad]
         has_geometry |= given
@@ -93,7 +93,7 @@ def _two_locations(rows: np.ndarray, field: str, what: str) -> list[Problem]:
                     f"{what} too: give one location, not two") for i in np.flatnonzero(rows)]
 
 
-def _from_mgrs(references: pd.Series, written: pd.Series
+def mgrs_points(references: pd.Series, written: pd.Series
                ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
     """Longitude and latitude of the centres of MGRS squares (``references`` without
     spaces; ``written`` as the file has them); the positions that are no grid reference."""
@@ -180,7 +180,7 @@ def _reference_points(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list
                              "reference_mgrs or reference_lon/reference_lat, not both")
                      for i in np.flatnonzero(given & ~np.isnan(lon))]
         at = np.flatnonzero(given)
-        lon[given], lat[given], bad = _from_mgrs(grid[given],
+        lon[given], lat[given], bad = mgrs_points(grid[given],
                                                  _shown(frame, "reference_mgrs")[given])
         problems += [Problem(int(at[i]) + 1, "reference_mgrs", r) for i, r in bad]
     return lon, lat, problems
