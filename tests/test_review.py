@@ -25,7 +25,7 @@ from hazardledger.ledger import Ledger
 from hazardledger.review import approve, import_submissions, reject
 
 from . import postgis_fixtures
-from .conftest import NOW, areas_frame, records_frame
+from .conftest import NOW, areas_frame, read_only, records_frame
 from .postgis_fixtures import run_sql
 
 store_url = postgis_fixtures.store_url
@@ -300,3 +300,30 @@ def test_a_point_read_off_a_map_as_mgrs_without_a_gps_fix(tmp_path: Path) -> Non
     point = shapely.from_wkt(json.loads(held.payload)["geometry"])
     lat, lon = mgrs.MGRS().toLatLon("37UBQ8136532875")  # the 10 m square's centre, in 1 m
     assert Geod(ellps="WGS84").inv(lon, lat, point.x, point.y)[2] < 1.0
+
+
+def test_the_queue_on_a_read_only_disk_and_in_a_ledger_before_it(tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    led = _ledger(str(folder / "l.gpkg"))
+    import_submissions(led, _central(tmp_path), actor="clerk")
+    led.close()
+    with read_only(folder) as view:
+        db = str(view / "l.gpkg")
+        listed = runner.invoke(app, ["review", "list", "--db", db])
+        assert listed.exit_code == 0 and "6f1c-aa01" in listed.stdout
+        refused = runner.invoke(app, ["review", "reject", "6f1c-aa01", "--reason", "x",
+                                      "--db", db])
+        assert refused.exit_code == 2 and "read-only" in refused.stderr, refused.stderr
+    # a ledger of schema 10, read-only, has no queue: an empty one, not a crash
+    old = tmp_path / "old"
+    old.mkdir()
+    _ledger(str(old / "l.gpkg")).close()
+    run_sql(str(old / "l.gpkg"), [
+        "DROP TABLE hl_submissions", "DELETE FROM gpkg_contents WHERE table_name = "
+        "'hl_submissions'", "UPDATE hl_meta SET value = '10' WHERE key = 'schema_version'"])
+    with read_only(old) as view:
+        listed = runner.invoke(app, ["review", "list", "--db", str(view / "l.gpkg")])
+        assert listed.exit_code == 0 and "no pending submissions" in listed.stdout
+        with Ledger(view / "l.gpkg") as archived:
+            assert archived.verify_audit() == []

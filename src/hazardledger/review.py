@@ -63,7 +63,6 @@ def import_submissions(ledger: Ledger, path: str | Path, layer: str | None = Non
                          "twice in the file") for i in np.flatnonzero(repeated.to_numpy())]
     if problems:
         raise InputRejected(path.name, sorted(problems))
-    ledger.init()
     already = ledger.store.known_submissions(list(ids))
     fresh = frame[~ids.isin(already)].reset_index(drop=True)
     received = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -133,6 +133,9 @@ def reports_bad_input(func: F) -> F:
             fail(capped(exc.lines()))
         except (StoreError, CatalogError, ValueError) as exc:
             fail([str(exc)])
+        finally:  # a ledger's file is let go when its command ends, also when run in-process
+            for ledger in _opened:
+                ledger.close()
     return wrapper  # type: ignore[return-value]
 
 
