@@ -180,6 +180,15 @@ def test_a_record_located_by_gps_keeps_its_accuracy(tmp_path: Path) -> None:
     ("id,state,geometry,meta-instanceID\nF-1,functional,49 36,uuid:a\n"
      "F-2,functional,49 36,uuid:a\n",
      "feature 2: instanceID: instance id 'a' appears twice in the file"),
+    ("id,state,geometry,meta-instanceID\nF-1,functional,49 36 0 -4,uuid:a\n",
+     "feature 1: geometry: GPS accuracy -4 m is no reading (0 to 10,000 m)"),
+    ("id,state,geometry,meta-instanceID\nF-1,functional,49 36 0 nan,uuid:a\n",
+     "feature 1: geometry: not an ODK geopoint: a coordinate or an accuracy that is not a "
+     "number"),
+    ("id,state,geometry,meta-instanceID\nF-1,functional,49 36,\"uuid:a\x1b[2Jb\"\n",
+     "feature 1: instanceID: not an instance id: 'a\\x1b[2Jb' (at most 100 characters"),
+    ("id,state,geometry,meta-instanceID\nF-1,functional,91 36 0 3,uuid:a\n",
+     "feature 1: geometry: not an ODK geopoint: latitude beyond ±90°"),
 ])
 def test_an_export_that_cannot_be_read_queues_nothing(tmp_path: Path, text: str,
                                                       expected: str) -> None:

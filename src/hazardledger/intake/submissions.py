@@ -32,9 +32,12 @@ import shapely
 
 from ..domain.problems import InputRejected, Problem
 from ..domain.schema import LAYERS
+from ..domain.text import UNSAFE_PATTERN, printable
 from ..io.locations import mgrs_points
 from .forms import DERIVED, FIELD_LAYERS, MGRS_QUESTION, RECORD_GEOMETRY
 
+MAX_INSTANCE_ID = 100
+MAX_ACCURACY_M = 10_000.0  # worse than this a GPS reading locates nothing worth keeping
 INSTANCE_ID = ("meta-instanceID", "meta/instanceID", "instanceID", "KEY", "__id", "_uuid")
 SUBMITTED_AT = ("SubmissionDate", "_submission_time")
 SUBMITTER = ("SubmitterName", "_submitted_by")
@@ -92,6 +95,10 @@ def _odk_points(text: str) -> tuple[np.ndarray, float | None]:
                          "by ';'")
     numbers = np.array([[float(v) for v in p[:2]] for p in parts])
     accuracies = [float(p[3]) for p in parts if len(p) == 4]
+    if not (np.isfinite(numbers).all() and np.isfinite(accuracies).all()):
+        raise ValueError("a coordinate or an accuracy that is not a number")
+    if (np.abs(numbers[:, 0]) > 90).any() or (np.abs(numbers[:, 1]) > 180).any():
+        raise ValueError("latitude beyond ±90° or longitude beyond ±180°")
     return numbers[:, ::-1], max(accuracies) if accuracies else None
 
 
@@ -139,9 +146,17 @@ def read_submissions(path: str | Path, layer: str) -> tuple[pd.DataFrame, list[P
     schema = LAYERS[layer]
     problems: list[Problem] = []
     ids = _pick(raw, INSTANCE_ID).astype("string").str.strip().str.removeprefix("uuid:")
+    missing = ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy(bool)
     problems += [Problem(int(i) + 1, "instanceID", "no instance id: export the submissions "
                          "with their metadata (meta/instanceID)")
-                 for i in np.flatnonzero(ids.isna().to_numpy() | (ids == "").fillna(True))]
+                 for i in np.flatnonzero(missing)]
+    # an instance id is a UUID (41 characters with its prefix): a key, shown and typed
+    odd = ~missing & ((ids.str.len().fillna(0).to_numpy() > MAX_INSTANCE_ID)
+                      | ids.str.contains(UNSAFE_PATTERN, regex=True).fillna(False)
+                      .to_numpy(bool))
+    problems += [Problem(int(i) + 1, "instanceID", (
+        f"not an instance id: '{printable(ids.iloc[i], 60)}' (at most {MAX_INSTANCE_ID} "
+        "characters, no control characters)")) for i in np.flatnonzero(odd)]
     # group prefixes go: the question's own name is the field's
     short: dict[object, str] = {c: re.split(r"[-/]", str(c))[-1] for c in raw.columns}
     questions = {c: s for c, s in short.items() if s in schema.field_names
@@ -151,6 +166,10 @@ def read_submissions(path: str | Path, layer: str) -> tuple[pd.DataFrame, list[P
     out["submitted_at"] = _pick(raw, SUBMITTED_AT)
     out["submitter"] = _pick(raw, SUBMITTER)
     geometry, accuracy = _geometries(raw, layer, geojson, short, problems)
+    # a phone reports metres of horizontal accuracy; anything else is not a reading
+    wrong = ~np.isnan(accuracy) & ~((accuracy >= 0) & (accuracy <= MAX_ACCURACY_M))
+    problems += [Problem(int(i) + 1, "geometry", f"GPS accuracy {accuracy[i]:g} m is no "
+                         f"reading (0 to {MAX_ACCURACY_M:,.0f} m)") for i in np.flatnonzero(wrong)]
     out["accuracy_m"] = accuracy
     if "location_accuracy_m" in schema.field_names:  # a record's point or line as located
         out["location_accuracy_m"] = pd.Series(accuracy, dtype=object).where(
