@@ -336,3 +336,16 @@ def test_the_queue_on_a_read_only_disk_and_in_a_ledger_before_it(tmp_path: Path)
         assert listed.exit_code == 0 and "no pending submissions" in listed.stdout
         with Ledger(view / "l.gpkg") as archived:
             assert archived.verify_audit() == []
+
+
+def test_brackets_in_the_data_print_as_written(tmp_path: Path) -> None:
+    db = str(tmp_path / "l.gpkg")
+    _ledger(db).close()
+    export = _central(tmp_path, "id,state,geometry,meta-instanceID,SubmitterName\n"
+                                "F-1,functional,49.1 36.1 0 3,uuid:[red]b[/red],[bold]Olena\n")
+    assert runner.invoke(app, ["submissions", "import", str(export), "--db", db]).exit_code == 0
+    listed = runner.invoke(app, ["review", "list", "--db", db])
+    # the id a reviewer must type, and the submitter, exactly as sent: never read as styling
+    assert "[red]b[/red]" in listed.stdout and "[bold]Olena" in listed.stdout
+    shown = runner.invoke(app, ["review", "show", "[red]b[/red]", "--db", db])
+    assert shown.exit_code == 0 and "[bold]Olena" in shown.stdout

@@ -89,8 +89,12 @@ class PipedConsole(Console):
         super().print(*objects, **kwargs)
 
 
-out = PipedConsole(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
-err = PipedConsole(stderr=True, soft_wrap=True,
+# No console markup and no highlighting, anywhere: what a command prints holds the ledger's
+# data (names, ids, remarks, submitters), and an area named "[red]x[/red]" or an instance id
+# "[bold]7" must print as written, never be read as styling (or lose its brackets).
+out = PipedConsole(soft_wrap=True, markup=False, highlight=False,
+                   width=None if sys.stdout.isatty() else PIPED_WIDTH)
+err = PipedConsole(stderr=True, soft_wrap=True, markup=False, highlight=False,
                    width=None if sys.stderr.isatty() else PIPED_WIDTH)
 F = TypeVar("F", bound=Callable[..., Any])
 
