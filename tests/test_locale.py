@@ -114,3 +114,18 @@ def test_the_web_maps_words_are_served_per_language(empty_ledger: Path) -> None:
     assert client.get("/map-text.json", params={"lang": "en"}).json() == {}
     assert client.get("/map-text.json", params={"lang": "de"}).status_code == 404
     assert client.get("/map-text.json", params={"lang": "<x>"}).status_code == 400
+
+
+def test_the_command_lines_warnings_in_ukrainian(ranked_ledger: Ledger,  # noqa: F811
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LANG_ENV, "en")  # put back after the test: --lang sets it for the run
+    uk = translator("uk")
+    result = runner.invoke(app, ["--lang", "uk", "priorities", "--as-of", "2026-11-01",
+                                 "--samples", "100", "--db", ranked_ledger.location])
+    assert result.exit_code == 0, result.stderr
+    assert uk("WARNING: ") + uk(NOT_A_RELEASE) in " ".join(result.stdout.split())
+    result = runner.invoke(app, ["--lang", "en", "hazard", "--as-of", "2026-11-01",
+                                 "--samples", "100", "--db", ranked_ledger.location])
+    assert result.exit_code == 0 and f"WARNING: {WARNING}" in " ".join(result.stdout.split())
+    refused = runner.invoke(app, ["--lang", "de", "layers", "--db", ranked_ledger.location])
+    assert refused.exit_code == 2 and "languages are en, uk" in refused.stderr

@@ -8,6 +8,7 @@ Exit codes: 0 success, 2 bad input or usage (one line per problem on stderr),
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..catalog.loader import CatalogError
 from ..domain.problems import InputRejected
 from ..domain.schema import LAYERS
 from ..ledger import Ledger, default_location, utc_timestamp
+from ..locale import LANG_ENV, language, translator
 from ..store.base import StoreError
 
 
@@ -64,6 +66,25 @@ app = typer.Typer(help="Hazard Ledger: mine action records, residual hazard and 
                   "The model never releases land.", no_args_is_help=True,
                   pretty_exceptions_enable=False, rich_markup_mode=None,
                   cls=PlainValueNames)
+
+
+@app.callback()
+def _everywhere(lang: Annotated[str | None, typer.Option(
+        "--lang", help="uk or en: the language of reports, warnings and the other translated "
+                       "output; default $HAZARDLEDGER_LANG, else the locale's")] = None
+                ) -> None:
+    if lang is not None:
+        try:
+            os.environ[LANG_ENV] = language(lang)  # for every command this run starts
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+
+def warning(text: str) -> str:
+    """A warning line in the language asked for (``--lang``, ``HAZARDLEDGER_LANG``, the
+    locale's)."""
+    tr = translator(language())
+    return tr("WARNING: ") + tr(text)
 
 
 def command_group(name: str, help: str) -> typer.Typer:

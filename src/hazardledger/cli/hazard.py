@@ -28,6 +28,7 @@ from .common import (
     out,
     parse_date,
     reports_bad_input,
+    warning,
 )
 
 Temperature = Annotated[float, typer.Option(
@@ -116,7 +117,7 @@ def hazard(
     out.print(table)
     for note in frame.attrs.get("notes", []):
         out.print(f"NOTE: {note}")
-    out.print(f"WARNING: {WARNING}")
+    out.print(warning(WARNING))
     if by == "area":
         out.print(f"residual_hazard layer of {ledger.shown} updated ({len(frame)} areas)")
     if output is not None:
@@ -173,4 +174,4 @@ def curve_command(
         out.print(f"wrote {output}")
     else:
         raise ValueError(f"--output {output.name}: use a .png or .csv file")
-    out.print(f"WARNING: {WARNING}")
+    out.print(warning(WARNING))

@@ -27,6 +27,7 @@ from .common import (
     out,
     parse_date,
     reports_bad_input,
+    warning,
 )
 
 
@@ -78,7 +79,7 @@ def priorities(
                       f"{row['expected_within_reach']:,.3g} ({row['expected_low']:,.3g}–"
                       f"{row['expected_high']:,.3g})", probability(row["p_any_within_reach"]))
     out.print(reach)
-    out.print(f"WARNING: {NOT_A_RELEASE}")
+    out.print(warning(NOT_A_RELEASE))
     out.print(ATTRIBUTION)
     out.print("layers priorities and exposure updated")
     if output is not None:
