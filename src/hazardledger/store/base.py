@@ -27,7 +27,7 @@ from .gpkg_schema import RESULT_LAYERS
 from .queue import Submission
 from .reconcile import AuditedStore
 from .users import User
-from .values import storage_columns, stored_rows
+from .values import StoredRows, storage_columns, stored_rows
 
 
 @dataclass(frozen=True)
@@ -194,9 +194,11 @@ class Store(AuditedStore):
                             update: bool, action: str) -> WriteSummary:
         """Write the validated features of pending submissions and mark them approved by
         ``actor``, in one transaction (both audited)."""
+        schema = layer_schema(layer)
+        stored = stored_rows(schema, frame.reset_index(drop=True), self._encode_geometry,
+                             self._seal_personal)
         with self._transaction() as handle:
-            written = self._write_features(handle, layer_schema(layer), frame, actor, action,
-                                           update)
+            written = self._write_features(handle, schema, stored, actor, action, update)
             self._review(handle, instance_ids, queue.APPROVED, actor, None)
         return written
 
@@ -266,15 +268,15 @@ class Store(AuditedStore):
         schema = layer_schema(layer)
         if not actor:
             raise StoreError("an actor is required for every write")
-        with self._transaction() as handle:
-            return self._write_features(handle, schema, frame, actor, action, update)
-
-    def _write_features(self, handle: Any, schema: LayerSchema,
-                        frame: gpd.GeoDataFrame | pd.DataFrame, actor: str, action: str,
-                        update: bool) -> WriteSummary:
-        """:meth:`write`'s work inside the caller's transaction."""
+        # encoded and sealed before the transaction: the write lock is held for the write only
         stored = stored_rows(schema, frame.reset_index(drop=True), self._encode_geometry,
                              self._seal_personal)
+        with self._transaction() as handle:
+            return self._write_features(handle, schema, stored, actor, action, update)
+
+    def _write_features(self, handle: Any, schema: LayerSchema, stored: StoredRows,
+                        actor: str, action: str, update: bool) -> WriteSummary:
+        """:meth:`write`'s work inside the caller's transaction."""
         ids = stored.ids
         before = self._feature_json(schema, ids) if update else {}
         is_new = ~pd.Index(ids).isin(list(before))
