@@ -173,3 +173,15 @@ def test_trailing_blank_rows_go_and_a_blank_row_between_features_does_not(
                                  str(ledger)])
     assert result.exit_code == 2
     assert "gap.csv:feature 2: id: required value is missing" in result.stderr
+
+
+def test_a_grid_column_named_otherwise_or_in_capitals(ledger: Path, tmp_path: Path) -> None:
+    renamed = tmp_path / "grid.csv"
+    renamed.write_text(f"{HEADER},grid\nR-1,HA-1,ap-persistent,2,2024-05-04,nts,high,"
+                       "37UBQ8136132875\n", encoding="utf-8")
+    capitals = tmp_path / "capitals.csv"
+    capitals.write_text(f"{HEADER},MGRS\nR-2,HA-1,ap-persistent,2,2024-05-04,nts,high,"
+                        "37UBQ8136132875\n", encoding="utf-8")
+    _import(ledger, renamed, "--map", "grid=mgrs")
+    records = _import(ledger, capitals)
+    assert _centre(records, "R-1") == pytest.approx(_centre(records, "R-2"), abs=1e-9)

@@ -26,7 +26,7 @@ from .domain.problems import InputRejected
 from .domain.schema import LayerSchema, layer
 from .domain.validation import LedgerFacts, lookups_needed, validate
 from .hazard.parameters import DEFAULT_SAMPLES, DEFAULT_SEED
-from .io.read import apply_mapping, read_features
+from .io.read import read_features
 from .io.write import export_frame
 from .store.base import Store, StoreError, WriteSummary
 from .store.locate import is_database_url, open_store
@@ -247,11 +247,9 @@ class Ledger:
         path = Path(path)
         if progress:
             progress(f"reading {path.name}")
-        frame = read_features(path, source_layer=source_layer, crs=crs)
+        frame = read_features(path, source_layer=source_layer, crs=crs, mapping=mapping)
         if not schema.spatial:
             frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-        if mapping:
-            frame = apply_mapping(frame, mapping, path.name)
         return self.import_frame(schema.name, frame, source=path.name, dry_run=dry_run,
                                  update=update, repair=repair, actor=actor, progress=progress,
                                  outside_extent=outside_extent, dates=dates)

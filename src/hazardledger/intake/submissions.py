@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +139,8 @@ def read_submissions(path: str | Path, layer: str) -> tuple[pd.DataFrame, list[P
         raise ValueError(f"no field form for layer '{layer}' (forms: {', '.join(FIELD_LAYERS)})")
     try:
         raw, geojson = _read_raw(path)
-    except (ValueError, OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (ValueError, OSError, UnicodeDecodeError, csv.Error, KeyError,
+            zipfile.BadZipFile) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputRejected(path.name, [Problem(None, "file", f"cannot be read as a form "
                                                 f"export: {reason}")]) from None

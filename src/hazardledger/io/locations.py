@@ -40,13 +40,16 @@ _WGS84 = Geod(ellps="WGS84")
 
 
 def has_locations(frame: pd.DataFrame) -> bool:
-    """Whether the table writes any location in the columns this module reads."""
-    return any(c in frame.columns for c in COLUMNS)
+    """Whether the table writes any location in the columns this module reads (in any
+    case: a spreadsheet's MGRS column)."""
+    return any(str(c).lower() in COLUMNS for c in frame.columns)
 
 
 def locate(frame: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     """Points from the MGRS and bearing-and-distance columns, in WGS 84, where a row has no
     other geometry; the columns are consumed. Every problem is collected and raised."""
+    frame = frame.rename(columns={c: str(c).lower() for c in frame.columns
+                                  if str(c).lower() in COLUMNS})
     problems: list[Problem] = []
     n = len(frame)
     geometry = frame.geometry.to_numpy().copy()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -70,8 +71,11 @@ def _reject(path: Path, field: str, reason: str) -> InputRejected:
 
 
 def read_features(path: str | Path, *, source_layer: str | None = None,
-                  crs: str | None = None) -> gpd.GeoDataFrame:
-    """The features of one file in WGS 84 (EPSG:4326), columns as the file has them."""
+                  crs: str | None = None, mapping: Mapping[str, str] | None = None
+                  ) -> gpd.GeoDataFrame:
+    """The features of one file in WGS 84 (EPSG:4326), columns as the file has them, or
+    renamed by ``mapping`` (before a table's location columns are read, so that
+    ``--map grid=mgrs`` names one)."""
     path = Path(path)
     if not path.exists():
         raise _reject(path, "file", "no such file")
@@ -91,7 +95,8 @@ def read_features(path: str | Path, *, source_layer: str | None = None,
     except UnicodeDecodeError:
         raise InputRejected(path.name, _locate_bad_text(path, source_layer, options)) from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-            pyogrio.errors.FieldError, pyogrio.errors.GeometryError, OSError, ValueError) as exc:
+            pyogrio.errors.FieldError, pyogrio.errors.GeometryError, OSError, ValueError,
+            KeyError, zipfile.BadZipFile) as exc:  # the last two: a workbook that is none
         raise _reject(path, "file", f"cannot be read as {driver} (corrupt or truncated?): "
                       f"{_gdal_detail(exc, path)}") from None
     if driver == "KML":
@@ -104,6 +109,8 @@ def read_features(path: str | Path, *, source_layer: str | None = None,
         frame = tables.without_trailing_blank_rows(frame)
     if len(frame) == 0:
         raise _reject(path, "file", "the file holds no features")
+    if mapping:
+        frame = apply_mapping(frame, mapping, path.name)
     frame = _to_wgs84(path, frame, driver, crs)
     if driver in _TABLES and locations.has_locations(frame):
         frame = locations.locate(frame, path.name)
