@@ -187,6 +187,9 @@ def test_a_record_located_by_gps_keeps_its_accuracy(tmp_path: Path) -> None:
      "number"),
     ("id,state,geometry,meta-instanceID\nF-1,functional,49 36,\"uuid:a\x1b[2Jb\"\n",
      "feature 1: instanceID: not an instance id: 'a\\x1b[2Jb' (at most 100 characters"),
+    ("id,state,geometry-Latitude,geometry-Longitude,meta-instanceID\n"
+     "F-1,functional,49.1,36.1,uuid:a\nF-2,functional,49.1,,uuid:b\n",
+     "feature 2: geometry: not an ODK geopoint: expected points"),
     ("id,state,geometry,meta-instanceID\nF-1,functional,91 36 0 3,uuid:a\n",
      "feature 1: geometry: not an ODK geopoint: latitude beyond ±90°"),
 ])

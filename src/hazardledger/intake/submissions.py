@@ -61,7 +61,8 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, list[object]]:
     if suffix in (".geojson", ".json"):
         document = json.loads(path.read_text(encoding="utf-8-sig"))
         features = document.get("features") if isinstance(document, dict) else None
-        if not isinstance(features, list):
+        if not isinstance(features, list) or not all(isinstance(f, dict) and isinstance(
+                f.get("properties") or {}, dict) for f in features):
             raise ValueError("not a GeoJSON FeatureCollection")
         rows = [{**(f.get("properties") or {}), **({"__id": f["id"]} if "id" in f else {})}
                 for f in features]
@@ -110,23 +111,31 @@ def _geometry(question: str, text: str) -> tuple[object, float | None]:
             raise ValueError("a point question holds one point")
         return shapely.points(points[0]), accuracy
     if question == "geotrace":
+        if len(points) < 2:
+            raise ValueError("a line needs two points at least")
         return shapely.linestrings(points), accuracy
     ring = points if (points[0] == points[-1]).all() else np.vstack([points, points[:1]])
+    if len(ring) < 4:
+        raise ValueError("a shape needs three points at least")
     return shapely.polygons(ring), accuracy
 
 
 def _split_points(frame: pd.DataFrame, name: str) -> pd.Series | None:
-    """A geopoint Central or Kobo split into columns, joined back into ODK's text."""
+    """A geopoint Central or Kobo split into columns, joined back into ODK's text; the
+    altitude and accuracy only where both are given (a missing accuracy is unknown, never
+    0 m)."""
     for pattern, parts in ((f"{name}-{{}}", _CENTRAL_PARTS), (f"_{name}_{{}}", _KOBO_PARTS)):
-        columns = {k: pattern.format(k) for k in parts}
-        if all(columns[k] in frame.columns for k in list(parts)[:2]):
-            values = [frame[columns[k]].astype("string").fillna("0") if k in list(parts)[2:]
-                      else frame[columns[k]].astype("string") for k in parts
-                      if columns[k] in frame.columns]
-            joined = values[0]
-            for more in values[1:]:
-                joined = joined + " " + more
-            return joined.where(values[0].notna() & values[1].notna())
+        lat, lon, altitude, accuracy = (
+            frame[pattern.format(k)].astype("string").str.strip()
+            if pattern.format(k) in frame.columns else
+            pd.Series(pd.NA, index=frame.index, dtype="string") for k in parts)
+        if lat.isna().all() and lon.isna().all():
+            continue
+        # one of the two alone is kept, and refused as no point by the parser
+        point = (lat.fillna("") + " " + lon.fillna("")).str.strip().where(
+            lat.notna() | lon.notna())
+        full = point + " " + altitude.fillna("0") + " " + accuracy
+        return full.where(accuracy.notna() & (accuracy != ""), point)
     return None
 
 
