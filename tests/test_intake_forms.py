@@ -129,6 +129,8 @@ def test_a_point_may_be_read_off_a_map_as_mgrs_without_a_gps_fix(layer: str) -> 
     grid = rows["geometry_mgrs"]
     assert grid["type"] == "text" and "regex(" in grid["constraint"]
     gps = rows["geometry_point" if layer == "records" else "geometry"]
-    assert gps["required"] == "${geometry_mgrs} = ''"
+    # the GPS question is asked only while no MGRS reference is given: never both
+    assert gps["required"] == "yes" and gps["relevant"].endswith("${geometry_mgrs} = ''")
     if layer == "records":
-        assert grid["relevant"] == gps["relevant"] == "${geometry_kind} = 'point'"
+        assert grid["relevant"] == "${geometry_kind} = 'point'"
+        assert gps["relevant"] == "${geometry_kind} = 'point' and ${geometry_mgrs} = ''"

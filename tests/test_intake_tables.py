@@ -55,8 +55,8 @@ def test_day_first_dates_are_read_only_when_the_import_or_the_ledger_says_so(
     refused = runner.invoke(app, ["import", "--layer", "records", str(path), "--db",
                                   str(ledger)])
     assert refused.exit_code == 2
-    assert "for dates written 31.12.2024 give --date-format day-first; got '04.05.2024'" in (
-        refused.stderr)
+    assert ("for dates written 31.12.2024 give --date-format day-first (the import's, or "
+            "the ledger's at init); got '04.05.2024'") in refused.stderr
     records = _import(ledger, path, "--date-format", "day-first")
     # 04.05 is the 4th of May, never April the 5th; ISO is read whatever the setting
     assert records.loc["R-1", "laid_from"] == pd.Timestamp("2024-05-04", tz="UTC")
@@ -185,3 +185,23 @@ def test_a_grid_column_named_otherwise_or_in_capitals(ledger: Path, tmp_path: Pa
     _import(ledger, renamed, "--map", "grid=mgrs")
     records = _import(ledger, capitals)
     assert _centre(records, "R-1") == pytest.approx(_centre(records, "R-2"), abs=1e-9)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (f"{HEADER},reference_lon,reference_lat,bearing_deg,distance_m\n"
+     "R-1,HA-1,ap-persistent,2,2024-05-04,nts,high,36.0,,90,100\n",
+     "feature 1: reference_lon/reference_lat: a reference point needs both its longitude"),
+    (f"{HEADER},mgrs\nR-1,HA-1,ap-persistent,2,2024-05-04,nts,high,37UBQ\n",
+     "feature 1: mgrs: not an MGRS grid reference: '37UBQ'"),
+    (f"{HEADER},mgrs,MGRS\nR-1,HA-1,ap-persistent,2,2024-05-04,nts,high,37UBQ11,37UBQ11\n",
+     "mgrs: two columns of this name"),
+    (f"{HEADER.replace(',', ';')};lon;lat;\nR-1;HA-1;ap-persistent;2;2024-05-04;nts;high;"
+     "36.01;49.01;5 more\n", "column 10: the column has no name in the header row"),
+])
+def test_tables_that_say_too_little_or_twice(ledger: Path, tmp_path: Path, text: str,
+                                             expected: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["import", "--layer", "records", str(path), "--db",
+                                 str(ledger)])
+    assert result.exit_code == 2 and expected in result.stderr, result.stderr

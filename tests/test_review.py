@@ -23,6 +23,7 @@ from hazardledger.cli import app
 from hazardledger.domain.problems import InputRejected
 from hazardledger.ledger import Ledger
 from hazardledger.review import approve, import_submissions, reject
+from hazardledger.store.queue import NotPending
 
 from . import postgis_fixtures
 from .conftest import NOW, areas_frame, read_only, records_frame
@@ -90,7 +91,7 @@ def test_a_submission_is_queued_once_and_reaches_the_layer_only_when_approved(
     assert (rejected.reviewed_by, rejected.reason) == ("im-lead",
                                                        "GPS too poor: go back and re-fix")
     assert list(led.read("findings")["id"]) == ["F-1"]
-    with pytest.raises(ValueError, match="already reviewed: '6f1c-aa01' \\(approved by"):
+    with pytest.raises(NotPending, match=r"already reviewed: .6f1c-aa01. \(approved by"):
         approve(led, ["6f1c-aa01"], actor="im-lead")
     assert led.verify_audit() == []
     trail = led.audit_log()
@@ -352,3 +353,48 @@ def test_brackets_in_the_data_print_as_written(tmp_path: Path) -> None:
     assert "[red]b[/red]" in listed.stdout and "[bold]Olena" in listed.stdout
     shown = runner.invoke(app, ["review", "show", "[red]b[/red]", "--db", db])
     assert shown.exit_code == 0 and "[bold]Olena" in shown.stdout
+
+
+def test_the_form_is_known_by_its_files_name() -> None:
+    from hazardledger.intake.submissions import layer_of
+
+    assert layer_of(Path("hazardledger_hazard_areas.csv")) == "hazard_areas"
+    assert layer_of(Path("hazardledger_findings-2026-10.xlsx")) == "findings"
+    assert layer_of(Path("export.csv")) is None
+
+
+def test_an_editor_never_reads_a_victims_personal_answer_in_a_reason(tmp_path: Path) -> None:
+    db = tmp_path / "l.gpkg"
+    led = _ledger(str(db))
+    led.import_frame("incidents", pd.DataFrame([{
+        "id": "I-1", "occurred_at": "2026-09-01T10:00:00Z", "area_id": "HA-1",
+        "geometry": areas_frame(1).geometry.iloc[0].centroid}]), source="i", actor="t",
+        now=NOW)
+    export = tmp_path / "hazardledger_victims.csv"
+    export.write_text("id,incident_id,outcome,date_of_birth,meta-instanceID,SubmitterName\n"
+                      "V-1,I-1,injured,14.03.1987,uuid:v-1,Olena\n", encoding="utf-8")
+    import_submissions(led, export, actor="clerk")
+    with led:
+        editor = add_user(led.store, "eda", "editor", actor="t")
+        admin = add_user(led.store, "ada", "admin", actor="t")
+    client = TestClient(create_app(str(db)))
+    for token, sees in ((editor, False), (admin, True)):
+        headers = {"Authorization": f"Bearer {token}"}
+        shown = json.dumps(client.get("/review/v-1", headers=headers).json())
+        assert ("14.03.1987" in shown) == sees
+        refused = client.post("/review/v-1/approve", headers=headers)
+        assert refused.status_code == 400 and ("14.03.1987" in refused.text) == sees
+
+
+def test_a_submitter_or_answer_beyond_its_bounds_queues_nothing(tmp_path: Path) -> None:
+    led = _ledger(str(tmp_path / "l.gpkg"))
+    export = _central(tmp_path, "id,state,remarks,geometry,meta-instanceID,SubmitterName\n"
+                                f"F-1,functional,{'x' * 10_001},49 36,uuid:a,Olena\n"
+                                "F-2,functional,,49 36,uuid:b,\"O\x1b[2Jlena\"\n")
+    with pytest.raises(InputRejected) as refused:
+        import_submissions(led, export, actor="clerk")
+    assert refused.value.lines() == [
+        "hazardledger_findings.csv:feature 1: remarks: longer than 10,000 characters",
+        "hazardledger_findings.csv:feature 2: submitter: contains control or invisible "
+        "characters"]
+    assert led.store.submissions() == []

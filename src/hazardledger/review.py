@@ -22,13 +22,13 @@ import shapely
 
 from .domain.problems import InputRejected, Problem
 from .domain.schema import LAYERS
-from .domain.text import unsafe_characters
+from .domain.text import printable, unsafe_characters
 from .domain.validation import validate
 from .intake.forms import ACCURACY_THRESHOLD_M
 from .intake.submissions import layer_of, read_submissions
 from .ledger import Ledger, validation_time
 from .store.base import WriteSummary
-from .store.queue import PENDING, Submission
+from .store.queue import PENDING, NotPending, Submission
 
 REVIEWED_IMPORT = "import (reviewed submission)"
 MAX_REASON = 500  # a reason is a sentence or two, as a remark is
@@ -59,8 +59,9 @@ def import_submissions(ledger: Ledger, path: str | Path, layer: str | None = Non
     frame, problems = read_submissions(path, layer)
     ids = frame["instance_id"]
     repeated = ids.duplicated(keep="first") & ids.notna()
-    problems += [Problem(int(i) + 1, "instanceID", f"instance id {ids.iloc[i]!r} appears "
-                         "twice in the file") for i in np.flatnonzero(repeated.to_numpy())]
+    problems += [Problem(int(i) + 1, "instanceID", f"instance id {_shown(ids.iloc[i])} "
+                         "appears twice in the file")
+                 for i in np.flatnonzero(repeated.to_numpy())]
     if problems:
         raise InputRejected(path.name, sorted(problems))
     already = ledger.store.known_submissions(list(ids))
@@ -70,8 +71,9 @@ def import_submissions(ledger: Ledger, path: str | Path, layer: str | None = Non
                                received) for row in fresh.to_dict("records")]
     ledger.store.queue_submissions(submissions, actor=actor)
     accuracy = fresh["accuracy_m"].to_numpy(float)
+    order = {i: k for k, i in enumerate(ids)}
     return Queued(layer, path.name, list(fresh["instance_id"]),
-                  sorted(already, key=list(ids).index),
+                  sorted(already, key=order.__getitem__),
                   list(fresh["instance_id"][accuracy > accuracy_threshold_m]))
 
 
@@ -87,6 +89,11 @@ def _submission(row: dict[str, object], layer: str, source: str, received: str
                       _plain(row.get("submitted_at")), _plain(row.get("submitter")),
                       None if np.isnan(accuracy) else accuracy,
                       orjson.dumps(values, option=orjson.OPT_SORT_KEYS).decode(), PENDING)
+
+
+def _shown(instance_id: object) -> str:
+    """An instance id in a message: quoted, control characters escaped, cut at 60."""
+    return f"'{printable(instance_id, 60)}'"
 
 
 def _plain(value: object) -> str | None:
@@ -139,12 +146,12 @@ def _pending(ledger: Ledger, instance_ids: Sequence[str]) -> list[Submission]:
     held = {i: ledger.store.submission(i) for i in wanted}
     missing = [i for i, s in held.items() if s is None]
     if missing:
-        raise ValueError(f"no submission {', '.join(map(repr, missing))} in the queue "
-                         "(hazardledger review list)")
-    done = [f"{i!r} ({s.status} by {s.reviewed_by})" for i, s in held.items()
+        raise NotPending(f"no submission {', '.join(_shown(i) for i in missing)} in the "
+                         "queue (hazardledger review list)")
+    done = [f"{_shown(i)} ({s.status} by {s.reviewed_by})" for i, s in held.items()
             if s is not None and s.status != PENDING]
     if done:
-        raise ValueError(f"already reviewed: {', '.join(done)}")
+        raise NotPending(f"already reviewed: {', '.join(done)}")
     return [s for s in held.values() if s is not None]
 
 

@@ -16,7 +16,7 @@ from ..domain.problems import InputRejected
 from ..domain.schema import LAYERS
 from ..ledger import Ledger
 from ..store.base import User
-from ..store.queue import APPROVED, PENDING, REJECTED, Submission
+from ..store.queue import APPROVED, PENDING, REJECTED, NotPending, Submission
 from .auth import Role
 
 REDACTED = "[redacted: personal, admins only]"
@@ -62,10 +62,14 @@ def add_review_routes(app: FastAPI) -> None:
             raise HTTPException(404, f"no submission '{instance_id}' in the queue")
         return found
 
-    def problems(led: Ledger, found: list[Submission]) -> dict[str, list[str]]:
+    def problems(led: Ledger, found: list[Submission], admin: bool) -> dict[str, list[str]]:
         pending = [s for s in found if s.status == PENDING]
         checked = review.problems_of(led, pending) if pending else {}
-        return {i: [f"{p.field}: {p.reason}" for p in ps] for i, ps in checked.items()}
+        personal = {n for s in pending for n in LAYERS[s.layer].personal_fields}
+        # a reason quotes the value it refuses: a personal one is for admins' eyes only
+        return {i: [f"{p.field}: " + (p.reason if admin or p.field not in personal
+                                      else "refused (personal: the reason is shown to admins)")
+                    for p in ps] for i, ps in checked.items()}
 
     @app.get("/review", summary="The review queue (editors and admins)")
     def queue(led: LedgerDep, user: ReviewerDep,
@@ -76,8 +80,8 @@ def add_review_routes(app: FastAPI) -> None:
             raise HTTPException(400, f"layer={layer}: no such layer")
         found = led.store.submissions(None if status == "all" else status, layer)
         found = found[:10_000]  # a queue longer than this is read in pieces by layer
-        checked = problems(led, found)
         admin = Role.named(user.role) >= Role.ADMIN
+        checked = problems(led, found, admin)
         return _json({"submissions": [_document(s, admin, checked.get(s.instance_id))
                                       for s in found]})
 
@@ -85,7 +89,7 @@ def add_review_routes(app: FastAPI) -> None:
     def show(instance_id: str, led: LedgerDep, user: ReviewerDep) -> Response:
         found = held(led, instance_id)
         admin = Role.named(user.role) >= Role.ADMIN
-        return _json(_document(found, admin, problems(led, [found]).get(instance_id)))
+        return _json(_document(found, admin, problems(led, [found], admin).get(instance_id)))
 
     @app.post("/review/{instance_id}/approve",
               summary="Approve: validate and write the submission's feature (audited)")
@@ -98,8 +102,13 @@ def add_review_routes(app: FastAPI) -> None:
         update = bool((body or {}).get("update", False))
         try:
             written = review.approve(led, [instance_id], actor=user.name, update=update)
+        except NotPending as exc:  # reviewed meanwhile by someone else
+            raise HTTPException(409, str(exc)) from None
         except InputRejected as exc:
-            raise HTTPException(400, exc.lines()) from None
+            admin = Role.named(user.role) >= Role.ADMIN
+            if admin or not LAYERS[found.layer].personal_fields:
+                raise HTTPException(400, exc.lines()) from None
+            raise HTTPException(400, problems(led, [found], admin)[instance_id]) from None
         return _json({"approved": instance_id, "layer": written.layer,
                       "inserted": written.inserted, "updated": written.updated})
 
@@ -116,6 +125,8 @@ def add_review_routes(app: FastAPI) -> None:
             raise HTTPException(400, "reason: say why the submission is rejected")
         try:
             review.reject(led, [instance_id], actor=user.name, reason=reason)
+        except NotPending as exc:
+            raise HTTPException(409, str(exc)) from None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         return _json({"rejected": instance_id, "reason": reason.strip()})

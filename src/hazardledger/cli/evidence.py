@@ -111,10 +111,11 @@ def fit(
     if len(factors):
         out.print(f"Posterior: the {scenario} prior updated by the same findings (median and "
                   "90 % interval). Where the findings fit a step, the life's shape and scale "
-                  "are not determined by them and only the posterior speaks (half the "
-                  "simulated data sets of 100 findings); the field intervals shown covered "
-                  "89-97 % of simulated truths, the posterior's 90 % of truths drawn from the "
-                  "prior (README).")
+                  "are not determined by them and only the posterior speaks (in 85 to 98 of "
+                  "200 simulated data sets of 100 findings). Counting those as claiming no "
+                  "bound, the calibrated field intervals of the life covered 87-98 % of "
+                  "simulated truths, the posterior's 90 % of truths drawn from the prior "
+                  "(README).")
     undated = int((~findings["record_id"].isin(set(records["id"]))).sum())
     if undated:
         out.print(f"{undated} findings have no record, hence no laying date: not used")

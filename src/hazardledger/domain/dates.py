@@ -44,7 +44,8 @@ def expected(fmt: DateFormat, dates_only: bool) -> str:
         return (f"a date written day first, {day} (or with / or -), as the date format "
                 f"'day-first' says, or ISO 8601 {iso}")
     return (f"an ISO 8601 date {iso}" + ("" if dates_only else " (time in UTC)")
-            + "; for dates written 31.12.2024 give --date-format day-first")
+            + "; for dates written 31.12.2024 give --date-format day-first (the import's, "
+            "or the ledger's at init)")
 
 
 def parse(text: pd.Series, absent: np.ndarray, fmt: DateFormat) -> pd.Series:

@@ -133,7 +133,8 @@ def _grid_reference(languages: Sequence[str], relevant: str | None = None
 
 def _geometry(schema: LayerSchema, languages: Sequence[str]) -> list[dict[str, str]]:
     point = {"body::accuracyThreshold": str(ACCURACY_THRESHOLD_M)}
-    # a GPS point is needed unless the point is given as an MGRS reference
+    # a GPS point is asked (and needed) only while no MGRS reference is given: a
+    # submission never holds both
     gps_needed = f"${{{MGRS_QUESTION}}} = ''"
     if schema.name == "records":
         rows = [{"type": "select_one geometry_kind", "name": "geometry_kind", "required": "yes",
@@ -144,15 +145,17 @@ def _geometry(schema: LayerSchema, languages: Sequence[str]) -> list[dict[str, s
             if question == "geopoint":
                 rows.append(_grid_reference(languages, relevant))
             rows.append({"type": question, "name": name,
-                         "required": gps_needed if question == "geopoint" else "yes",
-                         "relevant": relevant, **_labels("label", words, languages),
+                         "required": "yes",
+                         "relevant": f"{relevant} and {gps_needed}" if question == "geopoint"
+                         else relevant, **_labels("label", words, languages),
                          **(point if question == "geopoint" else {})})
         return rows
     if not schema.geometry_types:
         return []
     if "Point" in schema.geometry_types and "Polygon" not in schema.geometry_types:
         return [_grid_reference(languages),
-                {"type": "geopoint", "name": "geometry", "required": gps_needed,
+                {"type": "geopoint", "name": "geometry", "required": "yes",
+                 "relevant": gps_needed,
                  **_labels("label", term("fields", "geometry_point"), languages), **point}]
     return [{"type": "geoshape", "name": "geometry", "required": "yes",
              **_labels("label", term("fields", "geometry_shape"), languages)}]

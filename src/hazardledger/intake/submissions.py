@@ -38,20 +38,21 @@ from ..io.locations import mgrs_points
 from .forms import DERIVED, FIELD_LAYERS, MGRS_QUESTION, RECORD_GEOMETRY
 
 MAX_INSTANCE_ID = 100
+MAX_META = 200  # who sent a submission, and when
+MAX_ANSWER = 10_000  # any one answer: the ledger's longest text is 4,000 characters
 MAX_ACCURACY_M = 10_000.0  # worse than this a GPS reading locates nothing worth keeping
 INSTANCE_ID = ("meta-instanceID", "meta/instanceID", "instanceID", "KEY", "__id", "_uuid")
 SUBMITTED_AT = ("SubmissionDate", "_submission_time")
 SUBMITTER = ("SubmitterName", "_submitted_by")
 _CENTRAL_PARTS = {"Latitude": 0, "Longitude": 1, "Altitude": 2, "Accuracy": 3}
 _KOBO_PARTS = {"latitude": 0, "longitude": 1, "altitude": 2, "precision": 3}
-_FORM_NAME = re.compile(r"hazardledger_(?P<layer>[a-z_]+?)(?:[ _.-]|$)")
 
 
 def layer_of(path: Path) -> str | None:
     """The layer a file's name says it holds (the form id ``hazardledger_<layer>``)."""
-    match = _FORM_NAME.search(path.name)
-    if match and match.group("layer") in FIELD_LAYERS:
-        return match.group("layer")
+    for layer in sorted(FIELD_LAYERS, key=len, reverse=True):  # hazard_areas before areas
+        if re.search(rf"hazardledger_{layer}(?![a-z_])", path.name):
+            return layer
     return None
 
 
@@ -170,12 +171,17 @@ def read_submissions(path: str | Path, layer: str) -> tuple[pd.DataFrame, list[P
         "characters, no control characters)")) for i in np.flatnonzero(odd)]
     # group prefixes go: the question's own name is the field's
     short: dict[object, str] = {c: re.split(r"[-/]", str(c))[-1] for c in raw.columns}
+    named = pd.Series(list(short.values()))
+    for twice in sorted(set(named[named.duplicated()]) & set(schema.field_names)):
+        problems.append(Problem(None, twice, "two questions of the export have this name "
+                                "(in different groups): the form is not the ledger's"))
     questions = {c: s for c, s in short.items() if s in schema.field_names
                  and s not in DERIVED.get(layer, ())}
     out = pd.DataFrame({s: raw[c] for c, s in questions.items()})
     out.insert(0, "instance_id", ids)
     out["submitted_at"] = _pick(raw, SUBMITTED_AT)
     out["submitter"] = _pick(raw, SUBMITTER)
+    problems += _bounded(out)
     geometry, accuracy = _geometries(raw, layer, geojson, short, problems)
     # a phone reports metres of horizontal accuracy; anything else is not a reading
     wrong = ~np.isnan(accuracy) & ~((accuracy >= 0) & (accuracy <= MAX_ACCURACY_M))
@@ -187,6 +193,26 @@ def read_submissions(path: str | Path, layer: str) -> tuple[pd.DataFrame, list[P
             ~np.isnan(accuracy), None)
     out["geometry"] = geometry
     return out, sorted(problems)
+
+
+def _bounded(out: pd.DataFrame) -> list[Problem]:
+    """Answers are kept as sent until a review validates them: bounded here, so that a
+    hostile export cannot fill the queue (and its audit trail) with megabytes or with
+    control characters in who sent it and when."""
+    problems = []
+    for column in out.columns:
+        if column == "instance_id":
+            continue
+        text = out[column].astype("string")
+        limit = MAX_ANSWER if column not in ("submitter", "submitted_at") else MAX_META
+        long = text.str.len().fillna(0).to_numpy() > limit
+        problems += [Problem(int(i) + 1, column, f"longer than {limit:,} characters")
+                     for i in np.flatnonzero(long)]
+        if column in ("submitter", "submitted_at"):
+            bad = text.str.contains(UNSAFE_PATTERN, regex=True).fillna(False).to_numpy(bool)
+            problems += [Problem(int(i) + 1, column, "contains control or invisible "
+                                 "characters") for i in np.flatnonzero(bad & ~long)]
+    return problems
 
 
 def _grid_references(raw: pd.DataFrame, short: dict[object, str], geometry: np.ndarray,

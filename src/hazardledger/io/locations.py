@@ -48,6 +48,11 @@ def has_locations(frame: pd.DataFrame) -> bool:
 def locate(frame: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     """Points from the MGRS and bearing-and-distance columns, in WGS 84, where a row has no
     other geometry; the columns are consumed. Every problem is collected and raised."""
+    lowered = [str(c).lower() for c in frame.columns]
+    twice = sorted({c for c in lowered if c in COLUMNS and lowered.count(c) > 1})
+    if twice:
+        raise InputRejected(source, [Problem(None, c, "two columns of this name (in "
+                                             "different case): keep one") for c in twice])
     frame = frame.rename(columns={c: str(c).lower() for c in frame.columns
                                   if str(c).lower() in COLUMNS})
     problems: list[Problem] = []
@@ -110,6 +115,8 @@ def mgrs_points(references: pd.Series, written: pd.Series
     for i, (reference, as_written) in enumerate(zip(references.astype(str),
                                                     written.astype(str), strict=True)):
         try:
+            if not reference[-1:].isdigit():  # a 100 km square alone locates nothing
+                raise ValueError("no digits")
             z, hemisphere, e, north = converter.MGRSToUTM(reference.upper())
         except Exception:  # mgrs raises its own MGRSError, and ValueError on odd lengths
             shown = as_written if len(as_written) <= 24 else as_written[:21] + "..."
@@ -171,6 +178,11 @@ def _reference_points(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list
         drop=True), errors="coerce").to_numpy(float)
     lat = pd.to_numeric(frame.get("reference_lat", pd.Series([None] * n)).reset_index(
         drop=True), errors="coerce").to_numpy(float)
+    half = np.isnan(lon) != np.isnan(lat)
+    problems += [Problem(int(i) + 1, "reference_lon/reference_lat", (
+        "a reference point needs both its longitude and its latitude (numbers in degrees)"))
+        for i in np.flatnonzero(half)]
+    lon[half] = lat[half] = np.nan
     wrong = ~np.isnan(lon) & ~np.isnan(lat) & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
     problems += [Problem(int(i) + 1, "reference_lon/reference_lat", (
         f"not a longitude/latitude in degrees: ({lon[i]:g}, {lat[i]:g})"))

@@ -104,6 +104,11 @@ def read_features(path: str | Path, *, source_layer: str | None = None,
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
     if driver in _TABLES:
+        named = pd.Index([str(c).lower() for c in frame.columns])
+        if named.duplicated().any():
+            raise InputRejected(path.name, [Problem(None, c, "two columns of this name in "
+                                                    "the header: keep one")
+                                            for c in sorted(set(named[named.duplicated()]))])
         if driver == "CSV":
             frame = tables.unnamed_csv_columns(path, frame)
         frame = tables.without_trailing_blank_rows(frame)

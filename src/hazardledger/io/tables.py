@@ -60,7 +60,12 @@ def unnamed_csv_columns(path: Path, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     """GDAL names a CSV column with a blank header ``field_N``; such columns are refused if
     they hold values and dropped if not."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), [])
+        first = handle.readline()
+    try:  # the separator GDAL found too: ',' or ';' (Excel in many locales) or a tab
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(first, ",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    header = next(csv.reader([first], dialect), [])
     unnamed = {f"field_{k}": k for k, name in enumerate(header, start=1) if not name.strip()}
     return _drop_unnamed(frame, {c: k for c, k in unnamed.items() if c in frame.columns},
                          path.name)

@@ -214,7 +214,7 @@ class Store(AuditedStore):
         done = [i for i, s in zip(instance_ids, before, strict=True)
                 if s is None or s.status != queue.PENDING]
         if done:  # reviewed meanwhile by someone else
-            raise StoreError(f"no longer pending: {', '.join(done)}")
+            raise queue.NotPending(f"no longer pending: {', '.join(done)}")
         at = audit_rows.utc_now()
         for i in instance_ids:
             queue.set_review(handle, i, status, actor, at, reason)

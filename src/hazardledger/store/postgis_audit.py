@@ -281,6 +281,21 @@ def grant(cur: Cursor) -> None:
     cur.execute(sql.SQL("GRANT {} TO {}").format(ident(VIEWER), ident(EDITOR)))
     cur.execute(sql.SQL("GRANT {} TO {}").format(ident(EDITOR), ident(ADMIN)))
     cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(namespace, ident(VIEWER)))
+    grant_tables(cur)
+
+
+def regrant_tables(cur: Cursor) -> None:
+    """After a migration added tables or columns: the roles' rights on them, if this
+    database has the roles (a table's owner may always grant on it)."""
+    found = cur.execute("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)",
+                        ([VIEWER, EDITOR, ADMIN],)).fetchone()
+    if found is not None and found[0] == 3:
+        grant_tables(cur)
+
+
+def grant_tables(cur: Cursor) -> None:
+    """What each role may do on each table and column (idempotent)."""
+    ident = sql.Identifier
     readable = [*LAYERS, *RESULT_LAYERS, "item_types", "hl_meta", "layer_styles"]
     for table in readable:
         if cur.execute("SELECT to_regclass(%s)", (f'"{table}"',)).fetchone() == (None,):

@@ -326,6 +326,7 @@ def _add_fields(cur: Cursor, names: tuple[str, ...]) -> None:
                         f"{PG_TYPES[stored_kind(spec)]}")
     postgis_audit.install_triggers(cur, WRITE_LOCK)
     postgis_audit.add_constraints(cur)
+    postgis_audit.regrant_tables(cur)
     create_layer_styles(cur)
 
 
@@ -342,10 +343,11 @@ def _create_v10(cur: Cursor) -> None:
 
 def _create_v11(cur: Cursor) -> None:
     """The review queue: field submissions waiting for the information management team."""
-    from . import queue
+    from . import postgis_audit, queue
 
     cur.execute(queue.create_sql(postgres=True))
     _comment(cur, "hl_submissions", "Field submissions waiting for review, and their reviews")
+    postgis_audit.regrant_tables(cur)
 
 
 MIGRATIONS: dict[int, Callable[[Cursor], None]] = {

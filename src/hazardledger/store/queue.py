@@ -15,7 +15,15 @@ from typing import Any, Protocol
 
 import orjson
 
+from .errors import StoreError
+
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+
+
+class NotPending(StoreError):
+    """A submission asked to be reviewed that is not pending (any more): reviewed by
+    someone else, or never queued."""
+
 # what the audit trail records of a submission, in the table's column order
 AUDITED = ("layer", "source", "submitted_at", "submitter", "accuracy_m", "payload", "status",
            "reviewed_by", "reviewed_at", "reason")

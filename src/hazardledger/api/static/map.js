@@ -101,7 +101,7 @@ async function drawBasemap() {
 function drawLegend() {
   const legend = document.getElementById("legend");
   legend.replaceChildren();
-  for (const [, fill, label] of [...CLASSES, [null, NOT_MODELLED, tr("not modelled")]]) {
+  for (const [, fill, label] of [...CLASSES, [null, NOT_MODELLED, "not modelled"]]) {
     const swatch = document.createElement("span");
     swatch.style.background = fill;  // CSSOM, allowed by a strict style-src
     legend.append(swatch, document.createTextNode(tr(label)));
