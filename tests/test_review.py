@@ -57,6 +57,14 @@ def _ledger(location: str) -> Ledger:
     return led
 
 
+def _incident(led: Ledger) -> None:
+    """An incident I-1 in HA-1, which victims' submissions name."""
+    led.import_frame("incidents", pd.DataFrame([{
+        "id": "I-1", "occurred_at": "2026-09-01T10:00:00Z", "area_id": "HA-1",
+        "geometry": areas_frame(1).geometry.iloc[0].centroid}]), source="i", actor="t",
+        now=NOW)
+
+
 def _central(folder: Path, text: str = CENTRAL) -> Path:
     path = folder / "hazardledger_findings.csv"
     path.write_text(text, encoding="utf-8")
@@ -265,10 +273,7 @@ def test_the_review_api_for_editors_and_admins(tmp_path: Path) -> None:
 def test_a_victims_personal_answers_are_sealed_in_the_queue(tmp_path: Path) -> None:
     db = tmp_path / "l.gpkg"
     led = _ledger(str(db))
-    led.import_frame("incidents", pd.DataFrame([{
-        "id": "I-1", "occurred_at": "2026-09-01T10:00:00Z", "area_id": "HA-1",
-        "geometry": areas_frame(1).geometry.iloc[0].centroid}]), source="i", actor="t",
-        now=NOW)
+    _incident(led)
     export = tmp_path / "hazardledger_victims.csv"
     export.write_text("id,incident_id,outcome,name,address,meta-instanceID\n"
                       "V-1,I-1,injured,Mariia Kovalenko,\"Lesi Ukrainky 4, Izium\",uuid:v-1\n",
@@ -366,10 +371,7 @@ def test_the_form_is_known_by_its_files_name() -> None:
 def test_an_editor_never_reads_a_victims_personal_answer_in_a_reason(tmp_path: Path) -> None:
     db = tmp_path / "l.gpkg"
     led = _ledger(str(db))
-    led.import_frame("incidents", pd.DataFrame([{
-        "id": "I-1", "occurred_at": "2026-09-01T10:00:00Z", "area_id": "HA-1",
-        "geometry": areas_frame(1).geometry.iloc[0].centroid}]), source="i", actor="t",
-        now=NOW)
+    _incident(led)
     export = tmp_path / "hazardledger_victims.csv"
     export.write_text("id,incident_id,outcome,date_of_birth,meta-instanceID,SubmitterName\n"
                       "V-1,I-1,injured,14.03.1987,uuid:v-1,Olena\n", encoding="utf-8")

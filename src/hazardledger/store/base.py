@@ -8,7 +8,7 @@ SQL.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -224,24 +224,22 @@ class Store(AuditedStore):
                            [queue.audited_state(queue.get(handle, i)) for i in instance_ids])
 
     def _sealed_submission(self, s: Submission) -> Submission:
-        schema = layer_schema(s.layer)
-        if not schema.personal_fields:
-            return s
-        answers = orjson.loads(s.payload)
-        values = {n: [answers.get(n)] for n in schema.personal_fields}
-        # sealed under the queue's own name and the instance id: a value cannot be moved
-        # to another submission or another table unnoticed
-        self._seal_personal(replace(schema, name="hl_submissions"), [s.instance_id], values)
-        answers.update({n: v[0] for n, v in values.items()})
-        return replace(s, payload=orjson.dumps(answers, option=orjson.OPT_SORT_KEYS).decode())
+        return self._personal_answers(s, self._seal_personal)
 
     def _opened_submission(self, s: Submission) -> Submission:
+        return self._personal_answers(s, self._open_personal)
+
+    def _personal_answers(self, s: Submission, step: Callable[
+            [LayerSchema, list[str], dict[str, list[object]]], None]) -> Submission:
+        """A submission with its personal answers sealed or opened by ``step``: under the
+        queue's own name and the instance id, so that a sealed value cannot be moved to
+        another submission or another table unnoticed."""
         schema = layer_schema(s.layer)
         if not schema.personal_fields:
             return s
         answers = orjson.loads(s.payload)
         values = {n: [answers.get(n)] for n in schema.personal_fields}
-        self._open_personal(replace(schema, name="hl_submissions"), [s.instance_id], values)
+        step(replace(schema, name="hl_submissions"), [s.instance_id], values)
         answers.update({n: v[0] for n, v in values.items()})
         return replace(s, payload=orjson.dumps(answers, option=orjson.OPT_SORT_KEYS).decode())
 
