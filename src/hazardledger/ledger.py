@@ -27,18 +27,17 @@ from .domain.schema import LayerSchema, layer
 from .domain.validation import LedgerFacts, lookups_needed, validate
 from .hazard.parameters import DEFAULT_SAMPLES, DEFAULT_SEED
 from .io.read import read_features
-from .io.write import export_frame
+from .io.write import export_frame, personal_for_export
 from .store.base import Store, StoreError, WriteSummary
 from .store.locate import is_database_url, open_store
 from .store.reconcile import AuditCheck, Reconciled
-from .store.values import is_marker
 
 if TYPE_CHECKING:
+    from .history import LedgerAt
     from .residual import Work
 
 DEFAULT_DB = "ledger.gpkg"
 Progress = Callable[[str], None]
-REDACTED = "[redacted]"
 
 
 def default_location() -> str:
@@ -382,18 +381,15 @@ class Ledger:
     def export(self, layer_name: str, path: str | Path, *, include_personal: bool = False) -> Path:
         """Write a layer to a file; victims' personal fields are redacted unless asked for."""
         schema = layer(layer_name)
-        frame = self.store.read_layer(schema.name)
-        if include_personal:
-            for name in schema.personal_fields:
-                shut = frame[name].map(is_marker)
-                if shut.any():
-                    raise ValueError(f"{schema.name}: {name}: cannot export personal fields in "
-                                     f"clear: {frame[name][shut].iloc[0]}; export without "
-                                     "--include-personal, or give the key file")
-        else:
-            for name in schema.personal_fields:
-                frame[name] = frame[name].astype(object).where(frame[name].isna(), REDACTED)
+        frame = personal_for_export(self.store.read_layer(schema.name), schema.personal_fields,
+                                    schema.name, include_personal)
         return export_frame(frame, path, schema.name)
+
+    def at(self, moment: str | pd.Timestamp) -> LedgerAt:
+        """The ledger as its audit trail says it stood at ``moment`` (read-only)."""
+        from .history import LedgerAt
+
+        return LedgerAt(self, utc_timestamp(moment))
 
     def audit_log(self, feature_id: str | None = None) -> pd.DataFrame:
         return self.store.audit_log(feature_id)

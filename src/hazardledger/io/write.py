@@ -15,6 +15,28 @@ EXPORT_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".
                   ".shp": "ESRI Shapefile", ".kml": "KML"}
 
 
+REDACTED = "[redacted]"
+
+
+def personal_for_export(frame: gpd.GeoDataFrame | pd.DataFrame, personal: tuple[str, ...],
+                        layer: str, include_personal: bool) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Victims' personal fields redacted, or, with ``include_personal``, kept in clear:
+    refused if one could not be opened (no key: the marker would be exported as data)."""
+    from ..store.values import is_marker
+
+    frame = frame.copy()
+    for name in personal:
+        if include_personal:
+            shut = frame[name].map(is_marker)
+            if shut.any():
+                raise ValueError(f"{layer}: {name}: cannot export personal fields in clear: "
+                                 f"{frame[name][shut].iloc[0]}; export without "
+                                 "--include-personal, or give the key file")
+        else:
+            frame[name] = frame[name].astype(object).where(frame[name].isna(), REDACTED)
+    return frame
+
+
 def export_frame(frame: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, layer: str) -> Path:
     """Write one layer to a file whose suffix picks the format; returns the path."""
     path = Path(path)

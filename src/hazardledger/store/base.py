@@ -27,7 +27,7 @@ from .gpkg_schema import RESULT_LAYERS
 from .queue import Submission
 from .reconcile import AuditedStore
 from .users import User
-from .values import StoredRows, storage_columns, stored_rows
+from .values import StoredRows, rows_from_json, storage_columns, stored_rows, typed_layer
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,22 @@ class Store(AuditedStore):
             return
         with self._short_write() as handle:
             users.record_use(handle, name, at)
+
+    def layer_at(self, layer: str, moment: pd.Timestamp) -> gpd.GeoDataFrame | pd.DataFrame:
+        """A layer as its audit trail says it stood at ``moment``: each feature's last
+        audited state up to then (a deletion removes it), personal fields opened where the
+        key allows; in order of ids. Edits made by other programs count from when the
+        trail recorded them (accepted, or audited by the database)."""
+        schema = layer_schema(layer)
+        log = self.audit_log(layer=schema.name)
+        when = pd.to_datetime(log["at"], utc=True, format="ISO8601")
+        last = log[(when <= moment).to_numpy()].drop_duplicates("feature_id", keep="last")
+        states = sorted(last["after"].dropna().astype(str),
+                        key=lambda text: str(orjson.loads(text).get("id")))
+        restored = rows_from_json(schema, states, self._encode_geometry)
+        values = {name: list(restored.audit_values[name]) for name in schema.field_names}
+        self._open_personal(schema, [str(i) for i in values["id"]], values)
+        return typed_layer(schema, values, restored.geometry)
 
     # -- the review queue (store/queue.py) --------------------------------------------------
 
