@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import shapely
 from typer.testing import CliRunner
 
 from hazardledger.cli import app
@@ -104,3 +105,35 @@ def test_a_layer_never_written_stood_empty(tmp_path: Path, layer: str) -> None:
     led = Ledger(tmp_path / "e.gpkg")
     led.init()
     assert led.at(pd.Timestamp.now(tz="UTC")).read(layer).empty
+
+
+def test_figures_computed_from_the_ledger_as_it_stood(tmp_path: Path) -> None:
+    db = tmp_path / "l.gpkg"
+    led = Ledger(db)
+    led.init()
+    led.import_frame("hazard_areas", areas_frame(2), source="a", actor="t", now=NOW)
+    led.import_frame("records", records_frame(3), source="r", actor="t", now=NOW)
+    led.import_frame("places", pd.DataFrame({
+        "id": ["P-1"], "name": ["Town"], "population": [20_000],
+        "geometry": [shapely.Point(36.1, 49.1)]}), source="p", actor="t", now=NOW)
+    led.close()
+    args = ["hazard", "--as-of", "2026-11-01", "--samples", "100", "--db", str(db)]
+    then = runner.invoke(app, args)
+    assert then.exit_code == 0, then.stderr
+    moment = _moment()
+    with Ledger(db) as later:
+        later.store.delete("records", ["R-1", "R-2"], actor="t")
+    now = runner.invoke(app, args)
+    stood = runner.invoke(app, [*args, "--state-at", moment.isoformat()])
+    assert stood.exit_code == 0, stood.stderr
+    table = [line for line in stood.stdout.splitlines() if "HA-" in line]
+    assert table == [line for line in then.stdout.splitlines() if "HA-" in line]
+    assert table != [line for line in now.stdout.splitlines() if "HA-" in line]
+    assert "a past state is read, never written" in stood.stderr
+    report = tmp_path / "r.html"
+    made = runner.invoke(app, ["report", "--as-of", "2026-11-01", "--samples", "100", "-o",
+                               str(report), "--db", str(db), "--state-at", moment.isoformat()])
+    assert made.exit_code == 0, made.stderr
+    assert f"as it stood at {moment:%Y-%m-%dT%H:%M:%SZ}" in report.read_text(encoding="utf-8")
+    with Ledger(db) as later, pytest.raises(ValueError, match=r"as it stood at .* is read-only"):
+        later.at(moment).import_frame("records", records_frame(1), source="x", actor="t")

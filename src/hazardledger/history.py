@@ -4,42 +4,50 @@ again exactly, whatever was corrected or deleted since.
 
     >>> year_end = Ledger("ukraine.gpkg").at("2025-12-31T23:59:59Z")
     >>> records = year_end.read("records")
+    >>> hazard = year_end.residual_hazard("2025-12-31")   # computed from that state
+
+A :class:`LedgerAt` is a :class:`~hazardledger.ledger.Ledger` whose reads are the trail's:
+every figure computed from it (residual hazard, exposure, priorities, the report) is the
+one the ledger's content at that moment gives. It writes nothing.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
 from .domain.schema import layer
-from .io.write import export_frame, personal_for_export
-
-if TYPE_CHECKING:
-    from .ledger import Ledger
+from .ledger import ImportReport, Ledger
 
 
-class LedgerAt:
-    """A read-only view of a ledger at one moment (UTC)."""
+class LedgerAt(Ledger):
+    """A read-only view of a ledger at one moment (UTC), sharing its open store."""
 
     def __init__(self, ledger: Ledger, moment: pd.Timestamp):
         now = pd.Timestamp.now(tz="UTC")
         if moment > now:
             raise ValueError(f"--state-at {moment:%Y-%m-%dT%H:%M:%SZ}: in the future (now "
                              f"{now:%Y-%m-%dT%H:%M:%SZ}); the trail says nothing of it yet")
-        self.ledger = ledger
+        super().__init__(ledger.location)
+        self._store = ledger.store
+        self.notes = ledger.notes  # told where the ledger's own are (the CLI prints them)
         self.moment = moment
+
+    @property
+    def stood(self) -> str:
+        return f"{self.shown} as it stood at {self.moment:%Y-%m-%dT%H:%M:%SZ}"
 
     def read(self, layer_name: str) -> gpd.GeoDataFrame | pd.DataFrame:
         """A layer as it stood, typed as :meth:`Ledger.read` gives it, in order of ids."""
-        return self.ledger.store.layer_at(layer(layer_name).name, self.moment)
+        return self.store.layer_at(layer(layer_name).name, self.moment)
 
-    def export(self, layer_name: str, path: str | Path, *, include_personal: bool = False
-               ) -> Path:
-        """Write a layer as it stood; personal fields redacted unless asked for."""
-        schema = layer(layer_name)
-        frame = personal_for_export(self.read(schema.name), schema.personal_fields,
-                                    schema.name, include_personal)
-        return export_frame(frame, path, schema.name)
+    def store_result(self, name: str, frame: gpd.GeoDataFrame, *, actor: str | None = None,
+                     run: dict[str, object]) -> bool:
+        self.notes.append(f"{self.stood}: its {name} layer was not updated (a past state "
+                          "is read, never written)")
+        return False
+
+    def import_frame(self, *args: Any, **kwargs: Any) -> ImportReport:
+        raise ValueError(f"{self.stood} is read-only: write to the ledger as it is now")

@@ -381,7 +381,7 @@ class Ledger:
     def export(self, layer_name: str, path: str | Path, *, include_personal: bool = False) -> Path:
         """Write a layer to a file; victims' personal fields are redacted unless asked for."""
         schema = layer(layer_name)
-        frame = personal_for_export(self.store.read_layer(schema.name), schema.personal_fields,
+        frame = personal_for_export(self.read(schema.name), schema.personal_fields,
                                     schema.name, include_personal)
         return export_frame(frame, path, schema.name)
 

@@ -191,6 +191,16 @@ Config = Annotated[Path | None, typer.Option(
     help="TOML file of [weights], [land_use] and [communities] reach_km (see the README)")]
 
 
+StateAt = Annotated[str | None, typer.Option(
+    "--state-at", help="Compute from the ledger as its audit trail says it stood at this "
+    "moment (UTC, ISO 8601, e.g. 2025-12-31T23:59:59Z), whatever was corrected since")]
+
+
+def as_it_stood(ledger: Ledger, state_at: str | None) -> Ledger:
+    """The ledger, or (with ``--state-at``) a read-only view of it at that moment."""
+    return ledger if state_at is None else ledger.at(parse_date(state_at, "--state-at"))
+
+
 def parse_date(text: str, option: str) -> pd.Timestamp:
     """A date option as an instant in UTC, or a message naming the option."""
     try:

@@ -15,11 +15,12 @@ from ..ledger import default_actor
 from .common import (
     DbOption,
     LayerOption,
+    StateAt,
     app,
+    as_it_stood,
     err,
     open_ledger,
     out,
-    parse_date,
     parse_map,
     reports_bad_input,
 )
@@ -130,18 +131,11 @@ def export(
                                          ".kml")],
     db: DbOption = None,
     include_personal: Annotated[bool, typer.Option(help="Keep victims' personal fields")] = False,
-    state_at: Annotated[str | None, typer.Option(
-        "--state-at", help="The layer as the audit trail says it stood at this moment (UTC, "
-        "ISO 8601, e.g. 2025-12-31T23:59:59Z), whatever was corrected or deleted since")
-                        ] = None,
+    state_at: StateAt = None,
 ) -> None:
     """Export a layer; victims' personal fields are redacted unless asked for."""
-    ledger = open_ledger(db)
-    if state_at is None:
-        path = ledger.export(layer, output, include_personal=include_personal)
-    else:
-        path = ledger.at(parse_date(state_at, "--state-at")).export(
-            layer, output, include_personal=include_personal)
+    ledger = as_it_stood(open_ledger(db), state_at)
+    path = ledger.export(layer, output, include_personal=include_personal)
     out.print(f"wrote {path}")
 
 

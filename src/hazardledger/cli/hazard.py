@@ -22,7 +22,9 @@ from .common import (
     Samples,
     Scenario,
     Seed,
+    StateAt,
     app,
+    as_it_stood,
     err,
     open_ledger,
     out,
@@ -75,6 +77,7 @@ def _when(row: Mapping[Hashable, Any]) -> str:
 def hazard(
     as_of: Annotated[str, typer.Option("--as-of", help="Date of the estimate (YYYY-MM-DD)")],
     db: DbOption = None,
+    state_at: StateAt = None,
     by: Annotated[str, typer.Option(help="area, region or national")] = "area",
     scenario: Scenario = DEFAULT_SCENARIO,
     samples: Samples = DEFAULT_SAMPLES,
@@ -92,7 +95,7 @@ def hazard(
     """Residual hazard at a date: expected functioning items, P(any functions) and
     'likely inert by', with 90 % intervals. Area results also go to the ledger's
     residual_hazard layer. The model never releases land."""
-    ledger = open_ledger(db)
+    ledger = as_it_stood(open_ledger(db), state_at)
     run = Run(parse_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature,
               *_temperatures(temperatures), ledger.read("findings") if posterior else None)
     with err.status(f"computing residual hazard on {run.as_of:%Y-%m-%d} ({samples} samples)"):
@@ -100,8 +103,7 @@ def hazard(
                                 ledger.catalog, run, by, ledger.read("incidents"),
                                 ledger.work())
     key = frame.columns[0]
-    if by == "area":
-        ledger.store_result("residual_hazard", frame, run=run.describe())
+    stored = by == "area" and ledger.store_result("residual_hazard", frame, run=run.describe())
     table = Table(key, "laid (90 %)", "found", "removed by clearance or survey (90 %)",
                   "remaining (90 %)", "expected functioning (90 %)", "P(any functions) (90 %)",
                   "likely inert by (90 %)",
@@ -118,7 +120,7 @@ def hazard(
     for note in frame.attrs.get("notes", []):
         out.print(f"NOTE: {note}")
     out.print(warning(WARNING))
-    if by == "area":
+    if stored:  # not on a read-only disk, nor for a past state: the notes say so
         out.print(f"residual_hazard layer of {ledger.shown} updated ({len(frame)} areas)")
     if output is not None:
         out.print(f"wrote {export_frame(frame, output, 'residual_hazard')}")
@@ -130,6 +132,7 @@ def curve_command(
     start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD)")],
     end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD)")],
     db: DbOption = None,
+    state_at: StateAt = None,
     area: Annotated[str | None, typer.Option(help="One hazard area")] = None,
     region: Annotated[str | None, typer.Option(help="One region")] = None,
     national: Annotated[bool, typer.Option("--national", help="The whole ledger (default)")
@@ -146,7 +149,7 @@ def curve_command(
     """Daily curve of expected functioning items with its 90 % band."""
     if sum((area is not None, region is not None, national)) > 1:
         raise ValueError("give one of --area, --region or --national")
-    ledger = open_ledger(db)
+    ledger = as_it_stood(open_ledger(db), state_at)
     temps, source = _temperatures(temperatures)
     run = Run(parse_date(start, "--from"), scenario, samples, seed, engine=engine,
               temperature_c=temperature, temperatures=temps, temperatures_source=source)

@@ -21,7 +21,9 @@ from .common import (
     Samples,
     Scenario,
     Seed,
+    StateAt,
     app,
+    as_it_stood,
     err,
     open_ledger,
     out,
@@ -36,6 +38,7 @@ from .common import (
 def priorities(
     as_of: Annotated[str, typer.Option("--as-of", help="Date of the estimate (YYYY-MM-DD)")],
     db: DbOption = None,
+    state_at: StateAt = None,
     scenario: Scenario = DEFAULT_SCENARIO,
     config: Config = None,
     samples: Samples = DEFAULT_SAMPLES,
@@ -48,7 +51,7 @@ def priorities(
 ) -> None:
     """Rank open hazard areas for survey and clearance (each factor and the weights shown)
     and communities for risk education; replaces the ledger's priorities layer."""
-    ledger = open_ledger(db)
+    ledger = as_it_stood(open_ledger(db), state_at)
     when = parse_date(as_of, "--as-of")
     with err.status(f"ranking on {when:%Y-%m-%d} (scenario {scenario}, {samples} samples)"):
         ranked, communities = ledger.priorities(when, scenario=scenario, samples=samples,

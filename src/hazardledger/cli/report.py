@@ -17,7 +17,9 @@ from .common import (
     Samples,
     Scenario,
     Seed,
+    StateAt,
     app,
+    as_it_stood,
     err,
     open_ledger,
     out,
@@ -35,6 +37,7 @@ def report(
     output: Annotated[list[Path], typer.Option(
         "--output", "-o", help="report.html and/or report.pdf (give -o twice for both)")],
     db: DbOption = None,
+    state_at: StateAt = None,
     region: Annotated[str | None, typer.Option(help="One region's areas only")] = None,
     scenario: Scenario = DEFAULT_SCENARIO,
     config: Config = None,
@@ -61,7 +64,7 @@ def report(
         raise ValueError("--proximity-km must be above 0 and --proximity-population at least 0")
     request = ReportRequest(parse_date(as_of, "--as-of"), scenario, region, samples, seed, config,
                             proximity_km, proximity_population, lang=language(lang))
-    ledger = open_ledger(db)
+    ledger = as_it_stood(open_ledger(db), state_at)
     with err.status(f"computing the report for {request.as_of:%Y-%m-%d}"):
         document = build_report(ledger, request)
     for path in output:
