@@ -88,7 +88,7 @@ def audit_pending(db: DbOption = None) -> None:
                   "that bypassed them):")
         for d in unrecorded:
             for change in d.changes:
-                out.print(change.line(), markup=False, highlight=False)
+                out.print(change.line())
     if not pending and not drift:
         out.print(f"{ledger.shown}: no edits made outside the ledger")
     elif drift:
@@ -157,5 +157,4 @@ def _own_tables_note(ledger: Ledger) -> None:
         err.print(f"{len(left)} rows of the ledger's own tables (users, item types, settings) "
                   "also differ from the trail and were left as they are: set users again "
                   "with 'hazardledger users add', the extent with 'hazardledger init "
-                  "--extent', item types with 'hazardledger catalog add'",
-                  markup=False, highlight=False)
+                  "--extent', item types with 'hazardledger catalog add'")

@@ -126,7 +126,7 @@ LayerOption = Annotated[str, typer.Option("--layer", "-l", help=f"One of: {', '.
 
 def fail(lines: list[str], code: int = 2) -> None:
     for line in lines:
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
+        err.print(line, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -152,7 +152,7 @@ def reports_bad_input(func: F) -> F:
             result = func(*args, **kwargs)
             for ledger in _opened:
                 for note in ledger.notes:
-                    err.print(f"note: {note}", markup=False, highlight=False)
+                    err.print(f"note: {note}")
             return result
         except InputRejected as exc:
             fail(capped(exc.lines()))

@@ -55,7 +55,7 @@ def init(db: DbOption = None,
         ledger.set_extent((values[0], values[1], values[2], values[3]))
     out.print(f"{'Opened existing' if existed else 'Created'} ledger {ledger.shown}")
     if ledger.access_note:
-        err.print(ledger.access_note, markup=False, highlight=False)
+        err.print(ledger.access_note)
     if places and not existed:
         countries = [c.strip() for c in country.split(",")] if country else []
         report = ledger.load_geonames_places(countries)
@@ -112,8 +112,7 @@ def import_(
         shown = ", ".join(str(n) for n in report.flattened[:10])
         more = f" and {len(report.flattened) - 10:,} more" if len(report.flattened) > 10 else ""
         err.print(f"note: {file.name}: heights (Z) or measures (M) dropped from features "
-                  f"{shown}{more}: the ledger is two-dimensional", markup=False,
-                  highlight=False)
+                  f"{shown}{more}: the ledger is two-dimensional")
     if report.dry_run:
         out.print(f"{file.name}: {report.features} features valid for {layer}; nothing written "
                   "(--dry-run)")

@@ -34,6 +34,5 @@ def forms_build(
     languages = [part.strip() for part in lang.split(",") if part.strip()]
     written = build_forms(output, catalog, languages, layer or FIELD_LAYERS, validate)
     for path in written:
-        out.print(f"wrote {path}", markup=False, highlight=False)
-    out.print("Upload the .xml (or the .xlsx) to ODK Central or KoboToolbox.",
-              markup=False, highlight=False)
+        out.print(f"wrote {path}")
+    out.print("Upload the .xml (or the .xlsx) to ODK Central or KoboToolbox.")

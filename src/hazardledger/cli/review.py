@@ -112,8 +112,7 @@ def review_show(instance_id: Annotated[str, typer.Argument(help="The submission'
     if s.status == PENDING:
         problems = review.problems_of(ledger, [s])[s.instance_id]
         for p in problems:
-            out.print(printable(f"would refuse: {p.field}: {p.reason}"), markup=False,
-                      highlight=False)
+            out.print(printable(f"would refuse: {p.field}: {p.reason}"))
         if not problems:
             out.print("valid: approval would write it")
 

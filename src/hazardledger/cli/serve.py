@@ -53,7 +53,7 @@ def serve(
     try:
         if workers > 1:
             run_workers(ledger.location, host, port, workers, max_body=max_body,
-                        say=lambda line: err.print(line, markup=False, highlight=False))
+                        say=lambda line: err.print(line))
         else:
             uvicorn.run(create_app(ledger.location, max_body), host=host, port=port,
                         log_level="warning")
@@ -63,7 +63,7 @@ def serve(
         note = store.end_serving()
         ledger.close()
         if note:
-            err.print(note, markup=False, highlight=False)
+            err.print(note)
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
