@@ -18,6 +18,7 @@ from ..ledger import Ledger
 from ..store.base import User
 from ..store.queue import APPROVED, PENDING, REJECTED, NotPending, Submission
 from .auth import Role
+from .writes import at_least
 
 REDACTED = "[redacted: personal, admins only]"
 
@@ -48,13 +49,8 @@ def add_review_routes(app: FastAPI) -> None:
     ledger: Callable[..., Any] = app.state.ledger
     LedgerDep = Annotated[Ledger, Depends(ledger)]
 
-    def reviewer(user: Annotated[User, Depends(viewer)]) -> User:
-        if Role.named(user.role) < Role.EDITOR:
-            raise HTTPException(403, f"{user.name} is a {user.role}: the review queue needs "
-                                     "the editor or admin role")
-        return user
-
-    ReviewerDep = Annotated[User, Depends(reviewer)]
+    ReviewerDep = Annotated[User, Depends(at_least(viewer, Role.EDITOR,
+                                                   "the review queue"))]
 
     def held(led: Ledger, instance_id: str) -> Submission:
         found = led.store.submission(instance_id)

@@ -31,6 +31,17 @@ FEATURE_BODY = Body(media_type="application/geo+json", openapi_examples={"featur
                        "count": 10}}}})
 
 
+def at_least(viewer: Callable[..., User], role: Role, doing: str) -> Callable[..., User]:
+    """A dependency: the request's user if their role is ``role`` or above, else a 403
+    saying what ``doing`` needs (here, where FastAPI reads the annotation at run time)."""
+    def dependency(user: Annotated[User, Depends(viewer)]) -> User:
+        if Role.named(user.role) < role:
+            raise HTTPException(403, f"{user.name} is a {user.role}: {doing} needs the "
+                                     f"{role.name.lower()} or admin role")
+        return user
+    return dependency
+
+
 def _frame(layer: str, documents: list[Any]) -> pd.DataFrame:
     """GeoJSON features as the import's input frame; a 400 for anything else."""
     rows, shapes = [], []
@@ -74,13 +85,7 @@ def add_write_routes(app: FastAPI, collections: dict[str, Collection]) -> None:
     ledger: Callable[..., Any] = app.state.ledger
     LedgerDep = Annotated[Ledger, Depends(ledger)]
 
-    def editor(user: Annotated[User, Depends(viewer)]) -> User:
-        if Role.named(user.role) < Role.EDITOR:
-            raise HTTPException(403, f"{user.name} is a {user.role}: writing needs the editor "
-                                     "or admin role")
-        return user
-
-    EditorDep = Annotated[User, Depends(editor)]
+    EditorDep = Annotated[User, Depends(at_least(viewer, Role.EDITOR, "writing"))]
 
     def writable(cid: str) -> None:
         if cid not in collections:

@@ -164,7 +164,7 @@ class Store(AuditedStore):
         last = log[(when <= moment).to_numpy()].drop_duplicates("feature_id", keep="last")
         states = sorted(last["after"].dropna().astype(str),
                         key=lambda text: str(orjson.loads(text).get("id")))
-        restored = rows_from_json(schema, states, self._encode_geometry)
+        restored = rows_from_json(schema, states, list)  # shapes wanted, not their WKB
         values = {name: list(restored.audit_values[name]) for name in schema.field_names}
         self._open_personal(schema, [str(i) for i in values["id"]], values)
         return typed_layer(schema, values, restored.geometry)
