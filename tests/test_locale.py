@@ -8,12 +8,15 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
 from hazardledger.cli import app
+from hazardledger.cli.language import TYPER_TEXTS, help_texts, speak
 from hazardledger.hazard.inert import WARNING
 from hazardledger.ledger import Ledger
 from hazardledger.locale import LANG_ENV, catalog, language, translator
@@ -23,11 +26,11 @@ from .test_priorities import ranked_ledger  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "src" / "hazardledger" / "locale" / "uk" / "LC_MESSAGES" / "hazardledger.po"
-PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
+PLACEHOLDER = re.compile(r"\{[a-z_]*(?:![rsa])?\}")
 runner = CliRunner()
 
 
-def _marked() -> set[str]:
+def _locale_update() -> Any:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("locale_update",
@@ -35,7 +38,11 @@ def _marked() -> set[str]:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return set(module.marked_texts())
+    return module
+
+
+def _marked() -> set[str]:
+    return set(_locale_update().marked_texts())
 
 
 def test_every_marked_text_has_its_ukrainian_translation() -> None:
@@ -129,3 +136,70 @@ def test_the_command_lines_warnings_in_ukrainian(ranked_ledger: Ledger,  # noqa:
     assert result.exit_code == 0 and f"WARNING: {WARNING}" in " ".join(result.stdout.split())
     refused = runner.invoke(app, ["--lang", "de", "layers", "--db", ranked_ledger.location])
     assert refused.exit_code == 2 and "languages are en, uk" in refused.stderr
+
+
+def test_the_compiled_catalog_is_the_catalog() -> None:
+    """Typer's words are read by gettext from the compiled catalog: it must be this one."""
+    update = _locale_update()
+    assert update.compiled(PO).read_bytes() == update.compile_catalog(PO), (
+        "hazardledger.mo is stale: run scripts/locale_update.py")
+
+
+def test_typers_words_are_the_ones_typer_marks() -> None:
+    """A Typer upgrade that rewords what it marks for gettext shows up here."""
+    import os
+
+    from babel.messages.extract import extract_from_dir
+
+    marked = {message for _, _, message, _, _ in extract_from_dir(
+        os.path.dirname(typer.__file__), method_map=[("*.py", "python")],
+        keywords={"_": None})}
+    assert set(TYPER_TEXTS) <= marked, set(TYPER_TEXTS) - marked
+
+
+def test_the_command_lines_help_in_ukrainian(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LANG_ENV, "en")
+    monkeypatch.setenv("LANGUAGE", "en")
+    uk = translator("uk")
+    tree = typer.main.get_command(app)
+    english = [text for _, _, text in help_texts(tree)]
+    assert len(english) > 150
+    speak(tree, "uk")
+    shown = [text for _, _, text in help_texts(tree)]
+    # every help text of every command and option, --help's own included, is Ukrainian
+    assert shown == [uk(text) for text in english]
+    english_words = [t for t in shown if not re.search("[а-яіїєґ]", t)
+                     and re.search("[a-z]{4}", re.sub(r"\.[a-z]+", "", t.lower()))]
+    assert not english_words  # only lists of file types are the same in both
+
+    result = runner.invoke(app, ["--lang", "uk", "priorities", "--help"])
+    assert result.exit_code == 0
+    flat = " ".join(result.stdout.split())
+    assert "Параметри:" in flat and "[обов'язковий]" in flat and "[типово: 1000]" in flat
+    assert "[weights], [land_use] і [communities]" in flat  # the brackets kept in Ukrainian
+    assert " ".join(uk("Show this message and exit.").split()) in flat
+    monkeypatch.setenv(LANG_ENV, "uk")  # the variable alone does it too
+    assert "Параметри:" in runner.invoke(app, ["layers", "--help"]).stdout
+    monkeypatch.setenv(LANG_ENV, "en")
+    english_help = runner.invoke(app, ["priorities", "--help"]).stdout
+    assert "Options:" in english_help and "Параметри" not in english_help
+
+
+def test_the_command_lines_messages_in_ukrainian(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LANG_ENV, "en")
+    monkeypatch.setenv("LANGUAGE", "en")
+    uk = translator("uk")
+    db = str(tmp_path / "реєстр.gpkg")
+    created = runner.invoke(app, ["--lang", "uk", "init", "--db", db, "--no-places"])
+    assert created.exit_code == 0, created.stderr
+    assert uk("Created ledger {ledger}").format(ledger="") in created.stdout
+    listed = runner.invoke(app, ["--lang", "uk", "layers", "--db", db])
+    assert listed.exit_code == 0 and "опис" in listed.stdout  # the column headings too
+    refused = runner.invoke(app, ["--lang", "uk", "priorities", "--as-of", "2024-13-45",
+                                  "--db", db])
+    assert refused.exit_code == 2
+    assert uk("{option}: not a date: {text} (use YYYY-MM-DD)").format(
+        option="--as-of", text="'2024-13-45'") in " ".join(refused.stderr.split())
+    english = runner.invoke(app, ["--lang", "en", "audit", "verify", "--db", db])
+    assert english.exit_code == 0 and "audit trail intact" in english.stdout

@@ -14,6 +14,7 @@ from ..store.drift import lines as drift_lines
 from ..store.drift import show
 from ..store.reconcile import OWN_TABLES, Reconciled
 from .common import DbOption, command_group, err, fail, open_ledger, out, reports_bad_input
+from .language import headings, say
 
 audit_app = command_group("audit", "The hash-chained audit trail.")
 
@@ -30,20 +31,22 @@ def audit_verify(db: DbOption = None) -> None:
     ledger = open_ledger(db)
     check = ledger.check_audit()
     if not check.intact:
-        lines = [f"{ledger.shown}: audit: {p}" for p in check.chain]
+        lines = [f"{ledger.shown}: {say('audit')}: {p}" for p in check.chain]
         if check.drift:
-            lines.append(f"{ledger.shown}: the data differs from its audit trail in "
-                         f"{len(check.drift):,} features (changed outside the ledger):")
+            lines.append(f"{ledger.shown}: " + say(
+                "the data differs from its audit trail in {n} features (changed outside "
+                "the ledger):", n=f"{len(check.drift):,}"))
             lines += drift_lines(check.drift, DRIFT_LINES)
         lines += [f"{ledger.shown}: {p}" for p in [*check.recording, *check.invalid]]
         if check.drift:
-            lines.append("see them with 'hazardledger audit pending'; chain them into the "
-                         "trail with 'hazardledger audit accept --reason TEXT' (validated "
-                         "first), or undo them with 'hazardledger audit revert'")
+            lines.append(say("see them with 'hazardledger audit pending'; chain them into "
+                             "the trail with 'hazardledger audit accept --reason TEXT' "
+                             "(validated first), or undo them with 'hazardledger audit "
+                             "revert'"))
         fail(lines)
     n = len(ledger.audit_log())
-    out.print(f"{ledger.shown}: audit trail intact ({n:,} entries) and the data is what it "
-              "says")
+    out.print(f"{ledger.shown}: " + say("audit trail intact ({n} entries) and the data is "
+                                        "what it says", n=f"{n:,}"))
 
 
 @audit_app.command("log")
@@ -56,9 +59,9 @@ def audit_log(db: DbOption = None,
     """Show the audit trail, or one feature's full history."""
     log = open_ledger(db).audit_log(id_)
     if id_ is not None and log.empty:
-        raise ValueError(f"no audit entries for id {printable(id_, 60)!r}")
+        raise ValueError(say("no audit entries for id {id}", id=repr(printable(id_, 60))))
     log = log if id_ is not None else log.tail(limit)
-    table = Table("seq", "at", "actor", "action", "layer", "id", "before", "after")
+    table = Table(*headings("seq", "at", "actor", "action", "layer", "id", "before", "after"))
     for row in log.to_dict("records"):
         table.add_row(*(printable(row[c]) if row[c] is not None else "" for c in
                         ("seq", "at", "actor", "action", "layer", "feature_id", "before", "after")))
@@ -72,8 +75,8 @@ def audit_pending(db: DbOption = None) -> None:
     accepted or reverted; and any other difference 'audit verify' finds."""
     ledger = open_ledger(db)
     pending = ledger.pending_edits()
-    table = Table("#", "at", "layer", "operation", "id", "changes",
-                  title=f"Edits made outside Hazard Ledger in {ledger.shown}")
+    table = Table(*headings("#", "at", "layer", "operation", "id", "changes"),
+                  title=say("Edits made outside Hazard Ledger in {ledger}", ledger=ledger.shown))
     for edit in pending:
         table.add_row(str(edit.seq), edit.at, edit.layer, edit.operation,
                       printable(edit.feature_id or "", 60), _changes(edit.before, edit.after))
@@ -83,17 +86,17 @@ def audit_pending(db: DbOption = None) -> None:
     recorded = {(e.layer, e.feature_id) for e in pending}
     unrecorded = [d for d in drift if (d.layer, d.feature_id) not in recorded]
     if unrecorded:
-        out.print(f"{len(unrecorded):,} features differ from the audit trail without a "
-                  "recorded edit (made with the recording triggers removed, or by a program "
-                  "that bypassed them):")
+        out.print(say("{n} features differ from the audit trail without a recorded edit "
+                      "(made with the recording triggers removed, or by a program that "
+                      "bypassed them):", n=f"{len(unrecorded):,}"))
         for d in unrecorded:
             for change in d.changes:
                 out.print(change.line())
     if not pending and not drift:
-        out.print(f"{ledger.shown}: no edits made outside the ledger")
+        out.print(f"{ledger.shown}: " + say("no edits made outside the ledger"))
     elif drift:
-        out.print("accept them with 'hazardledger audit accept --reason TEXT' (validated "
-                  "first) or undo them with 'hazardledger audit revert'")
+        out.print(say("accept them with 'hazardledger audit accept --reason TEXT' "
+                      "(validated first) or undo them with 'hazardledger audit revert'"))
 
 
 def _changes(before: dict[str, object] | None, after: dict[str, object] | None) -> str:
@@ -121,7 +124,7 @@ def audit_accept(
     any breaks a rule ('hazardledger audit revert' undoes them instead)."""
     ledger = open_ledger(db)
     done = ledger.accept_edits(reason=reason, actor=actor or default_actor())
-    _report(ledger.shown, "accepted", done)
+    _report(ledger.shown, say("accepted"), done)
     _own_tables_note(ledger)
 
 
@@ -137,24 +140,26 @@ def audit_revert(
     undone."""
     ledger = open_ledger(db)
     done = ledger.revert_edits(actor=actor or default_actor())
-    _report(ledger.shown, "reverted", done)
+    _report(ledger.shown, say("reverted"), done)
     _own_tables_note(ledger)
 
 
 def _report(shown: str, verb: str, done: Reconciled) -> None:
     if not done.inserted + done.updated + done.deleted:
-        out.print(f"{shown}: no edits made outside the ledger; the recording of direct edits "
-                  "is in place")
+        out.print(f"{shown}: " + say("no edits made outside the ledger; the recording of "
+                                     "direct edits is in place"))
         return
-    out.print(f"{shown}: {verb} {done.inserted} inserted, {done.updated} changed and "
-              f"{done.deleted} deleted features (audit entries "
-              f"{done.first_seq}–{done.last_seq})")
+    out.print(f"{shown}: " + say(
+        "{verb} {inserted} inserted, {updated} changed and {deleted} deleted features "
+        "(audit entries {first}–{last})", verb=verb, inserted=done.inserted,
+        updated=done.updated, deleted=done.deleted, first=done.first_seq, last=done.last_seq))
 
 
 def _own_tables_note(ledger: Ledger) -> None:
     left = [d for d in ledger.store.drift() if d.layer in OWN_TABLES]
     if left:
-        err.print(f"{len(left)} rows of the ledger's own tables (users, item types, settings) "
-                  "also differ from the trail and were left as they are: set users again "
-                  "with 'hazardledger users add', the extent with 'hazardledger init "
-                  "--extent', item types with 'hazardledger catalog add'")
+        err.print(say("{n} rows of the ledger's own tables (users, item types, settings) "
+                      "also differ from the trail and were left as they are: set users "
+                      "again with 'hazardledger users add', the extent with 'hazardledger "
+                      "init --extent', item types with 'hazardledger catalog add'",
+                      n=len(left)))

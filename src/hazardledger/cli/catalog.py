@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from .common import DbOption, command_group, open_ledger, out, reports_bad_input
+from .language import headings, say
 
 catalog_app = command_group("catalog", "Item types and their sourced parameters.")
 
@@ -40,9 +41,9 @@ def catalog_check(db: DbOption = None,
     from ..hazard.apii import apii_check
 
     check = apii_check(open_ledger(db).catalog, n_samples=samples, seed=seed)
-    table = Table("type", "scenario", "not self-destroyed at 30 d (90 % interval)",
-                  "functioning at 120 d (90 % interval)", "Technical Annex 3(a)",
-                  title="Amended Protocol II check (reference temperature 20 °C)")
+    table = Table(*headings("type", "scenario", "not self-destroyed at 30 d (90 % interval)",
+                            "functioning at 120 d (90 % interval)", "Technical Annex 3(a)"),
+                  title=say("Amended Protocol II check (reference temperature 20 °C)"))
     for row in check.to_dict("records"):
         table.add_row(row["code"], row["scenario"],
                       f"{row['sd_fail_30d_mean']:.4g} ({row['sd_fail_30d_q05']:.4g}–"
@@ -50,8 +51,8 @@ def catalog_check(db: DbOption = None,
                       f"{row['functioning_120d_mean']:.4g} ({row['functioning_120d_q05']:.4g}–"
                       f"{row['functioning_120d_q95']:.4g})", row["verdict"])
     out.print(table)
-    out.print("Design ceilings at two checkpoints only; they say nothing about the curve "
-              "between or after them. A self-deactivated mine still holds explosive.")
+    out.print(say("Design ceilings at two checkpoints only; they say nothing about the curve "
+                  "between or after them. A self-deactivated mine still holds explosive."))
 
 
 @catalog_app.command("add")
@@ -61,4 +62,4 @@ def catalog_add(file: Path, db: DbOption = None,
                 ) -> None:
     """Add item types from a TOML file (same format as the shipped catalog) to this ledger."""
     codes = open_ledger(db).add_item_types(file, actor=actor)
-    out.print(f"added item types: {', '.join(codes)}")
+    out.print(say("added item types: {codes}", codes=", ".join(codes)))

@@ -8,9 +8,8 @@ Exit codes: 0 success, 2 bad input or usage (one line per problem on stderr),
 from __future__ import annotations
 
 import functools
-import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -24,8 +23,9 @@ from ..catalog.loader import CatalogError
 from ..domain.problems import InputRejected
 from ..domain.schema import LAYERS
 from ..ledger import Ledger, default_location, utc_timestamp
-from ..locale import LANG_ENV, language, translator
+from ..locale import language
 from ..store.base import StoreError
+from .language import asked_language, say, speak
 
 
 class PlainValueNames(TyperGroup):
@@ -36,6 +36,18 @@ class PlainValueNames(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _name_values(self)
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        """Run the command line in the language asked for: its help and click's words are
+        set before parsing, which shows them."""
+        given = list(sys.argv[1:] if args is None else args)
+        try:
+            lang = language(asked_language(given))
+        except ValueError as exc:
+            err.print(f"Error: {exc}")
+            sys.exit(2)
+        speak(self, lang)
+        return super().main(given, *rest, **kwargs)
 
 
 _VALUE_NAMES = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER",
@@ -70,21 +82,16 @@ app = typer.Typer(help="Hazard Ledger: mine action records, residual hazard and 
 
 @app.callback()
 def _everywhere(lang: Annotated[str | None, typer.Option(
-        "--lang", help="uk or en: the language of reports, warnings and the other translated "
-                       "output; default $HAZARDLEDGER_LANG, else the locale's")] = None
+        "--lang", help="uk or en: the language of messages, help, reports and the web map; "
+                       "default $HAZARDLEDGER_LANG, else the locale's")] = None
                 ) -> None:
-    if lang is not None:
-        try:
-            os.environ[LANG_ENV] = language(lang)  # for every command this run starts
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+    """Nothing to do: ``--lang`` is read before parsing (:meth:`PlainValueNames.main`)."""
 
 
 def warning(text: str) -> str:
     """A warning line in the language asked for (``--lang``, ``HAZARDLEDGER_LANG``, the
     locale's)."""
-    tr = translator(language())
-    return tr("WARNING: ") + tr(text)
+    return say("WARNING: ") + say(text)
 
 
 def command_group(name: str, help: str) -> typer.Typer:
@@ -139,8 +146,9 @@ def capped(lines: list[str]) -> list[str]:
     if len(lines) <= SHOWN_PROBLEMS:
         return lines
     rest = len(lines) - SHOWN_PROBLEMS
-    return [*lines[:SHOWN_PROBLEMS], f"... and {rest:,} more problems: mend these and import "
-                                     "again (--dry-run checks without writing)"]
+    return [*lines[:SHOWN_PROBLEMS], say("... and {n} more problems: mend these and import "
+                                         "again (--dry-run checks without writing)",
+                                         n=f"{rest:,}")]
 
 
 def reports_bad_input(func: F) -> F:
@@ -152,7 +160,7 @@ def reports_bad_input(func: F) -> F:
             result = func(*args, **kwargs)
             for ledger in _opened:
                 for note in ledger.notes:
-                    err.print(f"note: {note}")
+                    err.print(say("note: ") + note)
             return result
         except InputRejected as exc:
             fail(capped(exc.lines()))
@@ -178,7 +186,8 @@ def parse_map(pairs: list[str]) -> dict[str, str]:
     mapping = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ValueError(f"--map {pair}: expected SOURCE=FIELD (or SOURCE= to drop it)")
+            raise ValueError(say("--map {pair}: expected SOURCE=FIELD (or SOURCE= to drop it)",
+                                 pair=pair))
         src, dst = pair.split("=", 1)
         mapping[src.strip()] = dst.strip()
     return mapping
@@ -206,4 +215,5 @@ def parse_date(text: str, option: str) -> pd.Timestamp:
     try:
         return utc_timestamp(text)
     except ValueError:
-        raise ValueError(f"{option}: not a date: {text!r} (use YYYY-MM-DD)") from None
+        raise ValueError(say("{option}: not a date: {text} (use YYYY-MM-DD)", option=option,
+                             text=repr(text))) from None

@@ -24,6 +24,7 @@ from .common import (
     parse_map,
     reports_bad_input,
 )
+from .language import headings, say
 
 
 @app.command()
@@ -51,17 +52,19 @@ def init(db: DbOption = None,
     if extent:
         values = tuple(float(v) for v in extent.split(","))
         if len(values) != 4:
-            raise ValueError("--extent: expected four numbers lon_min,lat_min,lon_max,lat_max")
+            raise ValueError(say("--extent: expected four numbers lon_min,lat_min,lon_max,"
+                                 "lat_max"))
         ledger.set_extent((values[0], values[1], values[2], values[3]))
-    out.print(f"{'Opened existing' if existed else 'Created'} ledger {ledger.shown}")
+    out.print(say("Opened existing ledger {ledger}", ledger=ledger.shown) if existed
+              else say("Created ledger {ledger}", ledger=ledger.shown))
     if ledger.access_note:
         err.print(ledger.access_note)
     if places and not existed:
         countries = [c.strip() for c in country.split(",")] if country else []
         report = ledger.load_geonames_places(countries)
         written = report.written
-        out.print(f"places: {written.inserted if written else 0:,} GeoNames populated places "
-                  "loaded (GeoNames, geonames.org, CC BY 4.0)")
+        out.print(say("places: {n} GeoNames populated places loaded (GeoNames, "
+                      "geonames.org, CC BY 4.0)", n=f"{written.inserted if written else 0:,}"))
 
 
 @app.command("import")
@@ -107,19 +110,24 @@ def import_(
                                     progress=stage, outside_extent=outside_extent,
                                     dates=fmt)
     for n in report.repaired:
-        out.print(f"{file.name}:feature {n}: geometry: repaired with make_valid")
+        out.print(say("{file}:feature {n}: geometry: repaired with make_valid",
+                      file=file.name, n=n))
     if report.flattened:
         shown = ", ".join(str(n) for n in report.flattened[:10])
-        more = f" and {len(report.flattened) - 10:,} more" if len(report.flattened) > 10 else ""
-        err.print(f"note: {file.name}: heights (Z) or measures (M) dropped from features "
-                  f"{shown}{more}: the ledger is two-dimensional")
+        if len(report.flattened) > 10:
+            shown += say(" and {n} more", n=f"{len(report.flattened) - 10:,}")
+        err.print(say("note: {file}: heights (Z) or measures (M) dropped from features "
+                      "{features}: the ledger is two-dimensional", file=file.name,
+                      features=shown))
     if report.dry_run:
-        out.print(f"{file.name}: {report.features} features valid for {layer}; nothing written "
-                  "(--dry-run)")
+        out.print(say("{file}: {n} features valid for {layer}; nothing written (--dry-run)",
+                      file=file.name, n=report.features, layer=layer))
     elif report.written:
         w = report.written
-        out.print(f"{file.name}: {w.inserted} added, {w.updated} corrected in {layer} of "
-                  f"{ledger.shown} (audit entries {w.first_seq}–{w.last_seq})")
+        out.print(say("{file}: {inserted} added, {updated} corrected in {layer} of {ledger} "
+                      "(audit entries {first}–{last})", file=file.name, inserted=w.inserted,
+                      updated=w.updated, layer=layer, ledger=ledger.shown, first=w.first_seq,
+                      last=w.last_seq))
 
 
 @app.command()
@@ -135,7 +143,7 @@ def export(
     """Export a layer; victims' personal fields are redacted unless asked for."""
     ledger = as_it_stood(open_ledger(db), state_at)
     path = ledger.export(layer, output, include_personal=include_personal)
-    out.print(f"wrote {path}")
+    out.print(say("wrote {path}", path=path))
 
 
 @app.command()
@@ -143,7 +151,7 @@ def export(
 def layers(db: DbOption = None) -> None:
     """The ledger's layers and how many features each holds."""
     ledger = open_ledger(db)
-    table = Table("layer", "features", "description", title=ledger.shown)
+    table = Table(*headings("layer", "features", "description"), title=ledger.shown)
     for name, schema in LAYERS.items():
         table.add_row(name, str(ledger.store.count(name)), schema.description)
     out.print(table)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..evidence.table import ANNEX_CHECKS, CALIBRATION, MIN_FINDINGS, fit_panels, fit_table
 from .common import DbOption, app, err, open_ledger, out, reports_bad_input
+from .language import headings, say
 
 
 def _span(mean: Any, low: Any, high: Any) -> str:
@@ -29,12 +30,14 @@ def _annex_lines(row: Mapping[Hashable, Any]) -> list[str]:
         if n is None or pd.isna(n) or not n:
             continue
         low, high = row[f"observed_{label}_q05"], row[f"observed_{label}_q95"]
-        verdict = ("above the ceiling" if low > ceiling else "within the ceiling"
-                   if high <= ceiling else "the findings cannot tell")
-        lines.append(f"{row['item_type']}: {counted} at {age_h / 24:.0f} d: observed "
-                     f"{row[f'observed_{label}']:.3g} (90 %: {low:.3g}–{high:.3g}, {int(n)} "
-                     f"findings) against Amended Protocol II's ceiling of {ceiling:.3g}: "
-                     f"{verdict}")
+        verdict = (say("above the ceiling") if low > ceiling else say("within the ceiling")
+                   if high <= ceiling else say("the findings cannot tell"))
+        lines.append(f"{row['item_type']}: " + say(
+            "{counted} at {days} d: observed {share} (90 %: {low}–{high}, {n} findings) "
+            "against Amended Protocol II's ceiling of {ceiling}: {verdict}",
+            counted=say(counted), days=f"{age_h / 24:.0f}",
+            share=f"{row[f'observed_{label}']:.3g}", low=f"{low:.3g}", high=f"{high:.3g}",
+            n=int(n), ceiling=f"{ceiling:.3g}", verdict=verdict))
     return lines
 
 
@@ -69,7 +72,8 @@ def fit(
     if type_ is not None:
         ledger.catalog.get(type_)
         if not (findings["item_type"] == type_).any():
-            raise ValueError(f"no findings of item type '{type_}' in the ledger")
+            raise ValueError(say("no findings of item type '{type}' in the ledger",
+                                 type=type_))
     records = ledger.read("records")
     with err.status("fitting reliability to the findings"):
         climate = None
@@ -82,14 +86,19 @@ def fit(
     if type_ is not None and table["note"].astype(str).str.startswith("not fitted").any():
         first = table.iloc[0]
         bound = first.get("failure_upper_95_clopper_pearson")
-        raise ValueError(f"{type_}: not enough evidence: {first['findings']} findings with a "
-                         f"laying date (at least {min_findings} needed)"
-                         + ("" if pd.isna(bound) else f"; {int(first['old_functional'])} of "
-                            f"{int(first['old_findings'])} old enough were still functional: "
-                            f"failure share at most {bound:.3g} (one-sided 95 %)"))
-    view = Table("type", "parameter", "findings", f"catalog ({scenario}, 90 %)",
-                 "field estimate (90 %)", "posterior (90 %)", "note",
-                 title="Reliability from field findings (current-status maximum likelihood)")
+        raise ValueError(say("{type}: not enough evidence: {n} findings with a laying date "
+                             "(at least {needed} needed)", type=type_, n=first["findings"],
+                             needed=min_findings)
+                         + ("" if pd.isna(bound) else say(
+                             "; {functional} of {old} old enough were still functional: "
+                             "failure share at most {bound} (one-sided 95 %)",
+                             functional=int(first["old_functional"]),
+                             old=int(first["old_findings"]), bound=f"{bound:.3g}")))
+    view = Table(*headings("type", "parameter", "findings"),
+                 say("catalog ({scenario}, 90 %)", scenario=scenario),
+                 *headings("field estimate (90 %)", "posterior (90 %)", "note"),
+                 title=say("Reliability from field findings (current-status maximum "
+                           "likelihood)"))
     for row in table.to_dict("records"):
         view.add_row(str(row["item_type"]), str(row["parameter"]), str(row["findings"]),
                      _span(row.get("catalog_mean"), row.get("catalog_q05"),
@@ -101,28 +110,30 @@ def fit(
     out.print(view)
     factors = table.get("threshold_factor", pd.Series(dtype=float)).dropna()
     if calibration and len(factors):
-        out.print(f"Field intervals: profile likelihood, each parameter's threshold calibrated "
-                  f"by {calibration} bootstrap data sets of its type (Wilks' times "
-                  f"{factors.min():.2f} to {factors.max():.2f}; 1 where Wilks' holds)")
+        out.print(say("Field intervals: profile likelihood, each parameter's threshold "
+                      "calibrated by {n} bootstrap data sets of its type (Wilks' times {low} "
+                      "to {high}; 1 where Wilks' holds)", n=calibration,
+                      low=f"{factors.min():.2f}", high=f"{factors.max():.2f}"))
     elif len(factors):
-        out.print("Field intervals: profile likelihood with Wilks' threshold, uncalibrated "
-                  "(--calibration 0): they cover less than 90 % with few or uninformative "
-                  "findings")
+        out.print(say("Field intervals: profile likelihood with Wilks' threshold, "
+                      "uncalibrated (--calibration 0): they cover less than 90 % with few or "
+                      "uninformative findings"))
     if len(factors):
-        out.print(f"Posterior: the {scenario} prior updated by the same findings (median and "
-                  "90 % interval). Where the findings fit a step, the life's shape and scale "
-                  "are not determined by them and only the posterior speaks (in 85 to 98 of "
-                  "200 simulated data sets of 100 findings). Counting those as claiming no "
-                  "bound, the calibrated field intervals of the life covered 87-98 % of "
-                  "simulated truths, the posterior's 90 % of truths drawn from the prior "
-                  "(README).")
+        out.print(say("Posterior: the {scenario} prior updated by the same findings (median "
+                      "and 90 % interval). Where the findings fit a step, the life's shape and "
+                      "scale are not determined by them and only the posterior speaks (in 85 "
+                      "to 98 of 200 simulated data sets of 100 findings). Counting those as "
+                      "claiming no bound, the calibrated field intervals of the life covered "
+                      "87-98 % of simulated truths, the posterior's 90 % of truths drawn from "
+                      "the prior (README).", scenario=scenario))
     undated = int((~findings["record_id"].isin(set(records["id"]))).sum())
     if undated:
-        out.print(f"{undated} findings have no record, hence no laying date: not used")
+        out.print(say("{n} findings have no record, hence no laying date: not used",
+                      n=undated))
     incidents = ledger.store.count("incidents")
     if incidents:
-        out.print(f"{incidents} incidents: evidence that something functioned there and then, "
-                  "never evidence about reliability; not used in this fit")
+        out.print(say("{n} incidents: evidence that something functioned there and then, "
+                      "never evidence about reliability; not used in this fit", n=incidents))
     checks = table.dropna(subset=["failure_upper_95_clopper_pearson"]).drop_duplicates(
         "item_type")
     for row in checks.to_dict("records"):
@@ -130,24 +141,25 @@ def fit(
             out.print(line)
     bounds = checks
     for row in bounds.to_dict("records"):
-        out.print(f"{row['item_type']}: {int(row['old_functional'])} of "
-                  f"{int(row['old_findings'])} old "
-                  "enough to have self-destroyed or deactivated were still functional; failure "
-                  f"share at most {row['failure_upper_95_clopper_pearson']:.3g} "
-                  f"(Clopper–Pearson) or {row['failure_upper_95_jeffreys']:.3g} (Jeffreys), "
-                  "one-sided 95 %")
+        out.print(f"{row['item_type']}: " + say(
+            "{functional} of {old} old enough to have self-destroyed or deactivated were "
+            "still functional; failure share at most {cp} (Clopper–Pearson) or {jeffreys} "
+            "(Jeffreys), one-sided 95 %", functional=int(row["old_functional"]),
+            old=int(row["old_findings"]), cp=f"{row['failure_upper_95_clopper_pearson']:.3g}",
+            jeffreys=f"{row['failure_upper_95_jeffreys']:.3g}"))
     if plot is not None:
         from ..report.plots import plot_fits
 
         panels = fit_panels(table, findings, ledger.read("records"), ledger.catalog, scenario)
         if not panels:
-            raise ValueError("--plot: no item type had enough findings to fit")
-        out.print(f"wrote {plot_fits(panels, plot)}")
+            raise ValueError(say("--plot: no item type had enough findings to fit"))
+        out.print(say("wrote {path}", path=plot_fits(panels, plot)))
     if output is not None:
         if output.suffix.lower() == ".json":
             table.to_json(output, orient="records", indent=1)
         elif output.suffix.lower() == ".csv":
             table.to_csv(output, index=False)
         else:
-            raise ValueError(f"--output {output.name}: use a .json or .csv file")
-        out.print(f"wrote {output}")
+            raise ValueError(say("--output {name}: use a .json or .csv file",
+                                 name=output.name))
+        out.print(say("wrote {path}", path=output))

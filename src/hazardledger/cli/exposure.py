@@ -12,6 +12,7 @@ from rich.table import Table
 from ..exposure.exposure import ATTRIBUTION, DEFAULT_BANDS_KM, proximity
 from ..io.write import export_frame
 from .common import DbOption, app, command_group, open_ledger, out, reports_bad_input
+from .language import headings, say
 
 check_app = command_group("check", "Checks for monitors.")
 places_app = command_group("places", "Populated places (GeoNames by default, CC BY 4.0).")
@@ -39,9 +40,9 @@ def places_load(
     countries = [c.strip() for c in country.split(",")] if country else []
     report = ledger.load_geonames_places(countries, min_population)
     written = report.written
-    out.print(f"places: {report.features:,} GeoNames populated places "
-              f"({written.inserted if written else 0:,} new, "
-              f"{written.updated if written else 0:,} refreshed)")
+    out.print(say("places: {n} GeoNames populated places ({new} new, {refreshed} refreshed)",
+                  n=f"{report.features:,}", new=f"{written.inserted if written else 0:,}",
+                  refreshed=f"{written.updated if written else 0:,}"))
     out.print(ATTRIBUTION)
 
 
@@ -60,17 +61,17 @@ def exposure(
     ledger = open_ledger(db)
     frame = ledger.exposure(parse_bands(bands), store=True)
     columns = [c for c in frame.columns if c.startswith("population_")]
-    table = Table("area", "nearest place", "distance (m)", *columns, "exposure index",
-                  title="Exposure of people to hazard areas")
+    table = Table(*headings("area", "nearest place", "distance (m)"), *columns,
+                  say("exposure index"), title=say("Exposure of people to hazard areas"))
     for row in frame.sort_values("exposure_index", ascending=False).head(top).to_dict("records"):
         table.add_row(str(row["area_id"]), str(row.get("nearest_place", "")),
                       f"{row.get('nearest_distance_m', float('nan')):,.0f}",
                       *(f"{row[c]:,.0f}" for c in columns), f"{row['exposure_index']:,.0f}")
     out.print(table)
     out.print(ATTRIBUTION)
-    out.print("layer exposure updated")
+    out.print(say("layer exposure updated"))
     if output is not None:
-        out.print(f"wrote {export_frame(frame, output, 'exposure')}")
+        out.print(say("wrote {path}", path=export_frame(frame, output, "exposure")))
 
 
 @check_app.command("proximity")
@@ -86,16 +87,17 @@ def check_proximity(
     restriction that non-persistent mines be used away from densely populated areas, made
     checkable."""
     if km <= 0 or min_population < 0:
-        raise ValueError("--km must be above 0 and --min-population at least 0")
+        raise ValueError(say("--km must be above 0 and --min-population at least 0"))
     ledger = open_ledger(db)
     found = proximity(ledger.read("records"), ledger.places(), km, min_population)
     if found.empty:
-        out.print(f"none found: no record lies within {km:g} km of a place of at least "
-                  f"{min_population:,} people")
+        out.print(say("none found: no record lies within {km} km of a place of at least "
+                      "{population} people", km=f"{km:g}", population=f"{min_population:,}"))
     else:
-        table = Table("record", "item type", "laid from", "source", "place", "population",
-                      "distance (m)", title=f"Records within {km:g} km of places of at least "
-                                            f"{min_population:,} people")
+        table = Table(*headings("record", "item type", "laid from", "source", "place",
+                                "population", "distance (m)"),
+                      title=say("Records within {km} km of places of at least {population} "
+                                "people", km=f"{km:g}", population=f"{min_population:,}"))
         for row in found.to_dict("records"):
             table.add_row(str(row["record_id"]), str(row["item_type"]),
                           f"{row['laid_from']:%Y-%m-%d %H:%M}", str(row["source"]),
@@ -105,4 +107,4 @@ def check_proximity(
     out.print(ATTRIBUTION)
     if output is not None:
         found.assign(attribution=ATTRIBUTION).to_csv(output, index=False)
-        out.print(f"wrote {output}")
+        out.print(say("wrote {path}", path=output))

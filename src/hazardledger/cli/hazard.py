@@ -16,6 +16,7 @@ from ..figures import probability_span
 from ..hazard.inert import DEFAULT_THRESHOLD, WARNING
 from ..hazard.parameters import DEFAULT_SAMPLES
 from ..io.write import export_frame
+from ..locale import N_
 from ..residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
 from .common import (
     DbOption,
@@ -32,6 +33,7 @@ from .common import (
     reports_bad_input,
     warning,
 )
+from .language import headings, say
 
 Temperature = Annotated[float, typer.Option(
     help="Constant ground temperature in degrees C for the power-source acceleration "
@@ -51,7 +53,8 @@ def _temperatures(path: Path | None) -> tuple[pd.DataFrame | None, str]:
     try:
         return pd.read_csv(path, dtype={"region": str}), path.name
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ValueError(f"{path.name}: cannot read the temperatures: {exc}") from None
+        raise ValueError(say("{file}: cannot read the temperatures: {reason}",
+                             file=path.name, reason=exc)) from None
 
 
 def _span(mean: float, low: float, high: float, digits: str | None = None) -> str:
@@ -68,7 +71,7 @@ def _count_span(row: Mapping[Hashable, Any], name: str) -> str:
 
 def _when(row: Mapping[Hashable, Any]) -> str:
     def day(value: Any) -> str:
-        return "beyond 30 y" if pd.isna(value) else f"{value:%Y-%m-%d}"
+        return say("beyond 30 y") if pd.isna(value) else f"{value:%Y-%m-%d}"
     return f"{day(row['inert_by_q50'])} ({day(row['inert_by_q05'])}–{day(row['inert_by_q95'])})"
 
 
@@ -98,17 +101,21 @@ def hazard(
     ledger = as_it_stood(open_ledger(db), state_at)
     run = Run(parse_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature,
               *_temperatures(temperatures), ledger.read("findings") if posterior else None)
-    with err.status(f"computing residual hazard on {run.as_of:%Y-%m-%d} ({samples} samples)"):
+    with err.status(say("computing residual hazard on {date} ({samples} samples)",
+                        date=f"{run.as_of:%Y-%m-%d}", samples=samples)):
         frame = residual_hazard(ledger.read("records"), ledger.read("hazard_areas"),
                                 ledger.catalog, run, by, ledger.read("incidents"),
                                 ledger.work())
     key = frame.columns[0]
     stored = by == "area" and ledger.store_result("residual_hazard", frame, run=run.describe())
-    table = Table(key, "laid (90 %)", "found", "removed by clearance or survey (90 %)",
-                  "remaining (90 %)", "expected functioning (90 %)", "P(any functions) (90 %)",
-                  "likely inert by (90 %)",
-                  title=f"Residual hazard on {run.as_of:%Y-%m-%d}, scenario {scenario}"
-                        f"{' updated by the findings' if posterior else ''}, {samples} samples")
+    title = (N_("Residual hazard on {date}, scenario {scenario} updated by the findings, "
+                "{samples} samples") if posterior else
+             N_("Residual hazard on {date}, scenario {scenario}, {samples} samples"))
+    table = Table(*headings(key, "laid (90 %)", "found", "removed by clearance or survey (90 %)",
+                            "remaining (90 %)", "expected functioning (90 %)",
+                            "P(any functions) (90 %)", "likely inert by (90 %)"),
+                  title=say(title, date=f"{run.as_of:%Y-%m-%d}", scenario=scenario,
+                            samples=samples))
     shown = frame.sort_values("expected_mean", ascending=False).head(top)
     for row in shown.to_dict("records"):
         table.add_row(str(row[key]), _count_span(row, "laid"), f"{row['removed_found_q50']:,.0f}",
@@ -118,12 +125,13 @@ def hazard(
                       _when(row))
     out.print(table)
     for note in frame.attrs.get("notes", []):
-        out.print(f"NOTE: {note}")
+        out.print(say("NOTE: ") + note)
     out.print(warning(WARNING))
     if stored:  # not on a read-only disk, nor for a past state: the notes say so
-        out.print(f"residual_hazard layer of {ledger.shown} updated ({len(frame)} areas)")
+        out.print(say("residual_hazard layer of {ledger} updated ({n} areas)",
+                      ledger=ledger.shown, n=len(frame)))
     if output is not None:
-        out.print(f"wrote {export_frame(frame, output, 'residual_hazard')}")
+        out.print(say("wrote {path}", path=export_frame(frame, output, "residual_hazard")))
 
 
 @app.command("curve")
@@ -148,19 +156,21 @@ def curve_command(
 ) -> None:
     """Daily curve of expected functioning items with its 90 % band."""
     if sum((area is not None, region is not None, national)) > 1:
-        raise ValueError("give one of --area, --region or --national")
+        raise ValueError(say("give one of --area, --region or --national"))
     ledger = as_it_stood(open_ledger(db), state_at)
     temps, source = _temperatures(temperatures)
     run = Run(parse_date(start, "--from"), scenario, samples, seed, engine=engine,
               temperature_c=temperature, temperatures=temps, temperatures_source=source)
-    with err.status(f"computing the daily curve ({samples} samples)"):
+    with err.status(say("computing the daily curve ({samples} samples)", samples=samples)):
         frame = curve(ledger.read("records"), ledger.read("hazard_areas"), ledger.catalog, run,
                       run.as_of, parse_date(end, "--to"), area=area, region=region,
                       work=ledger.work())
     if output is None:
         step = max(1, len(frame) // 12)
-        table = Table("date", "expected functioning (90 %)", "P(any functions) (90 %)",
-                      title=f"{frame['unit'].iloc[0]}, scenario {scenario}")
+        table = Table(*headings("date", "expected functioning (90 %)",
+                                "P(any functions) (90 %)"),
+                      title=say("{unit}, scenario {scenario}", unit=frame["unit"].iloc[0],
+                                scenario=scenario))
         for row in frame.iloc[::step].to_dict("records"):
             table.add_row(f"{row['date']:%Y-%m-%d}",
                           _span(row["expected_mean"], row["expected_q05"], row["expected_q95"]),
@@ -171,10 +181,10 @@ def curve_command(
         from ..report.plots import plot_curve
 
         plot_curve(frame, output)
-        out.print(f"wrote {output}")
+        out.print(say("wrote {path}", path=output))
     elif output.suffix.lower() == ".csv":
         frame.to_csv(output, index=False, date_format="%Y-%m-%d")
-        out.print(f"wrote {output}")
+        out.print(say("wrote {path}", path=output))
     else:
-        raise ValueError(f"--output {output.name}: use a .png or .csv file")
+        raise ValueError(say("--output {name}: use a .png or .csv file", name=output.name))
     out.print(warning(WARNING))

@@ -9,6 +9,7 @@ import typer
 
 from ..intake.forms import FIELD_LAYERS, build_forms
 from .common import DbOption, command_group, open_ledger, out, reports_bad_input
+from .language import say
 
 forms_app = command_group("forms", "Field forms (XLSForm) for ODK Collect and KoboToolbox.")
 
@@ -34,5 +35,5 @@ def forms_build(
     languages = [part.strip() for part in lang.split(",") if part.strip()]
     written = build_forms(output, catalog, languages, layer or FIELD_LAYERS, validate)
     for path in written:
-        out.print(f"wrote {path}")
-    out.print("Upload the .xml (or the .xlsx) to ODK Central or KoboToolbox.")
+        out.print(say("wrote {path}", path=path))
+    out.print(say("Upload the .xml (or the .xlsx) to ODK Central or KoboToolbox."))

@@ -11,6 +11,7 @@ import typer
 from ..ledger import default_actor
 from ..store.personal import KEY_FILE_ENV, Keyring, add_key, create_key_file
 from .common import command_group, open_ledger, out, reports_bad_input
+from .language import say
 
 keys_app = command_group("keys", "The key that seals victims' personal fields at rest.")
 
@@ -25,9 +26,11 @@ def _seal(db: str, keyring: Keyring, actor: str | None) -> None:
     ledger = open_ledger(db)
     ledger.store.use_keyring(keyring)
     features, entries = ledger.seal_personal(actor=actor or default_actor())
-    out.print(f"{ledger.shown}: sealed the personal fields of {features:,} features"
-              + (f" and {entries:,} audit entries of an earlier release (the chain was hashed "
-                 "again; its former head is kept in the trail)" if entries else ""))
+    out.print(f"{ledger.shown}: " + (say(
+        "sealed the personal fields of {features} features and {entries} audit entries of an "
+        "earlier release (the chain was hashed again; its former head is kept in the trail)",
+        features=f"{features:,}", entries=f"{entries:,}") if entries else say(
+        "sealed the personal fields of {features} features", features=f"{features:,}")))
 
 
 @keys_app.command("init")
@@ -37,11 +40,12 @@ def keys_init(file: KeyFile = None, db: SealDb = None, actor: Actor = None) -> N
     it up: without it, victims' personal fields cannot be read. With --db, seal the
     personal values a ledger of the first release holds in clear."""
     if file is None:
-        raise ValueError(f"--file: say where the key file goes (or set {KEY_FILE_ENV})")
+        raise ValueError(say("--file: say where the key file goes (or set {variable})",
+                             variable=KEY_FILE_ENV))
     keyring = create_key_file(file)
-    out.print(f"created key file {keyring.path} (key {keyring.current}); give it to "
-              f"hazardledger as {KEY_FILE_ENV}={keyring.path}, keep it apart from the ledger "
-              "and keep a copy somewhere safe")
+    out.print(say("created key file {path} (key {key}); give it to hazardledger as "
+                  "{variable}={path}, keep it apart from the ledger and keep a copy somewhere "
+                  "safe", path=keyring.path, key=keyring.current, variable=KEY_FILE_ENV))
     if db:
         _seal(db, keyring, actor)
 
@@ -52,9 +56,10 @@ def keys_rotate(file: KeyFile = None, db: SealDb = None, actor: Actor = None) ->
     """Add a new current key to the key file (older keys stay, so that earlier values
     still open). With --db, reseal a ledger's personal values with it (audited)."""
     if file is None:
-        raise ValueError(f"--file: name the key file (or set {KEY_FILE_ENV})")
+        raise ValueError(say("--file: name the key file (or set {variable})",
+                             variable=KEY_FILE_ENV))
     keyring = add_key(Keyring.load(file))
-    out.print(f"{keyring.path}: new current key {keyring.current} ({len(keyring.keys)} keys "
-              "in the file)")
+    out.print(say("{path}: new current key {key} ({n} keys in the file)", path=keyring.path,
+                  key=keyring.current, n=len(keyring.keys)))
     if db:
         _seal(db, keyring, actor)

@@ -31,6 +31,7 @@ from .common import (
     reports_bad_input,
     warning,
 )
+from .language import headings, say
 
 
 @app.command()
@@ -53,16 +54,17 @@ def priorities(
     and communities for risk education; replaces the ledger's priorities layer."""
     ledger = as_it_stood(open_ledger(db), state_at)
     when = parse_date(as_of, "--as-of")
-    with err.status(f"ranking on {when:%Y-%m-%d} (scenario {scenario}, {samples} samples)"):
+    with err.status(say("ranking on {date} (scenario {scenario}, {samples} samples)",
+                        date=f"{when:%Y-%m-%d}", scenario=scenario, samples=samples)):
         ranked, communities = ledger.priorities(when, scenario=scenario, samples=samples,
                                                 seed=seed, config_path=config, store=True)
-    table = Table("rank", "area", "score (90 %)", "P(any functions) (90 %)",
-                  "expected functioning (90 %)", "exposure index", "land use",
-                  "remaining m²", "incidents",
-                  title=f"Hazard areas for survey and clearance on {when:%Y-%m-%d}, "
-                        f"scenario {scenario}")
+    table = Table(*headings("rank", "area", "score (90 %)", "P(any functions) (90 %)",
+                            "expected functioning (90 %)", "exposure index", "land use",
+                            "remaining m²", "incidents"),
+                  title=say("Hazard areas for survey and clearance on {date}, scenario "
+                            "{scenario}", date=f"{when:%Y-%m-%d}", scenario=scenario))
     for row in ranked.head(top).to_dict("records"):
-        expected = ("not modelled" if row["hazard_note"] else
+        expected = (say("not modelled") if row["hazard_note"] else
                     f"{row['expected_q50']:,.3g} ({row['expected_q05']:,.3g}–"
                     f"{row['expected_q95']:,.3g})")
         table.add_row(str(row["rank"]), f"{row['area_id']} {row['name']}",
@@ -72,10 +74,10 @@ def priorities(
                       f"{row['remaining_m2']:,.0f}", str(row["incidents"]))
     out.print(table)
     weights = ranked["weights"].iloc[0] if len(ranked) else ""
-    out.print(f"Weights: {weights}")
-    reach = Table("rank", "community", "population", "areas within reach", "nearest area (m)",
-                  "expected functioning within reach", "P(any)",
-                  title="Communities for risk education (live hazard within reach)")
+    out.print(say("Weights: {weights}", weights=weights))
+    reach = Table(*headings("rank", "community", "population", "areas within reach",
+                            "nearest area (m)", "expected functioning within reach", "P(any)"),
+                  title=say("Communities for risk education (live hazard within reach)"))
     for row in communities.head(top).to_dict("records"):
         reach.add_row(str(row["rank"]), str(row["place"]), f"{row['population']:,}",
                       str(row["areas_within_reach"]), f"{row['nearest_area_m']:,.0f}",
@@ -84,8 +86,9 @@ def priorities(
     out.print(reach)
     out.print(warning(NOT_A_RELEASE))
     out.print(ATTRIBUTION)
-    out.print("layers priorities and exposure updated")
+    out.print(say("layers priorities and exposure updated"))
     if output is not None:
-        out.print(f"wrote {export_frame(ranked, output, 'priorities')}")
+        out.print(say("wrote {path}", path=export_frame(ranked, output, "priorities")))
     if communities_output is not None:
-        out.print(f"wrote {export_frame(communities, communities_output, 'communities')}")
+        out.print(say("wrote {path}",
+                      path=export_frame(communities, communities_output, "communities")))

@@ -26,6 +26,7 @@ from .common import (
     parse_date,
     reports_bad_input,
 )
+from .language import say
 
 FORMATS = (".html", ".pdf")
 
@@ -59,15 +60,16 @@ def report(
 
     bad = [p for p in output if p.suffix.lower() not in FORMATS]
     if bad:
-        raise ValueError(f"--output {bad[0]}: expected a .html or .pdf file")
+        raise ValueError(say("--output {name}: expected a .html or .pdf file", name=bad[0]))
     if proximity_km <= 0 or proximity_population < 0:
-        raise ValueError("--proximity-km must be above 0 and --proximity-population at least 0")
+        raise ValueError(say("--proximity-km must be above 0 and --proximity-population at "
+                             "least 0"))
     request = ReportRequest(parse_date(as_of, "--as-of"), scenario, region, samples, seed, config,
                             proximity_km, proximity_population, lang=language(lang))
     ledger = as_it_stood(open_ledger(db), state_at)
-    with err.status(f"computing the report for {request.as_of:%Y-%m-%d}"):
+    with err.status(say("computing the report for {date}", date=f"{request.as_of:%Y-%m-%d}")):
         document = build_report(ledger, request)
     for path in output:
         written = (write_pdf(document, path) if path.suffix.lower() == ".pdf"
                    else write_html(document, path))
-        out.print(f"wrote {written}")
+        out.print(say("wrote {path}", path=written))

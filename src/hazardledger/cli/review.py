@@ -16,6 +16,7 @@ from ..intake.forms import ACCURACY_THRESHOLD_M, FIELD_LAYERS
 from ..ledger import default_actor
 from ..store.queue import APPROVED, PENDING, REJECTED
 from .common import DbOption, command_group, open_ledger, out, reports_bad_input
+from .language import headings, say
 
 submissions_app = command_group("submissions", "Field submissions (ODK Central, "
                                 "KoboToolbox exports) into the review queue.")
@@ -44,12 +45,15 @@ def submissions_import(
     ledger = open_ledger(db)
     queued = review.import_submissions(ledger, file, layer, actor=actor or default_actor(),
                                        accuracy_threshold_m=accuracy)
-    out.print(f"{queued.source}: {len(queued.queued):,} submissions of {queued.layer} queued "
-              f"for review, {len(queued.already):,} already in the queue")
+    out.print(say("{source}: {n} submissions of {layer} queued for review, {already} already "
+                  "in the queue", source=queued.source, n=f"{len(queued.queued):,}",
+                  layer=queued.layer, already=f"{len(queued.already):,}"))
     if queued.flagged:
         shown = ", ".join(printable(i, 60) for i in queued.flagged[:10])
-        more = f" and {len(queued.flagged) - 10:,} more" if len(queued.flagged) > 10 else ""
-        out.print(f"GPS accuracy worse than {accuracy:g} m: {shown}{more}")
+        if len(queued.flagged) > 10:
+            shown += say(" and {n} more", n=f"{len(queued.flagged) - 10:,}")
+        out.print(say("GPS accuracy worse than {metres} m: {ids}", metres=f"{accuracy:g}",
+                      ids=shown))
 
 
 @review_app.command("list")
@@ -62,27 +66,29 @@ def review_list(
     """The queue: each submission, its form, when and by whom it was sent, its GPS
     accuracy, and (pending) what approval would refuse now."""
     if status not in (PENDING, APPROVED, REJECTED, "all"):
-        raise ValueError(f"--status: expected {PENDING}, {APPROVED}, {REJECTED} or all, "
-                         f"got {status!r}")
+        raise ValueError(say("--status: expected {pending}, {approved}, {rejected} or all, "
+                             "got {got}", pending=PENDING, approved=APPROVED,
+                             rejected=REJECTED, got=repr(status)))
     ledger = open_ledger(db)
     found = ledger.store.submissions(None if status == "all" else status, layer)
     if not found:
-        out.print(f"no {'' if status == 'all' else status + ' '}submissions in the queue of "
-                  f"{ledger.shown}")
+        out.print(say("no submissions in the queue of {ledger}", ledger=ledger.shown)
+                  if status == "all" else say("no {status} submissions in the queue of "
+                                              "{ledger}", status=status, ledger=ledger.shown))
         return
     pending = [s for s in found if s.status == PENDING]
     problems = review.problems_of(ledger, pending) if pending else {}
-    table = Table("instance id", "form", "submitted", "by", "GPS (m)", "status", "review",
-                  title=f"review queue of {ledger.shown}")
+    table = Table(*headings("instance id", "form", "submitted", "by", "GPS (m)", "status",
+                            "review"), title=say("review queue of {ledger}", ledger=ledger.shown))
     for s in found:
         gps = "" if s.accuracy_m is None else f"{s.accuracy_m:g}" + (
-            " (poor)" if s.accuracy_m > accuracy else "")
+            say(" (poor)") if s.accuracy_m > accuracy else "")
         if s.status == PENDING:
             n = len(problems.get(s.instance_id, []))
-            note = "valid" if not n else f"{n} problem{'s' if n > 1 else ''}"
+            note = say("valid") if not n else say("problems: {n}", n=n)
         else:
-            note = f"by {s.reviewed_by} at {s.reviewed_at}" + (
-                f": {s.reason}" if s.reason else "")
+            note = say("by {reviewer} at {moment}", reviewer=s.reviewed_by,
+                       moment=s.reviewed_at) + (f": {s.reason}" if s.reason else "")
         table.add_row(*(printable(v, 200) for v in (
             s.instance_id, s.layer, s.submitted_at or "", s.submitter or "", gps, s.status,
             note)))
@@ -98,23 +104,26 @@ def review_show(instance_id: Annotated[str, typer.Argument(help="The submission'
     ledger = open_ledger(db)
     s = ledger.store.submission(instance_id)
     if s is None:
-        raise ValueError(f"no submission {instance_id!r} in the queue (hazardledger review "
-                         "list)")
-    table = Table("field", "value", title=f"submission {printable(s.instance_id, 80)}")
-    for name, value in (("form", s.layer), ("status", s.status), ("source", s.source),
-                        ("received", s.received_at), ("submitted", s.submitted_at),
-                        ("by", s.submitter), ("GPS accuracy (m)", s.accuracy_m),
-                        ("reviewed by", s.reviewed_by), ("reviewed at", s.reviewed_at),
-                        ("reason", s.reason), *orjson.loads(s.payload).items()):
+        raise ValueError(say("no submission {id} in the queue (hazardledger review list)",
+                             id=repr(instance_id)))
+    table = Table(*headings("field", "value"),
+                  title=say("submission {id}", id=printable(s.instance_id, 80)))
+    shown = headings("form", "status", "source", "received", "submitted", "by",
+                     "GPS accuracy (m)", "reviewed by", "reviewed at", "reason")
+    for name, value in (*zip(shown, (s.layer, s.status, s.source, s.received_at,
+                                     s.submitted_at, s.submitter, s.accuracy_m, s.reviewed_by,
+                                     s.reviewed_at, s.reason), strict=True),
+                        *orjson.loads(s.payload).items()):
         if value is not None:
             table.add_row(name, printable(value, 2000))
     out.print(table)
     if s.status == PENDING:
         problems = review.problems_of(ledger, [s])[s.instance_id]
         for p in problems:
-            out.print(printable(f"would refuse: {p.field}: {p.reason}"))
+            out.print(printable(say("would refuse: {field}: {reason}", field=p.field,
+                                    reason=p.reason)))
         if not problems:
-            out.print("valid: approval would write it")
+            out.print(say("valid: approval would write it"))
 
 
 @review_app.command("approve")
@@ -128,9 +137,11 @@ def review_approve(instance_ids: Ids, db: DbOption = None,
     ledger = open_ledger(db)
     written = review.approve(ledger, instance_ids, actor=actor or default_actor(),
                              update=update)
-    out.print(f"approved {len(set(instance_ids)):,} submissions: {written.inserted} added, "
-              f"{written.updated} corrected in {written.layer} of {ledger.shown} (audit "
-              f"entries {written.first_seq}–{written.last_seq})")
+    out.print(say("approved {n} submissions: {inserted} added, {updated} corrected in "
+                  "{layer} of {ledger} (audit entries {first}–{last})",
+                  n=f"{len(set(instance_ids)):,}", inserted=written.inserted,
+                  updated=written.updated, layer=written.layer, ledger=ledger.shown,
+                  first=written.first_seq, last=written.last_seq))
 
 
 @review_app.command("reject")
@@ -141,4 +152,5 @@ def review_reject(instance_ids: Ids,
     """Reject submissions with a reason; they stay in the queue and no layer changes."""
     ledger = open_ledger(db)
     review.reject(ledger, instance_ids, actor=actor or default_actor(), reason=reason)
-    out.print(f"rejected {len(set(instance_ids)):,} submissions: {reason}")
+    out.print(say("rejected {n} submissions: {reason}", n=f"{len(set(instance_ids)):,}",
+                  reason=reason))

@@ -13,6 +13,7 @@ from rich.text import Text
 from ..api.protections import DEFAULT_MAX_BODY
 from ..ledger import default_actor
 from .common import DbOption, app, command_group, err, fail, open_ledger, out, reports_bad_input
+from .language import headings, say
 
 users_app = command_group("users", "Server users and their API tokens.")
 basemap_app = command_group("basemap", "The web map's basemap: the packaged outlines, or "
@@ -48,8 +49,9 @@ def serve(
     # uvicorn stops gracefully on SIGTERM and then raises the signal again; turned into an
     # exit here, it leaves through the finally below, which puts the file back in order.
     signal.signal(signal.SIGTERM, _stopped)
-    out.print(f"serving {ledger.shown} on http://{host}:{port}/ (OGC API – Features; "
-              "API tokens from 'hazardledger users add')")
+    out.print(say("serving {ledger} on {url} (OGC API – Features; API tokens from "
+                  "'hazardledger users add')", ledger=ledger.shown,
+                  url=f"http://{host}:{port}/"))
     try:
         if workers > 1:
             run_workers(ledger.location, host, port, workers, max_body=max_body,
@@ -87,9 +89,10 @@ def users_add(
     ledger = open_ledger(db)
     token = add_user(ledger.store, name, role, actor=default_actor(), expires=expires)
     user = ledger.store.user_for_token(token_sha256(token))
-    expiry = f", expires {user.expires_at}" if user and user.expires_at else ""
-    out.print(Text(f"user {name} ({role.lower()}{expiry}): token {token}"))
-    out.print("Keep the token now: the ledger stores only its hash.")
+    expiry = say(", expires {moment}", moment=user.expires_at) if user and user.expires_at else ""
+    out.print(Text(say("user {name} ({role}{expiry}): token {token}", name=name,
+                       role=role.lower(), expiry=expiry, token=token)))
+    out.print(say("Keep the token now: the ledger stores only its hash."))
 
 
 @users_app.command("list")
@@ -99,8 +102,8 @@ def users_list(db: DbOption = None) -> None:
     from ..api.auth import utc_now
 
     now = utc_now()
-    table = Table("user", "role", "status", "token created", "expires", "last used",
-                  title="Server users")
+    table = Table(*headings("user", "role", "status", "token created", "expires",
+                            "last used"), title=say("Server users"))
     for user in open_ledger(db).store.users():
         # Text, not markup: a name is data, and '[' in one must print as itself
         status = user.status(now)
@@ -121,7 +124,8 @@ def users_revoke(
     """Revoke a user's token: the server refuses it from the next request on (audited).
     'users add' with the same name gives the user a new token."""
     user = open_ledger(db).store.revoke_user(name, actor=default_actor())
-    out.print(Text(f"user {user.name}: token revoked at {user.revoked_at}"))
+    out.print(Text(say("user {name}: token revoked at {moment}", name=user.name,
+                       moment=user.revoked_at)))
 
 
 @basemap_app.command("set")
@@ -141,7 +145,8 @@ def basemap_set(
     store = open_ledger(db).store
     store.set_meta(URL_SETTING, tiles.url, actor=default_actor())
     store.set_meta(ATTRIBUTION_SETTING, tiles.attribution, actor=default_actor())
-    out.print(Text(f"basemap: tiles from {tiles.origin} (restart 'serve' to apply)"))
+    out.print(Text(say("basemap: tiles from {origin} (restart 'serve' to apply)",
+                       origin=tiles.origin)))
 
 
 @basemap_app.command("off")
@@ -151,7 +156,7 @@ def basemap_off(db: DbOption = None) -> None:
     from ..api.basemap import URL_SETTING
 
     open_ledger(db).store.set_meta(URL_SETTING, "", actor=default_actor())
-    out.print("basemap: the packaged outlines (restart 'serve' to apply)")
+    out.print(say("basemap: the packaged outlines (restart 'serve' to apply)"))
 
 
 @basemap_app.command("show")
@@ -162,5 +167,6 @@ def basemap_show(db: DbOption = None) -> None:
 
     store = open_ledger(db).store
     tiles = stored_basemap(store.get_meta(URL_SETTING), store.get_meta(ATTRIBUTION_SETTING))
-    out.print(Text("basemap: the packaged outlines (Natural Earth)" if tiles is None else
-                   f"basemap: {tiles.url} ({tiles.attribution})"))
+    out.print(Text(say("basemap: the packaged outlines (Natural Earth)") if tiles is None
+                   else say("basemap: {url} ({attribution})", url=tiles.url,
+                            attribution=tiles.attribution)))

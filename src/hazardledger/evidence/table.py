@@ -34,6 +34,7 @@ from ..catalog.loader import Catalog
 from ..domain.vocab import PersistenceClass
 from ..hazard.climate import month_hours, regional_table
 from ..hazard.inputs import hours
+from ..locale import N_
 from .bounds import clopper_pearson, upper_bound
 from .fit import FREE, ReliabilityFitter
 from .likelihood import STATE_CODES, Findings
@@ -92,8 +93,8 @@ def _chance_failures(findings: Findings, persistence: PersistenceClass,
 
 # Amended Protocol II, Technical Annex 3(a): (age, what is counted, ceiling, who it binds)
 ANNEX_CHECKS = {
-    "not_self_destroyed_30d": (30 * 24.0, "not self-destroyed", 0.10),
-    "functional_120d": (120 * 24.0, "still functioning", 0.001),
+    "not_self_destroyed_30d": (30 * 24.0, N_("not self-destroyed"), 0.10),
+    "functional_120d": (120 * 24.0, N_("still functioning"), 0.001),
 }
 _HAS_SELF_DESTRUCT = (PersistenceClass.SELF_DESTRUCT, PersistenceClass.SD_AND_SDA)
 
