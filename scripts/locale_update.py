@@ -23,9 +23,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "src" / "hazardledger"
-KEYWORDS = {"tr": None, "N_": None}
-CLI_KEYWORDS = {"say": None}  # the command line's messages (cli/language.py); only there, as
-# other modules name a callback 'say' too
+KEYWORDS = {"tr": None, "N_": None, "say": None}
 HEADER = ("Ukrainian texts of Hazard Ledger's reports. Written by the developers; terms\n"
           "follow src/hazardledger/locale/glossary.toml, which the national authority\n"
           "should confirm against DSTU 8820.")
@@ -60,9 +58,6 @@ def marked_texts() -> dict[str, list[str]]:
             SOURCE, method_map=[("**.py", "python"), (WEB_MAP[0], "javascript")],
             keywords=KEYWORDS):
         add(message, filename)
-    for filename, _, message, _, _ in extract_from_dir(
-            SOURCE / "cli", method_map=[("**.py", "python")], keywords=CLI_KEYWORDS):
-        add(message, f"cli/{filename}")
     page = (SOURCE / WEB_MAP[1]).read_text(encoding="utf-8")
     for text in HTML_MARK.findall(page):
         add(html.unescape(text), WEB_MAP[1])

@@ -243,3 +243,33 @@ def test_estimates_converge_as_findings_accumulate() -> None:
     # ten times the findings: intervals about sqrt(10) = 3.2 times narrower
     assert widths[0] > 2.5 * widths[1] and widths[1] > 2.5 * widths[2]
     assert errors[2] < 0.01
+
+
+def test_a_laying_window_is_integrated_exactly_across_the_self_destruct_step() -> None:
+    """Windows that straddle the setting τ (the state's probability jumps where the age
+    passes τ), windows still open at the finding, and exact laying dates: each finding's
+    state probabilities equal a dense average over its laying times, and the posterior's
+    likelihood is the fitter's."""
+    from hazardledger.evidence.likelihood import log_likelihood, state_probability_table
+    from hazardledger.evidence.posterior import _log_likelihoods
+
+    params = {"rho_sd": 0.7, "sd_setting_h": 48.0, "sd_spread": 0.0, "rho_sda": 0.9,
+              "life_beta": 3.0, "life_eta_h": 300.0, "temp_coef_per_c": 0.0}
+    laid_from = np.array([0.0, 0.0, 100.0, 0.0, 50.0, 10.0])
+    laid_to = np.array([240.0, 240.0, 340.0, 240.0, 50.0, 1000.0])
+    found = np.array([200.0, 60.0, 300.0, 260.0, 120.0, 400.0])  # the last: window open
+    setting = np.array([48.0, 48.0, np.nan, 24.0, 48.0, 48.0])
+    findings = Findings.from_arrays(laid_from, laid_to, found,
+                                    np.array(["functional", "self_destroyed", "inert",
+                                              "functional", "inert", "functional"]), setting)
+    table = state_probability_table(findings, params)
+    for i in range(findings.n):
+        end = min(laid_to[i], found[i])
+        laid = laid_from[i] + (np.arange(200_000) + 0.5) / 200_000 * (end - laid_from[i])
+        p = {**{k: np.asarray(v) for k, v in params.items()},
+             "sd_setting_h": np.asarray(48.0 if np.isnan(setting[i]) else setting[i])}
+        dense = np.array(state_probabilities(found[i] - laid, p)).mean(axis=1)
+        np.testing.assert_allclose(table[i], dense, atol=2e-5, err_msg=f"finding {i}")
+    draws = {k: np.array([v]) for k, v in params.items()}
+    np.testing.assert_allclose(_log_likelihoods(findings, draws, "weibull")[0],
+                               log_likelihood(findings, params), rtol=1e-12)

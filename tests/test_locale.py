@@ -203,3 +203,40 @@ def test_the_command_lines_messages_in_ukrainian(tmp_path: Path,
         option="--as-of", text="'2024-13-45'") in " ".join(refused.stderr.split())
     english = runner.invoke(app, ["--lang", "en", "audit", "verify", "--db", db])
     assert english.exit_code == 0 and "audit trail intact" in english.stdout
+
+
+def test_bad_input_is_refused_in_ukrainian(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks' own messages (field, reason, and the feature they name) read in the
+    language asked for, and nothing is written."""
+    monkeypatch.setenv(LANG_ENV, "en")
+    monkeypatch.setenv("HAZARDLEDGER_NOW", "2026-11-01T00:00:00Z")
+    uk = translator("uk")
+    db = str(tmp_path / "ledger.gpkg")
+    assert runner.invoke(app, ["init", "--db", db, "--no-places"]).exit_code == 0
+    bad = tmp_path / "records.csv"
+    bad.write_text("id,area_id,item_type,count,laid_from,source,info_reliability,lon,lat,x\n"
+                   "R-1,,no-such-type,-3,31.12.2024,nts,high,36.01,49.01,1\n"
+                   "R-2,,ap-persistent,many,2024-03-01,nts,high,36.01,91,\n", encoding="utf-8")
+    before = Path(db).read_bytes()
+    refused = runner.invoke(app, ["--lang", "uk", "import", str(bad), "--layer", "records",
+                                  "--db", db])
+    assert refused.exit_code == 2 and Path(db).read_bytes() == before
+    lines = refused.stderr
+    feature = uk("{source}:feature {n}").format(source="records.csv", n=1)
+    for expected in (
+            f"{feature}: count: " + uk("must not be negative, got {value}").format(
+                value="'-3'"),
+            f"{feature}: item_type: " + uk(
+                "unknown item type '{code}' (see 'hazardledger catalog list')").format(
+                code="no-such-type"),
+            "records.csv: x: " + uk("not a field of {layer}; rename it with --map "
+                                    "{column}=FIELD or drop it with --map {column}=").format(
+                layer="records", column="x"),
+            uk("wrong type: expected a whole number, got {value}").format(value="'many'")):
+        assert expected in lines, (expected, lines)
+    assert uk("not a date: expected {expected}; got {value}").split(":")[0] in lines
+    assert "feature" not in lines and "wrong type" not in lines
+    english = runner.invoke(app, ["--lang", "en", "import", str(bad), "--layer", "records",
+                                  "--db", db])
+    assert "records.csv:feature 1: count: must not be negative, got '-3'" in english.stderr

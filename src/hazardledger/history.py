@@ -20,6 +20,7 @@ import pandas as pd
 
 from .domain.schema import layer
 from .ledger import ImportReport, Ledger
+from .locale import say
 
 
 class LedgerAt(Ledger):
@@ -50,4 +51,5 @@ class LedgerAt(Ledger):
         return False
 
     def import_frame(self, *args: Any, **kwargs: Any) -> ImportReport:
-        raise ValueError(f"{self.stood} is read-only: write to the ledger as it is now")
+        raise ValueError(say("{ledger} is read-only: write to the ledger as it is now",
+                             ledger=self.stood))

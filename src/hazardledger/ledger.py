@@ -28,6 +28,7 @@ from .domain.validation import LedgerFacts, lookups_needed, validate
 from .hazard.parameters import DEFAULT_SAMPLES, DEFAULT_SEED
 from .io.read import read_features
 from .io.write import export_frame, personal_for_export
+from .locale import say
 from .store.base import Store, StoreError, WriteSummary
 from .store.locate import is_database_url, open_store
 from .store.reconcile import AuditCheck, Reconciled
@@ -65,7 +66,8 @@ def validation_time() -> pd.Timestamp:
     try:
         return utc_timestamp(text)
     except ValueError:
-        raise ValueError(f"HAZARDLEDGER_NOW: not an ISO 8601 time: {text!r}") from None
+        raise ValueError(say("HAZARDLEDGER_NOW: not an ISO 8601 time: {text}",
+                             text=repr(text))) from None
 
 
 @dataclass
@@ -218,7 +220,7 @@ class Ledger:
         ``dates`` says how the batch writes dates (else the ledger's setting, else ISO)."""
         schema = layer(layer_name)
         tell = progress or (lambda stage: None)
-        tell(f"validating {len(frame):,} features")
+        tell(say("validating {n} features", n=f"{len(frame):,}"))
         facts = self.facts_for(schema, frame, now)
         facts = replace(facts, extent=None if outside_extent else facts.extent,
                         date_format=dates or facts.date_format)
@@ -228,7 +230,7 @@ class Ledger:
         report = ImportReport(schema.name, source, len(result.frame), dry_run, result.repaired,
                               flattened=result.flattened)
         if not dry_run:
-            tell(f"writing {len(result.frame):,} features")
+            tell(say("writing {n} features", n=f"{len(result.frame):,}"))
             action = "import (geometry repaired)" if result.repaired else "import"
             report.written = self.store.write(
                 schema.name, result.frame, actor=actor or default_actor(), action=action,
@@ -245,7 +247,7 @@ class Ledger:
         schema = layer(layer_name)
         path = Path(path)
         if progress:
-            progress(f"reading {path.name}")
+            progress(say("reading {file}", file=path.name))
         frame = read_features(path, source_layer=source_layer, crs=crs, mapping=mapping)
         if not schema.spatial:
             frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -270,7 +272,8 @@ class Ledger:
         """Replace a computed layer of the ledger; on a read-only ledger nothing is stored
         and :attr:`notes` says so (the figures are still shown and exported)."""
         if self.store.read_only:
-            self.notes.append(f"{self.shown} is read-only: its {name} layer was not updated")
+            self.notes.append(say("{ledger} is read-only: its {layer} layer was not updated",
+                                  ledger=self.shown, layer=name))
             return False
         self.store.replace_result(name, frame, actor=actor or default_actor(), run=run)
         return True
@@ -321,9 +324,9 @@ class Ledger:
         it has one, else its point), or a ValueError saying how to fill it when empty."""
         places = gpd.GeoDataFrame(self.read("places"))
         if places.empty:
-            raise ValueError("the ledger holds no places: run 'hazardledger places load' "
-                             "(GeoNames, shipped offline) or import your own settlements "
-                             "with 'hazardledger import FILE --layer places'")
+            raise ValueError(say("the ledger holds no places: run 'hazardledger places load' "
+                                 "(GeoNames, shipped offline) or import your own settlements "
+                                 "with 'hazardledger import FILE --layer places'"))
         return places.set_geometry(outlines_or_points(places.geometry.to_numpy(),
                                                       places["outline"]), crs="EPSG:4326")
 

@@ -32,6 +32,7 @@ from .hazard.parameters import (
 from .hazard.removals import build_removals, removal_notes
 from .hazard.summary import LEVELS, add_quantiles, summarise
 from .hazard.survival import REFERENCE_TEMPERATURE_C
+from .locale import say
 
 MODEL_VERSION = f"hazardledger {__version__}, residual hazard model 1 (DESIGN.md)"
 DEFAULT_SCENARIO = "pessimistic"
@@ -59,7 +60,8 @@ class Run:
             raise CatalogError(f"unknown scenario '{self.scenario}' (scenarios: "
                                f"{', '.join(SCENARIOS)})")
         if inp.n_records == 0:
-            raise ValueError("the ledger holds no records to compute a residual hazard from")
+            raise ValueError(say("the ledger holds no records to compute a residual hazard "
+                                 "from"))
         first = EPOCH + pd.Timedelta(hours=float(inp.laid_from_h.min()))
         if self.as_of < first:
             raise ValueError(f"--as-of {self.as_of:%Y-%m-%d} is before any laying (the first "

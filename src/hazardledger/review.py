@@ -27,6 +27,7 @@ from .domain.validation import validate
 from .intake.forms import ACCURACY_THRESHOLD_M
 from .intake.submissions import layer_of, read_submissions
 from .ledger import Ledger, validation_time
+from .locale import say
 from .store.base import WriteSummary
 from .store.queue import PENDING, NotPending, Submission
 
@@ -54,13 +55,14 @@ def import_submissions(ledger: Ledger, path: str | Path, layer: str | None = Non
     path = Path(path)
     layer = layer or layer_of(path)
     if layer is None:
-        raise ValueError(f"{path.name}: say which form's submissions these are with --layer "
-                         "(the file's name does not hold the form id hazardledger_<layer>)")
+        raise ValueError(say("{file}: say which form's submissions these are with --layer "
+                             "(the file's name does not hold the form id "
+                             "hazardledger_<layer>)", file=path.name))
     frame, problems = read_submissions(path, layer)
     ids = frame["instance_id"]
     repeated = ids.duplicated(keep="first") & ids.notna()
-    problems += [Problem(int(i) + 1, "instanceID", f"instance id {_shown(ids.iloc[i])} "
-                         "appears twice in the file")
+    problems += [Problem(int(i) + 1, "instanceID", say(
+        "instance id {id} appears twice in the file", id=_shown(ids.iloc[i])))
                  for i in np.flatnonzero(repeated.to_numpy())]
     if problems:
         raise InputRejected(path.name, sorted(problems))
@@ -142,16 +144,17 @@ def _pending(ledger: Ledger, instance_ids: Sequence[str]) -> list[Submission]:
     """The submissions asked for, each pending; a clear error for any that is not."""
     wanted = list(dict.fromkeys(instance_ids))
     if not wanted:
-        raise ValueError("name the submissions to review (their instance ids)")
+        raise ValueError(say("name the submissions to review (their instance ids)"))
     held = {i: ledger.store.submission(i) for i in wanted}
     missing = [i for i, s in held.items() if s is None]
     if missing:
-        raise NotPending(f"no submission {', '.join(_shown(i) for i in missing)} in the "
-                         "queue (hazardledger review list)")
-    done = [f"{_shown(i)} ({s.status} by {s.reviewed_by})" for i, s in held.items()
+        raise NotPending(say("no submission {ids} in the queue (hazardledger review list)",
+                             ids=", ".join(_shown(i) for i in missing)))
+    done = [say("{id} ({status} by {reviewer})", id=_shown(i), status=s.status,
+                reviewer=s.reviewed_by) for i, s in held.items()
             if s is not None and s.status != PENDING]
     if done:
-        raise NotPending(f"already reviewed: {', '.join(done)}")
+        raise NotPending(say("already reviewed: {ids}", ids=", ".join(done)))
     return [s for s in held.values() if s is not None]
 
 
@@ -163,8 +166,8 @@ def approve(ledger: Ledger, instance_ids: Sequence[str], *, actor: str, update: 
     pending = _pending(ledger, instance_ids)
     layers = {s.layer for s in pending}
     if len(layers) > 1:
-        raise ValueError(f"approve the submissions of one form at a time (these are of "
-                         f"{', '.join(sorted(layers))})")
+        raise ValueError(say("approve the submissions of one form at a time (these are of "
+                             "{forms})", forms=", ".join(sorted(layers))))
     layer = layers.pop()
     frame = features(pending)
     schema = LAYERS[layer]
@@ -183,11 +186,12 @@ def reject(ledger: Ledger, instance_ids: Sequence[str], *, actor: str, reason: s
     the queue, and nothing is written to a layer."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("--reason: say why the submission is rejected")
+        raise ValueError(say("--reason: say why the submission is rejected"))
     if unsafe_characters(reason):
-        raise ValueError("--reason: contains control or invisible characters ("
-                         + ", ".join(unsafe_characters(reason)[:3]) + ")")
+        raise ValueError("--reason: " + say("contains control or invisible characters ({which})",
+                                            which=", ".join(unsafe_characters(reason)[:3])))
     if len(reason) > MAX_REASON:
-        raise ValueError(f"--reason: longer than {MAX_REASON} characters ({len(reason):,})")
+        raise ValueError("--reason: " + say("longer than {limit} characters ({length})",
+                                            limit=f"{MAX_REASON:,}", length=f"{len(reason):,}"))
     pending = _pending(ledger, instance_ids)
     ledger.store.reject_submissions([s.instance_id for s in pending], reason, actor=actor)

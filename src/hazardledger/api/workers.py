@@ -92,7 +92,7 @@ def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventT
 
 
 def run_workers(location: str, host: str, port: int, workers: int,
-                say: Callable[[str], None], max_body: int = DEFAULT_MAX_BODY) -> None:
+                tell: Callable[[str], None], max_body: int = DEFAULT_MAX_BODY) -> None:
     """Serve the ledger at ``location`` from ``workers`` processes until SIGTERM or SIGINT;
     a worker that dies is replaced. Returns once every worker has stopped."""
     check_port(host, port)
@@ -132,7 +132,7 @@ def run_workers(location: str, host: str, port: int, workers: int,
                     failed = (f"a server worker failed on start (exit code "
                               f"{process.exitcode}); see its message above")
                     break
-                say(f"server worker {process.pid} stopped (exit code {process.exitcode}); "
+                tell(f"server worker {process.pid} stopped (exit code {process.exitcode}); "
                     "starting another")
                 running[i] = start()
     finally:

@@ -17,7 +17,9 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any
 
-from ..locale import DOMAIN, LANG_ENV, language, translator
+from ..locale import DOMAIN, LANG_ENV, language, say, translator
+
+__all__ = ["TYPER_TEXTS", "asked_language", "headings", "help_texts", "say", "speak"]
 
 # The words of Typer's help and usage errors it marks for gettext (Typer 0.29 carries its own
 # copy of click, whose other words, "Usage:" and "Error:" among them, are fixed English).
@@ -26,13 +28,6 @@ from ..locale import DOMAIN, LANG_ENV, language, translator
 TYPER_TEXTS = ("Options", "Arguments", "Commands", "required", "default: {default}",
                "env var: {var}", "(dynamic)", "Missing command.", "No such command {name!r}.",
                "Aborted!")
-
-
-def say(text: str, /, **values: Any) -> str:
-    """``text`` in the language asked for (``--lang``, ``HAZARDLEDGER_LANG``, the locale's),
-    its ``{placeholders}`` filled from ``values``."""
-    shown = translator(language())(text)
-    return shown.format(**values) if values else shown
 
 
 def headings(*names: str) -> list[str]:

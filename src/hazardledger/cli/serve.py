@@ -55,7 +55,7 @@ def serve(
     try:
         if workers > 1:
             run_workers(ledger.location, host, port, workers, max_body=max_body,
-                        say=lambda line: err.print(line))
+                        tell=lambda line: err.print(line))
         else:
             uvicorn.run(create_app(ledger.location, max_body), host=host, port=port,
                         log_level="warning")

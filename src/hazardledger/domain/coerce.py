@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..locale import say
 from . import dates
 from .dates import DateFormat
 from .schema import FieldSpec
@@ -112,12 +113,14 @@ def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series |
     pattern = UNSAFE_PATTERN if spec.name in _ONE_LINE or spec.ref else MULTILINE_UNSAFE
     unsafe = present & stripped.str.contains(pattern, regex=True).fillna(
         False).to_numpy(dtype=bool)
-    failures: Failures = [(int(i), "contains control or invisible characters ("
-                           + ", ".join(unsafe_characters(str(stripped.iloc[i]))[:3]) + ")")
+    failures: Failures = [(int(i), say("contains control or invisible characters ({which})",
+                                       which=", ".join(unsafe_characters(
+                                           str(stripped.iloc[i]))[:3])))
                           for i in np.flatnonzero(unsafe)]
     limit = text_limit(spec)
     long = present & ~unsafe & (stripped.str.len().fillna(0).to_numpy() > limit)
-    failures += [(int(i), f"longer than {limit:,} characters ({len(str(stripped.iloc[i])):,})")
+    failures += [(int(i), say("longer than {limit} characters ({length})",
+                              limit=f"{limit:,}", length=f"{len(str(stripped.iloc[i])):,}"))
                  for i in np.flatnonzero(long)]
     is_id = spec.name == "id" or spec.ref is not None
     if is_id:
@@ -127,8 +130,10 @@ def _text(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series |
             value = str(stripped.iloc[i])
             found = scripts(value)
             if len(found & {"LATIN", "CYRILLIC", "GREEK"}) > 1:
-                failures.append((int(i), "mixes alphabets (" + ", ".join(sorted(found)).lower()
-                                 + f"): it would look like {skeleton(value)!r}; use one"))
+                failures.append((int(i), say(
+                    "mixes alphabets ({alphabets}): it would look like {skeleton}; use one",
+                    alphabets=", ".join(sorted(found)).lower(),
+                    skeleton=repr(skeleton(value)))))
     out[np.isin(np.arange(len(out)), [f[0] for f in failures])] = None
     return out, failures
 
@@ -144,7 +149,8 @@ def _enum(spec: FieldSpec, raw: pd.Series, absent: np.ndarray, text: pd.Series |
     out[~known] = None
     bad = np.flatnonzero(~known & ~absent)
     expected = ", ".join(spec.choices)
-    failures = _bad(stripped, bad, f"unknown value {{value}} (expected one of: {expected})")
+    failures = _bad(stripped, bad, say("unknown value {value} (expected one of: {expected})",
+                                       value="{value}", expected=expected))
     out[absent] = None
     return out, failures
 
@@ -157,29 +163,33 @@ def _number(spec: FieldSpec, raw: pd.Series, absent: np.ndarray,
     else:
         values = pd.to_numeric(raw.where(~pd.Series(absent)), errors="coerce").astype(float)
         unparsed = values.isna().to_numpy() & ~absent
-    expected = "a whole number" if whole else "a number"
-    failures = _bad(raw, np.flatnonzero(unparsed),
-                    f"wrong type: expected {expected}, got {{value}}")
+    failures = _bad(raw, np.flatnonzero(unparsed), say(
+        "wrong type: expected a whole number, got {value}", value="{value}") if whole else say(
+        "wrong type: expected a number, got {value}", value="{value}"))
     arr = values.to_numpy(dtype=float)
     ok = ~np.isnan(arr)
     infinite = ok & ~np.isfinite(arr)
-    failures += _bad(raw, np.flatnonzero(infinite), "must be a finite number, got {value}")
+    failures += _bad(raw, np.flatnonzero(infinite),
+                     say("must be a finite number, got {value}", value="{value}"))
     ok &= ~infinite
     if whole:
         fractional = ok & (arr != np.floor(np.where(ok, arr, 0)))
-        failures += _bad(raw, np.flatnonzero(fractional), "must be a whole number, got {value}")
+        failures += _bad(raw, np.flatnonzero(fractional),
+                         say("must be a whole number, got {value}", value="{value}"))
         ok &= ~fractional
     if spec.minimum is not None:
         low = ok & (arr < spec.minimum)
-        reason = "must not be negative, got {value}" if spec.minimum == 0 else (
-            f"must be at least {spec.minimum:g}, got {{value}}")
+        reason = say("must not be negative, got {value}", value="{value}") if (
+            spec.minimum == 0) else say("must be at least {minimum}, got {value}",
+                                        minimum=f"{spec.minimum:g}", value="{value}")
         failures += _bad(raw, np.flatnonzero(low), reason)
         ok &= ~low
     if spec.maximum is not None:
         # checked on the float, before any cast: 1e29 must not wrap around into a negative
         high = ok & (arr > spec.maximum.value)
-        failures += _bad(raw, np.flatnonzero(high), (
-            f"must be at most {spec.maximum.value:,.0f} ({spec.maximum.why}), got {{value}}"))
+        failures += _bad(raw, np.flatnonzero(high), say(
+            "must be at most {maximum} ({why}), got {value}",
+            maximum=f"{spec.maximum.value:,.0f}", why=say(spec.maximum.why), value="{value}"))
         ok &= ~high
     if whole:
         return pd.Series(pd.array(np.where(ok, arr, np.nan), dtype="Float64")
@@ -211,7 +221,8 @@ def _timestamps(raw: pd.Series, absent: np.ndarray, text: pd.Series | None,
     parsed = parsed.astype("datetime64[us, UTC]")
     unparsed = parsed.isna().to_numpy() & ~absent
     what = dates.expected(date_format, dates_only)
-    failures = _bad(raw, np.flatnonzero(unparsed), f"not a date: expected {what}; got {{value}}")
+    failures = _bad(raw, np.flatnonzero(unparsed), say(
+        "not a date: expected {expected}; got {value}", expected=what, value="{value}"))
     if dates_only:
         parsed = parsed.dt.floor("D")
     return parsed, failures

@@ -13,6 +13,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from ..locale import say
+
 # day, month, year with one separator of . / or - used twice; an optional time after
 _DAY_FIRST = (r"^(?P<day>\d{1,2})(?P<sep>[./-])(?P<month>\d{1,2})(?P=sep)(?P<year>\d{4})"
               r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$")
@@ -32,8 +34,8 @@ def date_format(text: str | None) -> DateFormat:
     try:
         return DateFormat(text.strip().lower())
     except ValueError:
-        raise ValueError(f"--date-format: expected one of {', '.join(DateFormat)}, "
-                         f"got {text!r}") from None
+        raise ValueError(say("--date-format: expected one of {formats}, got {text}",
+                             formats=", ".join(DateFormat), text=repr(text))) from None
 
 
 def expected(fmt: DateFormat, dates_only: bool) -> str:
@@ -41,11 +43,12 @@ def expected(fmt: DateFormat, dates_only: bool) -> str:
     iso = "YYYY-MM-DD" if dates_only else "YYYY-MM-DDTHH:MM:SSZ"
     if fmt is DateFormat.DAY_FIRST:
         day = "DD.MM.YYYY" if dates_only else "DD.MM.YYYY HH:MM"
-        return (f"a date written day first, {day} (or with / or -), as the date format "
-                f"'day-first' says, or ISO 8601 {iso}")
-    return (f"an ISO 8601 date {iso}" + ("" if dates_only else " (time in UTC)")
-            + "; for dates written 31.12.2024 give --date-format day-first (the import's, "
-            "or the ledger's at init)")
+        return say("a date written day first, {day} (or with / or -), as the date format "
+                   "'day-first' says, or ISO 8601 {iso}", day=day, iso=iso)
+    return (say("an ISO 8601 date {iso}", iso=iso) if dates_only
+            else say("an ISO 8601 date {iso} (time in UTC)", iso=iso)) + say(
+        "; for dates written 31.12.2024 give --date-format day-first (the import's, or the "
+        "ledger's at init)")
 
 
 def parse(text: pd.Series, absent: np.ndarray, fmt: DateFormat) -> pd.Series:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..locale import say
 from .problems import Problem
 
 DEFAULT_ACCURACY_M = 5.0  # assumed when a point or line record does not say (stated, not sourced)
@@ -106,14 +107,14 @@ def record_perimeters(out: pd.DataFrame, geoms: np.ndarray) -> list[Problem]:
     accuracy = out["location_accuracy_m"].to_numpy(dtype=float).copy()
     density = out["density_per_m2"].notna().to_numpy()
     for i in np.flatnonzero(drawn & density):
-        problems.append(Problem(int(i) + 1, "density_per_m2", (
+        problems.append(Problem(int(i) + 1, "density_per_m2", say(
             "an unknown count given as a density needs the perimeter it covers (a polygon), "
             "not a point or line")))
     if drawn.any():
         rows = np.flatnonzero(drawn)
         given = pd.notna(location[rows])
         for i in rows[given]:
-            problems.append(Problem(int(i) + 1, "location", (
+            problems.append(Problem(int(i) + 1, "location", say(
                 "give the location either as the geometry (a point or line) or in location "
                 "with the perimeter as the geometry, not both")))
         accuracy[rows] = np.where(np.isnan(accuracy[rows]), DEFAULT_ACCURACY_M, accuracy[rows])
@@ -135,10 +136,10 @@ def _check_locations(location: np.ndarray, perimeters: np.ndarray,
     parsed = shapely.from_wkt(location[rows].astype(str), on_invalid="ignore")
     for i, shape in zip(rows, parsed, strict=True):
         if shape is None or shape.geom_type not in _POINTS + _LINEAR:
-            problems.append(Problem(int(i) + 1, "location", (
+            problems.append(Problem(int(i) + 1, "location", say(
                 "not the WKT of a point or line (e.g. POINT (36.01 49.02))")))
         elif not shapely.covers(perimeters[i], shape):
-            problems.append(Problem(int(i) + 1, "location", (
+            problems.append(Problem(int(i) + 1, "location", say(
                 "lies outside the record's perimeter")))
     return problems
 
@@ -154,7 +155,7 @@ def place_points(out: pd.DataFrame, geoms: np.ndarray) -> list[Problem]:
     if polygonal.any():
         rows = np.flatnonzero(polygonal)
         for i in rows[pd.notna(outline[rows])]:
-            problems.append(Problem(int(i) + 1, "outline", (
+            problems.append(Problem(int(i) + 1, "outline", say(
                 "give the outline either as the geometry or in outline, not both")))
         outline[rows] = shapely.to_wkt(geoms[rows], rounding_precision=-1)
         geoms[rows] = shapely.point_on_surface(geoms[rows])
@@ -164,10 +165,10 @@ def place_points(out: pd.DataFrame, geoms: np.ndarray) -> list[Problem]:
         for i, shape in zip(rows, parsed, strict=True):
             if shape is None or shape.geom_type not in _POLYGONAL or not shape.is_valid:
                 problems.append(Problem(int(i) + 1, "outline",
-                                        "not the WKT of a valid polygon or multipolygon"))
+                                        say("not the WKT of a valid polygon or multipolygon")))
             elif not shapely.covers(shape, geoms[i]):
                 problems.append(Problem(int(i) + 1, "outline",
-                                        "does not contain the place's point"))
+                                        say("does not contain the place's point")))
     out["outline"] = pd.Series(outline, index=out.index, dtype=object)
     return problems
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from ..locale import say
 from .problems import Problem
 from .schema import LayerSchema
 
@@ -57,11 +58,11 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
 
     missing = shapely.is_missing(geoms)
     for f in feature[missing]:
-        problems.append(Problem(int(f), "geometry", "missing geometry"))
+        problems.append(Problem(int(f), "geometry", say("missing geometry")))
     present = ~missing
     empty = present & np.asarray(shapely.is_empty(geoms), dtype=bool)
     for f in feature[empty]:
-        problems.append(Problem(int(f), "geometry", "empty geometry"))
+        problems.append(Problem(int(f), "geometry", say("empty geometry")))
     usable = present & ~empty
 
     type_ids = shapely.get_type_id(geoms)
@@ -69,7 +70,8 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
     wrong = usable & ~np.isin(type_names, schema.geometry_types)
     allowed = " or ".join(schema.geometry_types)
     for f in feature[wrong]:
-        problems.append(Problem(int(f), "geometry", f"expected {allowed}, got {type_names[f - 1]}"))
+        problems.append(Problem(int(f), "geometry", say("expected {allowed}, got {got}",
+                                                        allowed=allowed, got=type_names[f - 1])))
     usable &= ~wrong
 
     # the ledger is two-dimensional: heights and measures are dropped, and said so
@@ -88,13 +90,15 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
     for r, ok_swapped, fin in zip(bad_rows, swapped_ok[~in_range], finite[~in_range], strict=True):
         x, y = first_bad.get(int(r), (float("nan"), float("nan")))
         if not fin:
-            reason = "coordinates cannot be placed in WGS 84 (not finite after reprojection)"
+            reason = say("coordinates cannot be placed in WGS 84 (not finite after "
+                         "reprojection)")
         elif ok_swapped:
-            reason = (f"latitude and longitude look swapped: ({x:g}, {y:g}) is out of range as "
-                      f"(longitude, latitude) but valid as ({y:g}, {x:g}); swap the columns")
+            reason = say("latitude and longitude look swapped: ({x}, {y}) is out of range as "
+                         "(longitude, latitude) but valid as ({y}, {x}); swap the columns",
+                         x=f"{x:g}", y=f"{y:g}")
         else:
-            reason = (f"coordinates out of range: ({x:g}, {y:g}) is not a longitude within ±180 "
-                      f"and a latitude within ±90")
+            reason = say("coordinates out of range: ({x}, {y}) is not a longitude within ±180 "
+                         "and a latitude within ±90", x=f"{x:g}", y=f"{y:g}")
         problems.append(Problem(int(r) + 1, "geometry", reason))
     usable[bad_rows] = False
 
@@ -102,10 +106,10 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
     lon = shapely.bounds(geoms[rows])[:, [0, 2]]
     span = lon[:, 1] - lon[:, 0]
     for r, width in zip(rows[span > 180], span[span > 180], strict=True):
-        problems.append(Problem(int(r) + 1, "geometry", (
-            f"spans {width:.1f}° of longitude: it crosses the antimeridian (±180°), which "
-            "the ledger does not join across; give the parts on each side as separate "
-            "features")))
+        problems.append(Problem(int(r) + 1, "geometry", say(
+            "spans {width}° of longitude: it crosses the antimeridian (±180°), which the "
+            "ledger does not join across; give the parts on each side as separate features",
+            width=f"{width:.1f}")))
     usable[rows[span > 180]] = False
     if extent is not None:
         swapped = _swapped_against_extent(geoms, np.flatnonzero(usable), extent)
@@ -124,8 +128,8 @@ def check_geometries(schema: LayerSchema, geoms: np.ndarray, *, extent: Extent |
     elif invalid_rows.size:
         reasons = shapely.is_valid_reason(geoms[invalid_rows])
         for r, why in zip(invalid_rows, reasons, strict=True):
-            problems.append(Problem(int(r) + 1, "geometry",
-                                    f"invalid geometry: {why}; --repair fixes it with make_valid"))
+            problems.append(Problem(int(r) + 1, "geometry", say(
+                "invalid geometry: {why}; --repair fixes it with make_valid", why=why)))
     return GeometryResult(geoms, problems, repaired, [int(r) + 1 for r in extra])
 
 
@@ -142,9 +146,10 @@ def _swapped_against_extent(geoms: np.ndarray, rows: np.ndarray, extent: Extent)
     flagged = rows[outside & swapped_inside]
     out = []
     for r, (x, y) in zip(flagged, b[outside & swapped_inside][:, :2], strict=True):
-        out.append(Problem(int(r) + 1, "geometry", (
-            f"latitude and longitude look swapped: ({x:g}, {y:g}) lies outside the programme "
-            f"extent ({x0:g}, {y0:g}, {x1:g}, {y1:g}) but ({y:g}, {x:g}) lies inside it")))
+        out.append(Problem(int(r) + 1, "geometry", say(
+            "latitude and longitude look swapped: ({x}, {y}) lies outside the programme "
+            "extent ({extent}) but ({y}, {x}) lies inside it", x=f"{x:g}", y=f"{y:g}",
+            extent=f"{x0:g}, {y0:g}, {x1:g}, {y1:g}")))
     return out
 
 
@@ -156,8 +161,8 @@ def _outside_extent(geoms: np.ndarray, rows: np.ndarray, extent: Extent) -> list
     x0, y0, x1, y1 = extent
     b = shapely.bounds(geoms[rows])
     outside = (b[:, 0] < x0) | (b[:, 2] > x1) | (b[:, 1] < y0) | (b[:, 3] > y1)
-    return [Problem(int(r) + 1, "geometry", (
-        f"lies outside the programme extent ({x0:g}, {y0:g}, {x1:g}, {y1:g}): its bounds are "
-        f"({lx:g}, {ly:g}, {hx:g}, {hy:g}); if it truly lies there, import it with "
-        "--outside-extent")) for r, (lx, ly, hx, hy) in zip(rows[outside], b[outside],
-                                                             strict=True)]
+    return [Problem(int(r) + 1, "geometry", say(
+        "lies outside the programme extent ({extent}): its bounds are ({bounds}); if it "
+        "truly lies there, import it with --outside-extent",
+        extent=f"{x0:g}, {y0:g}, {x1:g}, {y1:g}", bounds=f"{lx:g}, {ly:g}, {hx:g}, {hy:g}"))
+        for r, (lx, ly, hx, hy) in zip(rows[outside], b[outside], strict=True)]

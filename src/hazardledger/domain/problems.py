@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..locale import say
 from .text import printable
 
 
@@ -18,7 +19,8 @@ class Problem:
     reason: str
 
     def format(self, source: str) -> str:
-        where = source if self.feature is None else f"{source}:feature {self.feature}"
+        where = source if self.feature is None else say("{source}:feature {n}", source=source,
+                                                        n=self.feature)
         return f"{where}: {self.field}: {self.reason}"
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..locale import say
 from .coerce import missing_mask
 from .problems import Problem
 from .vocab import ActivityKind, FindingState, PersistenceClass
@@ -32,8 +33,8 @@ def _rows(mask: pd.Series | np.ndarray) -> np.ndarray:
 def _item_type_known(out: pd.DataFrame, facts: LedgerFacts) -> list[Problem]:
     codes = out["item_type"]
     unknown = codes.notna() & ~codes.isin(list(facts.item_types))
-    return [Problem(int(i) + 1, "item_type", (
-        f"unknown item type '{codes.iloc[i]}' (see 'hazardledger catalog list')"))
+    return [Problem(int(i) + 1, "item_type", say(
+        "unknown item type '{code}' (see 'hazardledger catalog list')", code=codes.iloc[i]))
         for i in _rows(unknown)]
 
 
@@ -49,27 +50,29 @@ def _records(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list[P
              for c in ("count", "count_min", "count_max", "density_per_m2")}
     attempted = tried["count"] | tried["count_min"] | tried["count_max"] | tried["density_per_m2"]
     for i in _rows(~attempted):
-        p.append(Problem(int(i) + 1, "count", (
+        p.append(Problem(int(i) + 1, "count", say(
             "missing: give count, count_min and count_max, or density_per_m2 for an unknown "
             "count")))
     for i in _rows(has_count & (has_min | has_max)):
-        p.append(Problem(int(i) + 1, "count", "give count or count_min..count_max, not both"))
+        p.append(Problem(int(i) + 1, "count",
+                         say("give count or count_min..count_max, not both")))
     for i in _rows(has_density & (has_count | has_min | has_max)):
         p.append(Problem(int(i) + 1, "density_per_m2",
-                         "a density is for unknown counts; give it without count"))
+                         say("a density is for unknown counts; give it without count")))
     for i in _rows(has_min ^ has_max):
         p.append(Problem(int(i) + 1, "count_max" if has_min.iloc[i] else "count_min",
-                         "count_min and count_max must be given together"))
+                         say("count_min and count_max must be given together")))
     inverted = (has_min & has_max) & (out["count_min"] > out["count_max"]).fillna(False)
     for i in _rows(inverted):
-        p.append(Problem(int(i) + 1, "count_min", (
-            f"count_min {out['count_min'].iloc[i]} is greater than count_max "
-            f"{out['count_max'].iloc[i]}")))
+        p.append(Problem(int(i) + 1, "count_min", say(
+            "count_min {low} is greater than count_max {high}",
+            low=out["count_min"].iloc[i], high=out["count_max"].iloc[i])))
     before = (out["laid_to"] < out["laid_from"]).fillna(False)
     for i in _rows(before):
-        p.append(Problem(int(i) + 1, "laid_to", (
-            f"laid_to {format_time(out['laid_to'].iloc[i])} is before laid_from "
-            f"{format_time(out['laid_from'].iloc[i])}")))
+        p.append(Problem(int(i) + 1, "laid_to", say(
+            "laid_to {end} is before laid_from {start}",
+            end=format_time(out["laid_to"].iloc[i]),
+            start=format_time(out["laid_from"].iloc[i]))))
     return p
 
 
@@ -82,21 +85,22 @@ def _findings(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list[
     laid = pd.to_datetime(out["record_id"].map(facts.record_laid_from), utc=True)
     early = out["found_at"].notna() & laid.notna() & (out["found_at"] < laid).fillna(False)
     for i in _rows(early):
-        p.append(Problem(int(i) + 1, "found_at", (
-            f"found at {format_time(out['found_at'].iloc[i])}, before its record "
-            f"'{out['record_id'].iloc[i]}' was laid ({format_time(laid.iloc[i])})")))
+        p.append(Problem(int(i) + 1, "found_at", say(
+            "found at {found}, before its record '{record}' was laid ({laid})",
+            found=format_time(out["found_at"].iloc[i]), record=out["record_id"].iloc[i],
+            laid=format_time(laid.iloc[i]))))
     persistence = out["item_type"].map(facts.item_types)
     state = out["state"]
     impossible_sd = (state == FindingState.SELF_DESTROYED) & persistence.isin(_NO_SELF_DESTRUCT)
     impossible_inert = (state == FindingState.INERT) & persistence.isin(_NO_DEACTIVATION)
     for i in _rows(impossible_sd):
-        p.append(Problem(int(i) + 1, "state", (
-            f"self_destroyed is impossible for item type '{out['item_type'].iloc[i]}', which "
-            "has no self-destruct")))
+        p.append(Problem(int(i) + 1, "state", say(
+            "self_destroyed is impossible for item type '{code}', which has no self-destruct",
+            code=out["item_type"].iloc[i])))
     for i in _rows(impossible_inert):
-        p.append(Problem(int(i) + 1, "state", (
-            f"inert is impossible for item type '{out['item_type'].iloc[i]}', which is "
-            "persistent; record it as functional or unknown")))
+        p.append(Problem(int(i) + 1, "state", say(
+            "inert is impossible for item type '{code}', which is persistent; record it as "
+            "functional or unknown", code=out["item_type"].iloc[i])))
     return p
 
 
@@ -106,14 +110,15 @@ def _incidents(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list
 
 def _activities(out: pd.DataFrame, raw: pd.DataFrame, facts: LedgerFacts) -> list[Problem]:
     early = (out["finished"] < out["started"]).fillna(False)
-    p = [Problem(int(i) + 1, "finished", (
-        f"finished {format_time(out['finished'].iloc[i], 'date')} is before started "
-        f"{format_time(out['started'].iloc[i], 'date')}")) for i in _rows(early)]
+    p = [Problem(int(i) + 1, "finished", say(
+        "finished {end} is before started {start}",
+        end=format_time(out["finished"].iloc[i], "date"),
+        start=format_time(out["started"].iloc[i], "date"))) for i in _rows(early)]
     # Non-technical survey searches no ground: a method there is a mistaken kind or method.
     searched = (out["kind"] == ActivityKind.NTS) & out["method"].notna()
-    p += [Problem(int(i) + 1, "method", (
-        f"method '{out['method'].iloc[i]}' is for technical survey and clearance; "
-        "non-technical survey searches no ground")) for i in _rows(searched)]
+    p += [Problem(int(i) + 1, "method", say(
+        "method '{method}' is for technical survey and clearance; non-technical survey "
+        "searches no ground", method=out["method"].iloc[i])) for i in _rows(searched)]
     return p
 
 

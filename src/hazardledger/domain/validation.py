@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..locale import N_, say
 from .coerce import as_text, coerce
 from .dates import DateFormat
 from .forms import place_points, record_perimeters
@@ -28,13 +29,13 @@ from .vocab import PersistenceClass
 LAYER_FORMS = {"records": record_perimeters, "places": place_points}
 
 SINGULAR = {
-    "hazard_areas": "hazard area",
-    "records": "record",
-    "findings": "finding",
-    "incidents": "incident",
-    "victims": "victim",
-    "activities": "activity",
-    "places": "place",
+    "hazard_areas": N_("hazard area"),
+    "records": N_("record"),
+    "findings": N_("finding"),
+    "incidents": N_("incident"),
+    "victims": N_("victim"),
+    "activities": N_("activity"),
+    "places": N_("place"),
 }
 
 
@@ -94,16 +95,16 @@ def validate(schema: LayerSchema, frame: pd.DataFrame, facts: LedgerFacts, *,
     known = set(schema.field_names) | {"geometry"}
     for column in raw.columns:
         if column not in known:
-            problems.append(Problem(None, str(column), (
-                f"not a field of {schema.name}; rename it with --map {column}=FIELD or drop "
-                f"it with --map {column}=")))
+            problems.append(Problem(None, str(column), say(
+                "not a field of {layer}; rename it with --map {column}=FIELD or drop it with "
+                "--map {column}=", layer=schema.name, column=column)))
 
     typed = {}
     for spec in schema.fields:
         if spec.name not in raw.columns:
             if spec.required:
                 problems.append(Problem(None, spec.name,
-                                        "required field is missing from the input"))
+                                        say("required field is missing from the input")))
             # the default converted once and repeated, not a column of it converted
             default, _ = coerce(spec, pd.Series([spec.default], dtype=object))
             typed[spec.name] = default.repeat(n).reset_index(drop=True)
@@ -114,7 +115,8 @@ def validate(schema: LayerSchema, frame: pd.DataFrame, facts: LedgerFacts, *,
         failed[[i for i, _ in failures]] = True
         absent = values.isna().to_numpy() & ~failed
         if spec.required:
-            problems += [Problem(int(i) + 1, spec.name, "required value is missing")
+            missing = say("required value is missing")
+            problems += [Problem(int(i) + 1, spec.name, missing)
                          for i in np.flatnonzero(absent)]
         elif spec.default is not None and absent.any():
             values = values.where(~absent, spec.default)
@@ -165,16 +167,17 @@ def _check_ids(schema: LayerSchema, out: pd.DataFrame, facts: LedgerFacts,
     if dup.any():
         first = {v: i for i, v in reversed(list(enumerate(ids))) if v is not None}
         for i in np.flatnonzero(dup.to_numpy()):
-            problems.append(Problem(int(i) + 1, "id", (
-                f"duplicate id '{ids.iloc[i]}' (also feature {first[ids.iloc[i]] + 1})")))
+            problems.append(Problem(int(i) + 1, "id", say(
+                "duplicate id '{id}' (also feature {n})", id=ids.iloc[i],
+                n=first[ids.iloc[i]] + 1)))
     held = facts.existing.get(schema.name, frozenset())
     problems += _look_alike_ids(ids, held)
     if not update:
         clash = ids.isin(held).to_numpy()
         for i in np.flatnonzero(clash):
-            problems.append(Problem(int(i) + 1, "id", (
-                f"id '{ids.iloc[i]}' is already in the ledger; to correct it import with "
-                "--update")))
+            problems.append(Problem(int(i) + 1, "id", say(
+                "id '{id}' is already in the ledger; to correct it import with --update",
+                id=ids.iloc[i])))
     return problems
 
 
@@ -206,10 +209,10 @@ def _look_alike_ids(ids: pd.Series, held: frozenset[str]) -> list[Problem]:
             continue
         other = (next(a for a in sorted(look_alikes(value)) if a in held)
                  if against_ledger else first[key])
-        problems.append(Problem(int(row) + 1, "id", (
-            f"id {value!r} looks like {other!r} ({_alphabets(value)} letters against "
-            f"{_alphabets(other)}): use the same spelling as the existing one, or an id "
-            "that reads differently")))
+        problems.append(Problem(int(row) + 1, "id", say(
+            "id {id} looks like {other} ({alphabets} letters against {others}): use the same "
+            "spelling as the existing one, or an id that reads differently", id=repr(value),
+            other=repr(other), alphabets=_alphabets(value), others=_alphabets(other))))
     return problems
 
 
@@ -227,8 +230,9 @@ def _check_references(schema: LayerSchema, out: pd.DataFrame,
         held = facts.existing.get(spec.ref, frozenset())
         dangling = values.notna() & ~values.isin(held)
         for i in np.flatnonzero(dangling.to_numpy()):
-            problems.append(Problem(int(i) + 1, spec.name, (
-                f"no {SINGULAR[spec.ref]} '{values.iloc[i]}' in the ledger")))
+            problems.append(Problem(int(i) + 1, spec.name, say(
+                "no {kind} '{id}' in the ledger", kind=say(SINGULAR[spec.ref]),
+                id=values.iloc[i])))
     return problems
 
 
@@ -241,7 +245,8 @@ def _check_future(schema: LayerSchema, out: pd.DataFrame, now: pd.Timestamp) -> 
         values = out[spec.name]
         future = (values > limit).fillna(False).to_numpy(dtype=bool)
         for i in np.flatnonzero(future):
-            problems.append(Problem(int(i) + 1, spec.name, (
-                f"date in the future: {format_time(values.iloc[i], spec.kind)} is after "
-                f"{format_time(limit, spec.kind)}")))
+            problems.append(Problem(int(i) + 1, spec.name, say(
+                "date in the future: {date} is after {limit}",
+                date=format_time(values.iloc[i], spec.kind),
+                limit=format_time(limit, spec.kind))))
     return problems

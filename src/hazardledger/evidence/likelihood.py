@@ -67,15 +67,36 @@ class Findings:
     def n(self) -> int:
         return int(self.state.size)
 
-    def ages(self) -> tuple[np.ndarray, np.ndarray]:
-        """Ages at the quadrature points of each laying window (n, 8) and their weights;
-        (n, 1) when every laying date is known exactly."""
+    def ages(self, step_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Ages at the quadrature points of each laying window and their weights, both
+        (..., n, 16) for ``step_h`` of shape (..., n); (n, 1) when every laying date is
+        known exactly.
+
+        Each window is cut where the age passes ``step_h`` (the self-destruct setting, per
+        finding, or per parameter draw and finding; NaN or none: at the window's middle)
+        and each part integrated by 8-point Gauss-Legendre: the state's probability jumps
+        at that age, and one rule across the jump missed it by up to 0.04 for a 240-hour
+        window."""
         if np.all(self.laid_to_h == self.laid_from_h):
-            return np.maximum(self.found_h - self.laid_from_h, 0.0)[:, None], np.ones(1)
-        mid = (self.laid_from_h + self.laid_to_h) / 2
-        half = (self.laid_to_h - self.laid_from_h) / 2
-        laid = mid[:, None] + half[:, None] * _NODES[None, :]
-        return np.maximum(self.found_h[:, None] - laid, 0.0), _WEIGHTS / 2
+            return (np.maximum(self.found_h - self.laid_from_h, 0.0)[:, None],
+                    np.ones((self.n, 1)))
+        start, end, found = self.laid_from_h, self.laid_to_h, self.found_h
+        middle = (start + end) / 2
+        cut = middle if step_h is None else np.where(
+            np.isnan(step_h), middle, np.clip(found - step_h, start, end))
+        width = np.where(end > start, end - start, 1.0)
+        ages, weights = [], []
+        for low, high in ((start, cut), (cut, end)):
+            half = (high - low) / 2
+            laid = ((low + high) / 2)[..., None] + half[..., None] * _NODES
+            ages.append(np.maximum(found[:, None] - laid, 0.0))
+            weights.append(_WEIGHTS * (half / width)[..., None])
+        weight = np.concatenate(weights, axis=-1)
+        # a finding whose laying date is exact: all its weight on one point
+        first = np.zeros(2 * _NODES.size)
+        first[0] = 1.0
+        weight = np.where((end <= start)[:, None], first, weight)
+        return np.concatenate(ages, axis=-1), weight
 
 
 def state_likelihoods(findings: Findings, params: Mapping[str, float],
@@ -90,11 +111,12 @@ def state_probability_table(findings: Findings, params: Mapping[str, float],
     """Probability of each state (functional, self-destroyed, inert) for each finding,
     its laying date integrated over its window: (n, 3). What a finding at that time and
     place would show, whatever it did show: the model's distribution of the data."""
-    ages, weights = findings.ages()
     p: dict[str, np.ndarray | float] = {k: float(v) for k, v in params.items()}
     # a recorded self-destruct setting replaces the parameter for that finding's record
-    p["sd_setting_h"] = np.where(np.isnan(findings.sd_setting_h), float(params["sd_setting_h"]),
-                                 findings.sd_setting_h)[:, None]
+    setting = np.where(np.isnan(findings.sd_setting_h), float(params["sd_setting_h"]),
+                       findings.sd_setting_h)
+    p["sd_setting_h"] = setting[:, None]
+    ages, weights = findings.ages(setting)
     equivalent = None
     if findings.month_hours is not None and findings.month_temperature_c is not None:
         # temperature-equivalent age from the finding's own calendar months
@@ -108,7 +130,7 @@ def state_probability_table(findings: Findings, params: Mapping[str, float],
                                                        life=life)
     states = np.stack([np.broadcast_to(q, ages.shape) for q in (functional, destroyed, inert)],
                       axis=1)  # (n, 3, nodes)
-    return states[:, :, 0] if weights.size == 1 else states @ weights
+    return states[:, :, 0] if weights.shape[1] == 1 else (states * weights[:, None, :]).sum(-1)
 
 
 def log_likelihood(findings: Findings, params: Mapping[str, float],

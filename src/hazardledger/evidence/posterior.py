@@ -49,7 +49,6 @@ EDGES = {name: (0.0, 1.0) for name in _PROBABILITY}  # where a credible interval
 def _log_likelihoods(findings: Findings, draws: Mapping[str, np.ndarray], life: str
                      ) -> np.ndarray:
     """Log-likelihood of every parameter draw, a chunk of draws at a time: (draws,)."""
-    ages, weights = findings.ages()  # (n, nodes)
     known = ~np.isnan(findings.sd_setting_h)[None, :, None]
     state = findings.state[None, :, None]
     total = len(next(iter(draws.values())))
@@ -58,9 +57,14 @@ def _log_likelihoods(findings: Findings, draws: Mapping[str, np.ndarray], life: 
         p = {k: np.asarray(v[start:start + CHUNK])[:, None, None] for k, v in draws.items()}
         p["sd_setting_h"] = np.where(known, findings.sd_setting_h[None, :, None],
                                      p["sd_setting_h"])
-        functional, destroyed, inert = state_probabilities(ages[None], p, life=life)
+        # each window cut where the age passes this draw's setting for that finding
+        ages, weights = findings.ages(np.broadcast_to(
+            p["sd_setting_h"], (min(CHUNK, total - start), findings.n, 1))[..., 0])
+        if ages.ndim == 2:  # every laying date exact: the same ages for every draw
+            ages, weights = ages[None], weights[None]
+        functional, destroyed, inert = state_probabilities(ages, p, life=life)
         chosen = np.where(state == 0, functional, np.where(state == 1, destroyed, inert))
-        per_finding = np.maximum(chosen @ weights, PROBABILITY_FLOOR)
+        per_finding = np.maximum((chosen * weights).sum(-1), PROBABILITY_FLOOR)
         out[start:start + CHUNK] = np.log(per_finding).sum(axis=1)
     return out
 

@@ -35,6 +35,7 @@ from ..domain.problems import InputRejected, Problem
 from ..domain.schema import LAYERS
 from ..domain.text import UNSAFE_PATTERN, printable
 from ..io.locations import mgrs_points
+from ..locale import say
 from .forms import DERIVED, FIELD_LAYERS, MGRS_QUESTION, RECORD_GEOMETRY
 
 MAX_INSTANCE_ID = 100
@@ -64,7 +65,7 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, list[object]]:
         features = document.get("features") if isinstance(document, dict) else None
         if not isinstance(features, list) or not all(isinstance(f, dict) and isinstance(
                 f.get("properties") or {}, dict) for f in features):
-            raise ValueError("not a GeoJSON FeatureCollection")
+            raise ValueError(say("not a GeoJSON FeatureCollection"))
         rows = [{**(f.get("properties") or {}), **({"__id": f["id"]} if "id" in f else {})}
                 for f in features]
         return (pd.DataFrame(rows, dtype=object),
@@ -79,8 +80,8 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, list[object]]:
         frame = pd.read_csv(path, dtype=object, sep=dialect.delimiter, encoding="utf-8-sig",
                             keep_default_na=False, na_values=[""])
         return frame, [None] * len(frame)
-    raise ValueError(f"unsupported file type '{path.suffix}' (submissions: .csv, .xlsx, "
-                     ".geojson)")
+    raise ValueError(say("unsupported file type '{suffix}' (submissions: .csv, .xlsx, "
+                         ".geojson)", suffix=path.suffix))
 
 
 def _pick(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
@@ -94,14 +95,14 @@ def _odk_points(text: str) -> tuple[np.ndarray, float | None]:
     """(n, 2) lon/lat of an ODK geo answer, and its worst accuracy (metres)."""
     parts = [p.split() for p in text.strip().strip(";").split(";") if p.strip()]
     if not parts or any(len(p) < 2 or len(p) > 4 for p in parts):
-        raise ValueError("expected points 'latitude longitude [altitude accuracy]' joined "
-                         "by ';'")
+        raise ValueError(say("expected points 'latitude longitude [altitude accuracy]' "
+                             "joined by ';'"))
     numbers = np.array([[float(v) for v in p[:2]] for p in parts])
     accuracies = [float(p[3]) for p in parts if len(p) == 4]
     if not (np.isfinite(numbers).all() and np.isfinite(accuracies).all()):
-        raise ValueError("a coordinate or an accuracy that is not a number")
+        raise ValueError(say("a coordinate or an accuracy that is not a number"))
     if (np.abs(numbers[:, 0]) > 90).any() or (np.abs(numbers[:, 1]) > 180).any():
-        raise ValueError("latitude beyond ±90° or longitude beyond ±180°")
+        raise ValueError(say("latitude beyond ±90° or longitude beyond ±180°"))
     return numbers[:, ::-1], max(accuracies) if accuracies else None
 
 
@@ -109,15 +110,15 @@ def _geometry(question: str, text: str) -> tuple[object, float | None]:
     points, accuracy = _odk_points(text)
     if question == "geopoint":
         if len(points) != 1:
-            raise ValueError("a point question holds one point")
+            raise ValueError(say("a point question holds one point"))
         return shapely.points(points[0]), accuracy
     if question == "geotrace":
         if len(points) < 2:
-            raise ValueError("a line needs two points at least")
+            raise ValueError(say("a line needs two points at least"))
         return shapely.linestrings(points), accuracy
     ring = points if (points[0] == points[-1]).all() else np.vstack([points, points[:1]])
     if len(ring) < 4:
-        raise ValueError("a shape needs three points at least")
+        raise ValueError(say("a shape needs three points at least"))
     return shapely.polygons(ring), accuracy
 
 
@@ -146,35 +147,37 @@ def read_submissions(path: str | Path, layer: str) -> tuple[pd.DataFrame, list[P
     as text; and the problems that keep rows out (each names its row and question)."""
     path = Path(path)
     if layer not in FIELD_LAYERS:
-        raise ValueError(f"no field form for layer '{layer}' (forms: {', '.join(FIELD_LAYERS)})")
+        raise ValueError(say("no field form for layer '{layer}' (forms: {forms})",
+                             layer=layer, forms=", ".join(FIELD_LAYERS)))
     try:
         raw, geojson = _read_raw(path)
     except (ValueError, OSError, UnicodeDecodeError, csv.Error, KeyError,
             zipfile.BadZipFile) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputRejected(path.name, [Problem(None, "file", f"cannot be read as a form "
-                                                f"export: {reason}")]) from None
+        raise InputRejected(path.name, [Problem(None, "file", say(
+            "cannot be read as a form export: {reason}", reason=reason))]) from None
     raw = raw.reset_index(drop=True)
     schema = LAYERS[layer]
     problems: list[Problem] = []
     ids = _pick(raw, INSTANCE_ID).astype("string").str.strip().str.removeprefix("uuid:")
     missing = ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy(bool)
-    problems += [Problem(int(i) + 1, "instanceID", "no instance id: export the submissions "
-                         "with their metadata (meta/instanceID)")
-                 for i in np.flatnonzero(missing)]
+    problems += [Problem(int(i) + 1, "instanceID", say(
+        "no instance id: export the submissions with their metadata (meta/instanceID)"))
+        for i in np.flatnonzero(missing)]
     # an instance id is a UUID (41 characters with its prefix): a key, shown and typed
     odd = ~missing & ((ids.str.len().fillna(0).to_numpy() > MAX_INSTANCE_ID)
                       | ids.str.contains(UNSAFE_PATTERN, regex=True).fillna(False)
                       .to_numpy(bool))
-    problems += [Problem(int(i) + 1, "instanceID", (
-        f"not an instance id: '{printable(ids.iloc[i], 60)}' (at most {MAX_INSTANCE_ID} "
-        "characters, no control characters)")) for i in np.flatnonzero(odd)]
+    problems += [Problem(int(i) + 1, "instanceID", say(
+        "not an instance id: '{id}' (at most {n} characters, no control characters)",
+        id=printable(ids.iloc[i], 60), n=MAX_INSTANCE_ID)) for i in np.flatnonzero(odd)]
     # group prefixes go: the question's own name is the field's
     short: dict[object, str] = {c: re.split(r"[-/]", str(c))[-1] for c in raw.columns}
     named = pd.Series(list(short.values()))
     for twice in sorted(set(named[named.duplicated()]) & set(schema.field_names)):
-        problems.append(Problem(None, twice, "two questions of the export have this name "
-                                "(in different groups): the form is not the ledger's"))
+        problems.append(Problem(None, twice, say(
+            "two questions of the export have this name (in different groups): the form is "
+            "not the ledger's")))
     questions = {c: s for c, s in short.items() if s in schema.field_names
                  and s not in DERIVED.get(layer, ())}
     out = pd.DataFrame({s: raw[c] for c, s in questions.items()})
@@ -185,8 +188,9 @@ def read_submissions(path: str | Path, layer: str) -> tuple[pd.DataFrame, list[P
     geometry, accuracy = _geometries(raw, layer, geojson, short, problems)
     # a phone reports metres of horizontal accuracy; anything else is not a reading
     wrong = ~np.isnan(accuracy) & ~((accuracy >= 0) & (accuracy <= MAX_ACCURACY_M))
-    problems += [Problem(int(i) + 1, "geometry", f"GPS accuracy {accuracy[i]:g} m is no "
-                         f"reading (0 to {MAX_ACCURACY_M:,.0f} m)") for i in np.flatnonzero(wrong)]
+    problems += [Problem(int(i) + 1, "geometry", say(
+        "GPS accuracy {metres} m is no reading (0 to {most} m)", metres=f"{accuracy[i]:g}",
+        most=f"{MAX_ACCURACY_M:,.0f}")) for i in np.flatnonzero(wrong)]
     out["accuracy_m"] = accuracy
     if "location_accuracy_m" in schema.field_names:  # a record's point or line as located
         out["location_accuracy_m"] = pd.Series(accuracy, dtype=object).where(
@@ -206,12 +210,13 @@ def _bounded(out: pd.DataFrame) -> list[Problem]:
         text = out[column].astype("string")
         limit = MAX_ANSWER if column not in ("submitter", "submitted_at") else MAX_META
         long = text.str.len().fillna(0).to_numpy() > limit
-        problems += [Problem(int(i) + 1, column, f"longer than {limit:,} characters")
+        problems += [Problem(int(i) + 1, column, say("longer than {limit} characters",
+                                                     limit=f"{limit:,}"))
                      for i in np.flatnonzero(long)]
         if column in ("submitter", "submitted_at"):
             bad = text.str.contains(UNSAFE_PATTERN, regex=True).fillna(False).to_numpy(bool)
-            problems += [Problem(int(i) + 1, column, "contains control or invisible "
-                                 "characters") for i in np.flatnonzero(bad & ~long)]
+            problems += [Problem(int(i) + 1, column, say(
+                "contains control or invisible characters")) for i in np.flatnonzero(bad & ~long)]
     return problems
 
 
@@ -226,8 +231,8 @@ def _grid_references(raw: pd.DataFrame, short: dict[object, str], geometry: np.n
     given = written.notna().to_numpy() & (written != "").fillna(False).to_numpy(bool)
     located = ~shapely.is_missing(geometry)
     for i in np.flatnonzero(given & located):
-        problems.append(Problem(int(i) + 1, MGRS_QUESTION, "the submission answers two "
-                                "location questions"))
+        problems.append(Problem(int(i) + 1, MGRS_QUESTION,
+                                say("the submission answers two location questions")))
     use = given & ~located
     if not use.any():
         return
@@ -263,13 +268,14 @@ def _geometries(raw: pd.DataFrame, layer: str, geojson: list[object],
             False).to_numpy(bool)
         for i in (int(k) for k in np.flatnonzero(answered)):
             if geometry[i] is not None:
-                problems.append(Problem(i + 1, name, "the submission answers two "
-                                        "location questions"))
+                problems.append(Problem(i + 1, name,
+                                        say("the submission answers two location questions")))
                 continue
             try:
                 geometry[i], worst = _geometry(kind, str(values.iloc[i]))
             except ValueError as exc:
-                problems.append(Problem(i + 1, name, f"not an ODK {kind}: {exc}"))
+                problems.append(Problem(i + 1, name, say("not an ODK {kind}: {reason}",
+                                                         kind=kind, reason=exc)))
                 continue
             accuracy[i] = np.nan if worst is None else worst
     _grid_references(raw, short, geometry, accuracy, problems)
@@ -278,5 +284,5 @@ def _geometries(raw: pd.DataFrame, layer: str, geojson: list[object],
             try:
                 geometry[i] = shapely.from_geojson(json.dumps(shape))
             except shapely.errors.GEOSException:
-                problems.append(Problem(i + 1, "geometry", "not a GeoJSON geometry"))
+                problems.append(Problem(i + 1, "geometry", say("not a GeoJSON geometry")))
     return geometry, accuracy

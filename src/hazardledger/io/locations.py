@@ -27,6 +27,7 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 from ..domain.problems import InputRejected, Problem
+from ..locale import N_, say
 
 GRID = "mgrs"
 REFERENCE = ("reference_lon", "reference_lat", "reference_mgrs")
@@ -51,8 +52,9 @@ def locate(frame: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     lowered = [str(c).lower() for c in frame.columns]
     twice = sorted({c for c in lowered if c in COLUMNS and lowered.count(c) > 1})
     if twice:
-        raise InputRejected(source, [Problem(None, c, "two columns of this name (in "
-                                             "different case): keep one") for c in twice])
+        raise InputRejected(source, [Problem(None, c, say("two columns of this name (in "
+                                                          "different case): keep one"))
+                                     for c in twice])
     frame = frame.rename(columns={c: str(c).lower() for c in frame.columns
                                   if str(c).lower() in COLUMNS})
     problems: list[Problem] = []
@@ -64,7 +66,7 @@ def locate(frame: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     grid = _text(frame, GRID)
     if grid is not None:
         given = grid.notna().to_numpy()
-        problems += _two_locations(given & has_geometry, GRID, "an MGRS reference")
+        problems += _two_locations(given & has_geometry, GRID, say("an MGRS reference"))
         lon[given], lat[given], bad = mgrs_points(grid[given], _shown(frame, GRID)[given])
         problems += [Problem(int(np.flatnonzero(given)[i]) + 1, GRID, reason)
                      for i, reason in bad]
@@ -97,8 +99,9 @@ def _shown(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _two_locations(rows: np.ndarray, field: str, what: str) -> list[Problem]:
-    return [Problem(int(i) + 1, field, f"the feature has coordinates (or a geometry) and "
-                    f"{what} too: give one location, not two") for i in np.flatnonzero(rows)]
+    return [Problem(int(i) + 1, field, say("the feature has coordinates (or a geometry) and "
+                                           "{what} too: give one location, not two", what=what))
+            for i in np.flatnonzero(rows)]
 
 
 def mgrs_points(references: pd.Series, written: pd.Series
@@ -120,8 +123,9 @@ def mgrs_points(references: pd.Series, written: pd.Series
             z, hemisphere, e, north = converter.MGRSToUTM(reference.upper())
         except Exception:  # mgrs raises its own MGRSError, and ValueError on odd lengths
             shown = as_written if len(as_written) <= 24 else as_written[:21] + "..."
-            bad.append((i, f"not an MGRS grid reference: {shown!r} (expected e.g. "
-                           "36UUA2394091604: zone, band, 100 km square, easting, northing)"))
+            bad.append((i, say("not an MGRS grid reference: {shown} (expected e.g. "
+                               "36UUA2394091604: zone, band, 100 km square, easting, "
+                               "northing)", shown=repr(shown))))
             continue
         zone[i], south[i], easting[i], northing[i] = z, hemisphere == "S", e, north
     lon, lat = np.full(n, np.nan), np.full(n, np.nan)
@@ -138,17 +142,19 @@ def _from_bearing(frame: pd.DataFrame, has_geometry: np.ndarray
     n = len(frame)
     problems: list[Problem] = []
     numbers, written = {}, {}
-    for column, low, high, unit in ((BEARING, 0.0, 360.0, "degrees from true north"),
-                                    (DISTANCE, 0.0, MAX_DISTANCE_M, "metres")):
+    for column, low, high, expected in (
+            (BEARING, 0.0, 360.0, N_("expected a number of degrees from true north from {low} "
+                                     "to {high} (exclusive), got {value}")),
+            (DISTANCE, 0.0, MAX_DISTANCE_M, N_("expected a number of metres from {low} to "
+                                               "{high}, got {value}"))):
         raw = frame[column] if column in frame.columns else pd.Series([None] * n)
         values = pd.to_numeric(raw.reset_index(drop=True), errors="coerce").to_numpy(float)
         given = raw.notna().to_numpy() & (raw.astype("string").str.strip() != "").fillna(
             False).to_numpy(bool)
         wrong = given & ~((values >= low) & (values <= high) & ~(
             (column == BEARING) & (values == high)))
-        problems += [Problem(int(i) + 1, column, (
-            f"expected a number of {unit} from {low:g} to {high:g}"
-            + (" (exclusive)" if column == BEARING else "") + f", got {raw.iloc[i]!r}"))
+        problems += [Problem(int(i) + 1, column, say(
+            expected, low=f"{low:g}", high=f"{high:g}", value=repr(raw.iloc[i])))
             for i in np.flatnonzero(wrong)]
         numbers[column] = np.where(given & ~wrong, values, np.nan)
         written[column] = given
@@ -157,9 +163,9 @@ def _from_bearing(frame: pd.DataFrame, has_geometry: np.ndarray
     problems += more
     asked = written[BEARING] | written[DISTANCE]
     problems += _two_locations(asked & has_geometry, f"{BEARING}/{DISTANCE}",
-                               "a bearing and distance")
+                               say("a bearing and distance"))
     half = asked & ~(written[BEARING] & written[DISTANCE] & ~np.isnan(ref_lon))
-    problems += [Problem(int(i) + 1, f"{BEARING}/{DISTANCE}", (
+    problems += [Problem(int(i) + 1, f"{BEARING}/{DISTANCE}", say(
         "a location by bearing and distance needs all three: bearing_deg, distance_m and a "
         "reference point (reference_lon and reference_lat, or reference_mgrs)"))
         for i in np.flatnonzero(half & ~has_geometry)]
@@ -179,20 +185,22 @@ def _reference_points(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list
     lat = pd.to_numeric(frame.get("reference_lat", pd.Series([None] * n)).reset_index(
         drop=True), errors="coerce").to_numpy(float)
     half = np.isnan(lon) != np.isnan(lat)
-    problems += [Problem(int(i) + 1, "reference_lon/reference_lat", (
+    problems += [Problem(int(i) + 1, "reference_lon/reference_lat", say(
         "a reference point needs both its longitude and its latitude (numbers in degrees)"))
         for i in np.flatnonzero(half)]
     lon[half] = lat[half] = np.nan
     wrong = ~np.isnan(lon) & ~np.isnan(lat) & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
-    problems += [Problem(int(i) + 1, "reference_lon/reference_lat", (
-        f"not a longitude/latitude in degrees: ({lon[i]:g}, {lat[i]:g})"))
+    problems += [Problem(int(i) + 1, "reference_lon/reference_lat", say(
+        "not a longitude/latitude in degrees: ({lon}, {lat})", lon=f"{lon[i]:g}",
+        lat=f"{lat[i]:g}"))
         for i in np.flatnonzero(wrong)]
     lon[wrong] = lat[wrong] = np.nan
     grid = _text(frame, "reference_mgrs")
     if grid is not None:
         given = grid.notna().to_numpy()
-        problems += [Problem(int(i) + 1, "reference_mgrs", "two reference points: give "
-                             "reference_mgrs or reference_lon/reference_lat, not both")
+        problems += [Problem(int(i) + 1, "reference_mgrs", say(
+            "two reference points: give reference_mgrs or reference_lon/reference_lat, not "
+            "both"))
                      for i in np.flatnonzero(given & ~np.isnan(lon))]
         at = np.flatnonzero(given)
         lon[given], lat[given], bad = mgrs_points(grid[given],

@@ -21,6 +21,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from ..domain.problems import InputRejected, Problem
+from ..locale import say
 from . import locations, tables
 
 SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV",
@@ -78,13 +79,14 @@ def read_features(path: str | Path, *, source_layer: str | None = None,
     ``--map grid=mgrs`` names one)."""
     path = Path(path)
     if not path.exists():
-        raise _reject(path, "file", "no such file")
+        raise _reject(path, "file", say("no such file"))
     if path.is_file() and path.stat().st_size == 0:
-        raise _reject(path, "file", "the file is empty")
+        raise _reject(path, "file", say("the file is empty"))
     driver = SUFFIXES.get(path.suffix.lower())
     if driver is None:
-        raise _reject(path, "file", f"unsupported file type '{path.suffix}' (supported: "
-                      f"{', '.join(sorted(SUFFIXES))})")
+        raise _reject(path, "file", say("unsupported file type '{suffix}' (supported: "
+                                        "{supported})", suffix=path.suffix,
+                                        supported=", ".join(sorted(SUFFIXES))))
     options = dict(_CSV_OPTIONS) if driver == "CSV" else {}
     try:
         with warnings.catch_warnings():
@@ -97,8 +99,9 @@ def read_features(path: str | Path, *, source_layer: str | None = None,
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
             pyogrio.errors.FieldError, pyogrio.errors.GeometryError, OSError, ValueError,
             KeyError, zipfile.BadZipFile) as exc:  # the last two: a workbook that is none
-        raise _reject(path, "file", f"cannot be read as {driver} (corrupt or truncated?): "
-                      f"{_gdal_detail(exc, path)}") from None
+        raise _reject(path, "file", say("cannot be read as {driver} (corrupt or truncated?): "
+                                        "{detail}", driver=driver,
+                                        detail=_gdal_detail(exc, path))) from None
     if driver == "KML":
         frame = _kml_fields(frame)
     if not isinstance(frame, gpd.GeoDataFrame):
@@ -106,14 +109,14 @@ def read_features(path: str | Path, *, source_layer: str | None = None,
     if driver in _TABLES:
         named = pd.Index([str(c).lower() for c in frame.columns])
         if named.duplicated().any():
-            raise InputRejected(path.name, [Problem(None, c, "two columns of this name in "
-                                                    "the header: keep one")
+            raise InputRejected(path.name, [Problem(None, c, say("two columns of this name "
+                                                                 "in the header: keep one"))
                                             for c in sorted(set(named[named.duplicated()]))])
         if driver == "CSV":
             frame = tables.unnamed_csv_columns(path, frame)
         frame = tables.without_trailing_blank_rows(frame)
     if len(frame) == 0:
-        raise _reject(path, "file", "the file holds no features")
+        raise _reject(path, "file", say("the file holds no features"))
     if mapping:
         frame = apply_mapping(frame, mapping, path.name)
     frame = _to_wgs84(path, frame, driver, crs)
@@ -128,26 +131,29 @@ def _to_wgs84(path: Path, frame: gpd.GeoDataFrame, driver: str,
         try:
             declared = parse_crs(crs)
         except CRSError as exc:
-            why = f": {exc}" if str(exc).startswith("UTM zone") else ""
-            raise _reject(path, "crs", f"unknown CRS '{crs}'{why} (e.g. EPSG:4326, or "
-                          "\"UTM 36N\" for WGS 84 / UTM zone 36 north)") from None
+            why = f": {exc}" if _UTM.match(crs.strip()) else ""  # a zone that does not exist
+            raise _reject(path, "crs", say("unknown CRS '{crs}'{why} (e.g. EPSG:4326, or "
+                                           "\"UTM 36N\" for WGS 84 / UTM zone 36 north)",
+                                           crs=crs, why=why)) from None
         frame = frame.set_crs(declared, allow_override=True)
     elif frame.crs is None:
         if driver in _TABLES or frame.geometry.isna().all():
             frame = frame.set_crs(4326, allow_override=True)
         else:
-            raise _reject(path, "crs", "the file has no coordinate reference system; give it with "
-                          "--crs (e.g. --crs EPSG:4326 for longitude/latitude)")
+            raise _reject(path, "crs", say("the file has no coordinate reference system; give "
+                                           "it with --crs (e.g. --crs EPSG:4326 for "
+                                           "longitude/latitude)"))
     if frame.crs.is_projected and len(frame.geometry.dropna()):
         west, south, east, north = frame.geometry.total_bounds
         if -180 <= west <= east <= 180 and -90 <= south <= north <= 90:
             # metres from a projection's origin that small would put a whole programme in
             # a 400 m square off its false origin: these are degrees declared as metres
-            raise _reject(path, "crs", (
-                f"the coordinates look like degrees (longitude/latitude, within "
-                f"({west:g}, {south:g}, {east:g}, {north:g})) but the file declares "
-                f"{frame.crs.name}, a projected CRS (unit: {frame.crs.axis_info[0].unit_name}); "
-                "give --crs EPSG:4326 if they are degrees"))
+            raise _reject(path, "crs", say(
+                "the coordinates look like degrees (longitude/latitude, within ({bounds})) but "
+                "the file declares {crs}, a projected CRS (unit: {unit}); give --crs "
+                "EPSG:4326 if they are degrees",
+                bounds=f"{west:g}, {south:g}, {east:g}, {north:g}", crs=frame.crs.name,
+                unit=frame.crs.axis_info[0].unit_name))
     if frame.crs.to_epsg() != 4326:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
@@ -162,7 +168,7 @@ def parse_crs(text: str) -> CRS:
     if match:
         zone = int(match.group(1))
         if not 1 <= zone <= 60:
-            raise CRSError(f"UTM zone {zone} does not exist (1 to 60)")
+            raise CRSError(say("UTM zone {zone} does not exist (1 to 60)", zone=zone))
         return locations.utm_crs(zone, match.group(2).lower() == "s")
     return CRS.from_user_input(text)
 
@@ -187,17 +193,19 @@ def _locate_bad_text(path: Path, source_layer: str | None,
             try:
                 value.encode("latin-1").decode("utf-8")
             except UnicodeDecodeError:
-                problems.append(Problem(int(str(i)) + 1, str(column),
-                                        "text is not valid UTF-8; save the file as UTF-8"))
-    return problems or [Problem(None, "file", "text is not valid UTF-8; save the file as UTF-8")]
+                problems.append(Problem(int(str(i)) + 1, str(column), say(
+                    "text is not valid UTF-8; save the file as UTF-8")))
+    return problems or [Problem(None, "file",
+                                say("text is not valid UTF-8; save the file as UTF-8"))]
 
 
 def apply_mapping(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> pd.DataFrame:
     """Rename columns ``src -> dst``; an empty ``dst`` drops the column."""
     missing = [src for src in mapping if src not in frame.columns]
     if missing:
-        raise InputRejected(source, [Problem(None, src, "--map names a field the input does not "
-                                             "have") for src in missing])
+        raise InputRejected(source, [Problem(None, src, say("--map names a field the input "
+                                                            "does not have"))
+                                     for src in missing])
     drop = [src for src, dst in mapping.items() if not dst]
     renamed = frame.drop(columns=drop).rename(columns={s: d for s, d in mapping.items() if d})
     return renamed

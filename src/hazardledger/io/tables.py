@@ -19,9 +19,10 @@ import pandas as pd
 import shapely
 
 from ..domain.problems import InputRejected, Problem
+from ..locale import N_, say
 
-_UNNAMED = "the column has no name in the header row, yet holds values: name it after a field " \
-    "(or --map it), or delete it; its values are never dropped silently"
+_UNNAMED = N_("the column has no name in the header row, yet holds values: name it after a "
+              "field (or --map it), or delete it; its values are never dropped silently")
 
 
 def _blank(frame: pd.DataFrame) -> pd.DataFrame:
@@ -51,8 +52,8 @@ def _drop_unnamed(frame: pd.DataFrame, unnamed: dict[str, int], source: str) -> 
     blank = _blank(frame[list(unnamed)]).all(axis=0)
     holding = [column for column in unnamed if not blank[column]]
     if holding:
-        raise InputRejected(source, [Problem(None, f"column {unnamed[c]}", _UNNAMED)
-                                     for c in holding])
+        raise InputRejected(source, [Problem(None, say("column {n}", n=unnamed[c]),
+                                             say(_UNNAMED)) for c in holding])
     return frame.drop(columns=list(unnamed))
 
 
@@ -93,7 +94,8 @@ def read_xlsx(path: Path, sheet: str | None, x_names: Sequence[str], y_names: Se
         xs = pd.to_numeric(frame[x], errors="coerce").to_numpy(float)
         ys = pd.to_numeric(frame[y], errors="coerce").to_numpy(float)
         for column, values in ((x, xs), (y, ys)):
-            problems += [Problem(int(i) + 1, column, f"not a number: {frame[column].iloc[i]!r}")
+            problems += [Problem(int(i) + 1, column, say("not a number: {value}",
+                                                         value=repr(frame[column].iloc[i])))
                          for i in np.flatnonzero(np.isnan(values) & ~blank[column].to_numpy())]
         both = ~np.isnan(xs) & ~np.isnan(ys)
         geometry[both] = shapely.points(xs[both], ys[both])
@@ -102,7 +104,7 @@ def read_xlsx(path: Path, sheet: str | None, x_names: Sequence[str], y_names: Se
         given = ~blank[wkt].to_numpy()
         geometry[given] = shapely.from_wkt(frame[wkt][given].astype(str).to_numpy(),
                                            on_invalid="ignore")
-        problems += [Problem(int(i) + 1, wkt, "not a geometry in WKT")
+        problems += [Problem(int(i) + 1, wkt, say("not a geometry in WKT"))
                      for i in np.flatnonzero(given & shapely.is_missing(geometry))]
         used.append(wkt)
     if problems:

@@ -10,6 +10,7 @@ import pandas as pd
 import pyogrio
 
 from ..domain.problems import InputRejected, Problem
+from ..locale import say
 
 EXPORT_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV",
                   ".shp": "ESRI Shapefile", ".kml": "KML"}
@@ -42,9 +43,9 @@ def export_frame(frame: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, layer
     path = Path(path)
     driver = EXPORT_DRIVERS.get(path.suffix.lower())
     if driver is None:
-        raise InputRejected(path.name, [Problem(None, "file", (
-            f"unsupported export format '{path.suffix}' (supported: "
-            f"{', '.join(sorted(EXPORT_DRIVERS))})"))])
+        raise InputRejected(path.name, [Problem(None, "file", say(
+            "unsupported export format '{suffix}' (supported: {supported})",
+            suffix=path.suffix, supported=", ".join(sorted(EXPORT_DRIVERS))))])
     out = frame.copy()
     for column in out.columns:
         # Datetimes go out as ISO 8601 text so every format keeps the time zone (UTC).

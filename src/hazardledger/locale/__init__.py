@@ -67,6 +67,18 @@ def translator(lang: str) -> Translate:
     return lambda text: found.get(text) or text
 
 
+def say(text: str, /, **values: Any) -> str:
+    """``text`` in the language asked for (``HAZARDLEDGER_LANG``, else the locale's), its
+    ``{placeholders}`` filled from ``values``: the messages of the ledger's checks. A
+    placeholder to be filled later is passed as itself (``value="{value}"``)."""
+    try:
+        lang = language()
+    except ValueError:  # a wrong language setting must not hide the message itself
+        lang = "en"
+    shown = translator(lang)(text)
+    return shown.format(**values) if values else shown
+
+
 @functools.cache
 def glossary() -> dict[str, Any]:
     """The packaged glossary: layers, fields, messages and choices, each in every language."""

@@ -22,6 +22,7 @@ import shapely
 
 from ..domain.schema import LAYERS, LayerSchema
 from ..domain.schema import layer as layer_schema
+from ..locale import say
 from . import (
     audit,
     audit_rows,
@@ -80,8 +81,8 @@ class GeoPackageStore(Store):
         self._wait_ms = wait_ms
         if not self.path.exists():
             if not create:
-                raise StoreError(f"no ledger at {self.path}; create one with "
-                                 "'hazardledger init'")
+                raise StoreError(say("no ledger at {path}; create one with 'hazardledger "
+                                     "init'", path=self.path))
             gpkg_open.create_file(self.path)
         self._conn, self.read_only = gpkg_open.connect(self.path, wait_ms)
         version = self._schema_version()

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..domain.schema import LAYERS
+from ..locale import say
 from . import gpkg_query
 from .errors import StoreError
 from .gpkg_geometry import envelope, is_empty
@@ -87,7 +88,8 @@ def create_file(path: Path) -> None:
     """A new, empty ledger, built beside the target and renamed into place, so that no
     reader ever sees a half-made ledger, even after a crash."""
     if path.parent.exists() and not writable(path.parent):
-        raise StoreError(f"{path}: cannot create a ledger there: the folder is read-only")
+        raise StoreError(say("{path}: cannot create a ledger there: the folder is read-only",
+                             path=path))
     tmp = path.with_name(path.name + ".creating")
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp, isolation_level=None)
@@ -104,20 +106,21 @@ def create_file(path: Path) -> None:
 
 
 def read_only_error(path: Path) -> StoreError:
-    return StoreError(f"{path}: the ledger is read-only (the file, its folder or its disk "
-                      "cannot be written): reading, exporting and reports work; to change it, "
-                      "copy it somewhere writable")
+    return StoreError(say("{path}: the ledger is read-only (the file, its folder or its disk "
+                          "cannot be written): reading, exporting and reports work; to change "
+                          "it, copy it somewhere writable", path=path))
 
 
 def busy_error(path: Path) -> StoreError:
     """What holds a locked ledger, and what to do about it."""
     holders = holding_processes(path)
-    who = ("held by " + ", ".join(f"{name} (pid {pid})" for pid, name in holders)
-           if holders else "held by another program (not one of this user's, or on another "
-           "machine)")
-    return StoreError(f"{path}: the ledger is busy: {who}, which is writing to it or has "
-                      "unsaved edits in a transaction; save or stop the edits there (in QGIS: "
-                      "Save Layer Edits, or leave editing mode) and try again")
+    who = (say("held by {programs}", programs=", ".join(
+        f"{name} (pid {pid})" for pid, name in holders)) if holders else say(
+        "held by another program (not one of this user's, or on another machine)"))
+    return StoreError(say("{path}: the ledger is busy: {who}, which is writing to it or has "
+                          "unsaved edits in a transaction; save or stop the edits there (in "
+                          "QGIS: Save Layer Edits, or leave editing mode) and try again",
+                          path=path, who=who))
 
 
 def holding_processes(path: Path) -> list[tuple[int, str]]:
