@@ -46,8 +46,8 @@ class LedgerAt(Ledger):
 
     def store_result(self, name: str, frame: gpd.GeoDataFrame, *, actor: str | None = None,
                      run: dict[str, object]) -> bool:
-        self.notes.append(f"{self.stood}: its {name} layer was not updated (a past state "
-                          "is read, never written)")
+        self.notes.append(say("{ledger}: its {layer} layer was not updated (a past state is "
+                              "read, never written)", ledger=self.stood, layer=name))
         return False
 
     def import_frame(self, *args: Any, **kwargs: Any) -> ImportReport:

@@ -43,7 +43,7 @@ def places_load(
     out.print(say("places: {n} GeoNames populated places ({new} new, {refreshed} refreshed)",
                   n=f"{report.features:,}", new=f"{written.inserted if written else 0:,}",
                   refreshed=f"{written.updated if written else 0:,}"))
-    out.print(ATTRIBUTION)
+    out.print(say(ATTRIBUTION))
 
 
 @app.command()
@@ -68,7 +68,7 @@ def exposure(
                       f"{row.get('nearest_distance_m', float('nan')):,.0f}",
                       *(f"{row[c]:,.0f}" for c in columns), f"{row['exposure_index']:,.0f}")
     out.print(table)
-    out.print(ATTRIBUTION)
+    out.print(say(ATTRIBUTION))
     out.print(say("layer exposure updated"))
     if output is not None:
         out.print(say("wrote {path}", path=export_frame(frame, output, "exposure")))
@@ -104,7 +104,7 @@ def check_proximity(
                           str(row["place"]), f"{row['population']:,}",
                           f"{row['distance_m']:,.0f}")
         out.print(table)
-    out.print(ATTRIBUTION)
+    out.print(say(ATTRIBUTION))
     if output is not None:
         found.assign(attribution=ATTRIBUTION).to_csv(output, index=False)
         out.print(say("wrote {path}", path=output))

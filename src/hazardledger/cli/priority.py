@@ -85,7 +85,7 @@ def priorities(
                       f"{row['expected_high']:,.3g})", probability(row["p_any_within_reach"]))
     out.print(reach)
     out.print(warning(NOT_A_RELEASE))
-    out.print(ATTRIBUTION)
+    out.print(say(ATTRIBUTION))
     out.print(say("layers priorities and exposure updated"))
     if output is not None:
         out.print(say("wrote {path}", path=export_frame(ranked, output, "priorities")))

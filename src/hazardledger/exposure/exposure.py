@@ -17,11 +17,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..locale import N_
 from .distance import nearest, pairs_within
 
 DEFAULT_BANDS_KM = (1.0, 5.0, 10.0)
 DECAY_KM = 2.0
-ATTRIBUTION = "Populated places: GeoNames (geonames.org), CC BY 4.0"
+ATTRIBUTION = N_("Populated places: GeoNames (geonames.org), CC BY 4.0")
 
 
 def band_labels(bands_km: Sequence[float]) -> list[str]:

@@ -34,6 +34,7 @@ import shapely
 from scipy import stats
 
 from ..catalog.detection import REMOVING_KINDS, detection_method
+from ..locale import say
 from .inputs import DENSITY, RANGE, HazardInput, hours
 
 EQUAL_AREA = 6933
@@ -247,17 +248,19 @@ def removal_notes(records: pd.DataFrame, findings: pd.DataFrame,
     notes = []
     wrong = outnumbered(records, findings)
     for row in wrong.head(limit).itertuples():
-        notes.append(f"record {row.record_id}: {row.findings} findings but a recorded count "
-                     f"of at most {row.recorded:g}: the count was wrong; taken as at least "
-                     f"{row.findings}")
+        notes.append(say("record {record}: {n} findings but a recorded count of at most "
+                         "{recorded}: the count was wrong; taken as at least {n}",
+                         record=row.record_id, n=row.findings, recorded=f"{row.recorded:g}"))
     if len(wrong) > limit:
-        notes.append(f"... and {len(wrong) - limit} more records with more findings than "
-                     "their count")
+        notes.append(say("... and {n} more records with more findings than their count",
+                         n=len(wrong) - limit))
     conflicts = cancellation_conflicts(records, activities)
     for row in conflicts.head(limit).itertuples():
-        notes.append(f"activity {row.activity_id}: non-technical survey cancelled land in "
-                     f"hazard area {row.area_id}, which holds record {row.record_id} of laid "
-                     "items: a conflict to resolve by survey; the record is still counted")
+        notes.append(say("activity {activity}: non-technical survey cancelled land in hazard "
+                         "area {area}, which holds record {record} of laid items: a conflict "
+                         "to resolve by survey; the record is still counted",
+                         activity=row.activity_id, area=row.area_id, record=row.record_id))
     if len(conflicts) > limit:
-        notes.append(f"... and {len(conflicts) - limit} more cancellations over records")
+        notes.append(say("... and {n} more cancellations over records",
+                         n=len(conflicts) - limit))
     return notes

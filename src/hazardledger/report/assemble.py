@@ -171,7 +171,7 @@ def build_report(ledger: Ledger, request: ReportRequest) -> Report:
             ledger=_source(ledger, tr)),
         summary=summary, sections=tuple(s for s in sections if s is not None),
         warning=f"{tr(WARNING)} {tr(NOT_A_RELEASE)}",
-        footer=f"{ATTRIBUTION}. {OUTLINES_CREDIT}. "
+        footer=f"{tr(ATTRIBUTION)}. {OUTLINES_CREDIT}. "
                + tr("Item-type parameters: the sources listed under Method and caveats."),
         lang=request.lang)
 
@@ -261,7 +261,7 @@ def _community_section(communities: pd.DataFrame, tr: Translate) -> Section:
         "e^(−d/{decay} km)). Intervals add the areas' 5 % and 95 % figures, so they are "
         "wider than the joint interval; P(any) treats the areas as independent.").format(
             reach=reach, decay=f"{DECAY_KM:g}"),),
-        tables=(TableBlock(tr("Communities for risk education"), table, note=ATTRIBUTION),))
+        tables=(TableBlock(tr("Communities for risk education"), table, note=tr(ATTRIBUTION)),))
 
 
 def _proximity_section(near: pd.DataFrame, request: ReportRequest, tr: Translate) -> Section:
@@ -280,7 +280,7 @@ def _proximity_section(near: pd.DataFrame, request: ReportRequest, tr: Translate
                                       people=f"{request.proximity_min_population:,}",
                                       found=found),),
         tables=(TableBlock(tr("Records near populated places"), table.head(200),
-                           note=ATTRIBUTION + (tr("; first 200 of {n} pairs").format(
+                           note=tr(ATTRIBUTION) + (tr("; first 200 of {n} pairs").format(
                                n=f"{len(near):,}") if len(near) > 200 else "")),))
 
 
