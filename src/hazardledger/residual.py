@@ -57,22 +57,25 @@ class Run:
 
     def check(self, inp: HazardInput, catalog: Catalog) -> None:
         if self.scenario not in SCENARIOS:
-            raise CatalogError(f"unknown scenario '{self.scenario}' (scenarios: "
-                               f"{', '.join(SCENARIOS)})")
+            raise CatalogError(say("unknown scenario '{scenario}' (scenarios: {known})",
+                                   scenario=self.scenario, known=", ".join(SCENARIOS)))
         if inp.n_records == 0:
             raise ValueError(say("the ledger holds no records to compute a residual hazard "
                                  "from"))
         first = EPOCH + pd.Timedelta(hours=float(inp.laid_from_h.min()))
         if self.as_of < first:
-            raise ValueError(f"--as-of {self.as_of:%Y-%m-%d} is before any laying (the first "
-                             f"record was laid on {first:%Y-%m-%d})")
+            raise ValueError(say("--as-of {date} is before any laying (the first record was "
+                                 "laid on {first})", date=f"{self.as_of:%Y-%m-%d}",
+                                 first=f"{first:%Y-%m-%d}"))
         if self.engine not in ENGINES:
-            raise ValueError(f"unknown engine '{self.engine}' (engines: {', '.join(ENGINES)})")
+            raise ValueError(say("unknown engine '{engine}' (engines: {known})",
+                                 engine=self.engine, known=", ".join(ENGINES)))
         if not -60 <= self.temperature_c <= 60:
-            raise ValueError(f"--temperature {self.temperature_c:g}: expected a ground "
-                             "temperature in degrees C between -60 and 60")
+            raise ValueError(say("--temperature {value}: expected a ground temperature in "
+                                 "degrees C between -60 and 60",
+                                 value=f"{self.temperature_c:g}"))
         if self.samples < 10:
-            raise ValueError("--samples must be at least 10 to give quantiles")
+            raise ValueError(say("--samples must be at least 10 to give quantiles"))
         for code in inp.codes:
             catalog.get(code)
 
@@ -135,7 +138,8 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
     clearance or survey are subtracted, and laid, removed and remaining items are given
     beside the expected functioning ones, each with its quantiles."""
     if by not in LEVELS:
-        raise ValueError(f"unknown level '{by}' (levels: {', '.join(LEVELS)})")
+        raise ValueError(say("unknown level '{level}' (levels: {known})", level=by,
+                             known=", ".join(LEVELS)))
     inp, samples = prepare(records, areas, catalog, run, work)
     t = float(hours(run.as_of))
     climate = run.climate(inp)
@@ -181,11 +185,13 @@ def curve(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog, 
           region: str | None = None, work: Work | None = None) -> pd.DataFrame:
     """Daily curve (values at 00:00 UTC) for one area, one region or the nation."""
     if end < start:
-        raise ValueError(f"--to {end:%Y-%m-%d} is before --from {start:%Y-%m-%d}")
+        raise ValueError(say("--to {end} is before --from {start}", end=f"{end:%Y-%m-%d}",
+                             start=f"{start:%Y-%m-%d}"))
     if area is not None and area not in set(areas["id"]):
-        raise ValueError(f"no hazard area '{area}' in the ledger")
+        raise ValueError(say("no hazard area '{area}' in the ledger", area=area))
     if region is not None and region not in set(areas["region"].dropna()):
-        raise ValueError(f"no region '{region}' in the ledger's hazard areas")
+        raise ValueError(say("no region '{region}' in the ledger's hazard areas",
+                             region=region))
     inp, samples = prepare(records, areas, catalog, replace(run, as_of=start), work)
     rows = None
     if area is not None:

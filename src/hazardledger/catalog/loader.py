@@ -28,6 +28,7 @@ from ..domain.item_types import (
     Source,
 )
 from ..domain.vocab import ItemCategory, PersistenceClass
+from ..locale import say
 from . import priors as prior_math
 
 
@@ -114,7 +115,8 @@ class Catalog:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError(f"{path.name}: cannot read: {exc}") from None
+            raise CatalogError(f"{path.name}: " + say("cannot read: {reason}", reason=exc)
+                               ) from None
         return self.with_text(text, origin=path.name)
 
     def with_text(self, text: str, *, origin: str) -> Catalog:
@@ -122,7 +124,8 @@ class Catalog:
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"{origin}: not valid TOML: {exc}") from None
+            raise CatalogError(f"{origin}: " + say("not valid TOML: {reason}", reason=exc)
+                               ) from None
         sources = dict(self.sources)
         new_sources = _parse_sources(origin, raw.get("sources", {}))
         for sid in new_sources:
@@ -149,8 +152,8 @@ class Catalog:
         try:
             return self.types[code]
         except KeyError:
-            raise CatalogError(f"unknown item type '{code}' (see 'hazardledger catalog list')"
-                               ) from None
+            raise CatalogError(say("unknown item type '{code}' (see 'hazardledger catalog "
+                                   "list')", code=code)) from None
 
     @staticmethod
     def scenarios() -> tuple[str, ...]:
@@ -158,8 +161,8 @@ class Catalog:
 
     def priors(self, code: str, scenario: str) -> dict[str, Prior]:
         if scenario not in SCENARIOS:
-            raise CatalogError(f"unknown scenario '{scenario}' (scenarios: "
-                               f"{', '.join(SCENARIOS)})")
+            raise CatalogError(say("unknown scenario '{scenario}' (scenarios: {known})",
+                                   scenario=scenario, known=", ".join(SCENARIOS)))
         return self.get(code).priors[scenario]
 
     def sample(self, code: str, scenario: str, n: int,

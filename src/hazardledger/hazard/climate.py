@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..domain.problems import InputRejected, Problem
+from ..locale import say
 from .inputs import EPOCH, HazardInput
 from .survival import REFERENCE_TEMPERATURE_C
 from .tables import SurvivalTable, locate
@@ -48,27 +49,29 @@ def climate_from_frame(frame: pd.DataFrame, inp: HazardInput, source: str) -> Cl
 def regional_table(frame: pd.DataFrame, regions: np.ndarray, source: str) -> np.ndarray:
     """Checked monthly temperatures, one row per region in ``regions`` (reference
     temperature for regions the file does not give): (regions, 12)."""
-    problems = [Problem(None, c, "required column is missing")
+    problems = [Problem(None, c, say("required column is missing"))
                 for c in ("region", "month", "temperature_c") if c not in frame.columns]
     if problems:
         raise InputRejected(source, problems)
     month = pd.to_numeric(frame["month"], errors="coerce")
     temp = pd.to_numeric(frame["temperature_c"], errors="coerce")
     for i in np.flatnonzero(~month.isin(range(1, 13)).to_numpy()):
-        problems.append(Problem(int(i) + 1, "month",
-                                f"expected 1 to 12, got {frame['month'].iloc[i]}"))
+        problems.append(Problem(int(i) + 1, "month", say(
+            "expected 1 to 12, got {value}", value=frame["month"].iloc[i])))
     for i in np.flatnonzero(~temp.between(-60, 60).to_numpy()):
-        problems.append(Problem(int(i) + 1, "temperature_c", (
-            f"expected degrees C between -60 and 60, got {frame['temperature_c'].iloc[i]}")))
+        problems.append(Problem(int(i) + 1, "temperature_c", say(
+            "expected degrees C between -60 and 60, got {value}",
+            value=frame["temperature_c"].iloc[i])))
     dup = frame.assign(month=month).duplicated(["region", "month"], keep="first").to_numpy()
     for i in np.flatnonzero(dup):
-        problems.append(Problem(int(i) + 1, "month", "region and month given twice"))
+        problems.append(Problem(int(i) + 1, "month", say("region and month given twice")))
     known = set(frame["region"].astype(str))
     for region in sorted(known):
         have = set(month[frame["region"].astype(str) == region].dropna().astype(int))
         if have != set(range(1, 13)) and not problems:
             missing = ", ".join(str(m) for m in sorted(set(range(1, 13)) - have))
-            problems.append(Problem(None, "month", f"region {region}: months {missing} missing"))
+            problems.append(Problem(None, "month", say(
+                "region {region}: months {months} missing", region=region, months=missing)))
     if problems:
         raise InputRejected(source, problems)
     table = np.full((len(regions), 12), REFERENCE_TEMPERATURE_C)

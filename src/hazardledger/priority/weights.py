@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..domain.vocab import LandUse
+from ..locale import say
 
 DEFAULT_WEIGHTS = MappingProxyType({"hazard": 0.35, "exposure": 0.30, "incidents": 0.15,
                                     "land_use": 0.10, "remaining_area": 0.10})
@@ -59,16 +60,17 @@ class PriorityConfig:
 def _numbers(table: Any, name: str, allowed: set[str], where: str, upper: float | None
              ) -> dict[str, float]:
     if not isinstance(table, dict):
-        raise ValueError(f"{where}: [{name}] must be a table of numbers")
+        raise ValueError(f"{where}: [{name}] " + say("must be a table of numbers"))
     out = {}
     for key, value in table.items():
         if key not in allowed:
-            raise ValueError(f"{where}: [{name}] {key}: unknown (known: "
-                             f"{', '.join(sorted(allowed))})")
+            raise ValueError(f"{where}: [{name}] {key}: " + say(
+                "unknown (known: {known})", known=", ".join(sorted(allowed))))
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (
                 upper is not None and value > upper):
-            bound = f"between 0 and {upper:g}" if upper is not None else "0 or more"
-            raise ValueError(f"{where}: [{name}] {key} = {value!r}: expected a number {bound}")
+            expected = (say("expected a number between 0 and {upper}", upper=f"{upper:g}")
+                        if upper is not None else say("expected a number 0 or more"))
+            raise ValueError(f"{where}: [{name}] {key} = {value!r}: {expected}")
         out[key] = float(value)
     return out
 
@@ -82,21 +84,22 @@ def load_config(path: Path | None) -> PriorityConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{where}: no such file") from None
+        raise ValueError(f"{where}: " + say("no such file")) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{where}: not valid TOML ({exc})") from None
+        raise ValueError(f"{where}: " + say("not valid TOML ({reason})", reason=exc)) from None
     unknown = sorted(set(data) - {"weights", "land_use", "communities"})
     if unknown:
-        raise ValueError(f"{where}: unknown table [{unknown[0]}] (known: [weights], "
-                         "[land_use], [communities])")
+        raise ValueError(f"{where}: " + say("unknown table [{table}] (known: [weights], "
+                                            "[land_use], [communities])", table=unknown[0]))
     weights = {**config.weights, **_numbers(data.get("weights", {}), "weights",
                                             set(DEFAULT_WEIGHTS), where, None)}
     if sum(weights.values()) <= 0:
-        raise ValueError(f"{where}: [weights] all zero: at least one factor must count")
+        raise ValueError(f"{where}: [weights] " + say("all zero: at least one factor must "
+                                                      "count"))
     land_use = {**config.land_use, **_numbers(data.get("land_use", {}), "land_use",
                                               {str(u) for u in LandUse}, where, 1.0)}
     reach = _numbers(data.get("communities", {}), "communities", {"reach_km"}, where, 100.0)
     reach_km = reach.get("reach_km", config.reach_km)
     if reach_km <= 0:
-        raise ValueError(f"{where}: [communities] reach_km must be above 0")
+        raise ValueError(f"{where}: [communities] " + say("reach_km must be above 0"))
     return replace(config, weights=weights, land_use=land_use, reach_km=reach_km, source=where)
