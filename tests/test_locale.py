@@ -26,7 +26,7 @@ from .test_priorities import ranked_ledger  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "src" / "hazardledger" / "locale" / "uk" / "LC_MESSAGES" / "hazardledger.po"
-PLACEHOLDER = re.compile(r"\{[a-z_]*(?:![rsa])?\}")
+PLACEHOLDER = re.compile(r"\{[a-z_0-9]*(?:![rsa])?\}")
 runner = CliRunner()
 
 

