@@ -240,3 +240,28 @@ def test_bad_input_is_refused_in_ukrainian(tmp_path: Path,
     english = runner.invoke(app, ["--lang", "en", "import", str(bad), "--layer", "records",
                                   "--db", db])
     assert "records.csv:feature 1: count: must not be negative, got '-3'" in english.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["hazard"], ["review", "show"], ["hazard", "--as-of"], ["hazard", "--nope"],
+    ["hazard", "--as-of", "2026-01-01", "extra"], ["hazrd"],
+    ["hazard", "--as-of", "2026-01-01", "--samples", "x"], ["audit", "log", "--limit", "0"]])
+def test_typers_usage_errors_in_ukrainian(args: list[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typer words its usage errors in fixed English: each is recognised (a Typer upgrade
+    that rewords one fails here) and shown in Ukrainian, its frame too."""
+    from hazardledger.cli.language import USAGE_ERRORS, usage_message
+
+    monkeypatch.setenv(LANG_ENV, "en")
+    monkeypatch.setenv("LANGUAGE", "en")
+    english = runner.invoke(app, ["--lang", "en", *args])
+    assert english.exit_code == 2
+    message = english.stderr.strip().splitlines()[-1].removeprefix("Error: ")
+    assert any(p.fullmatch(message) for p, _ in USAGE_ERRORS), message
+    assert usage_message(message) == message  # English: as Typer wrote it
+    ukrainian = runner.invoke(app, ["--lang", "uk", *args])
+    assert ukrainian.exit_code == 2
+    shown = ukrainian.stderr
+    assert "Помилка: " in shown and "Error" not in shown, shown
+    assert not re.search(r"\b(Missing|Invalid|Input should|No such|Got unexpected|Did you"
+                         r"|requires|Usage|Try)\b", shown), shown

@@ -25,7 +25,7 @@ from ..domain.schema import LAYERS
 from ..ledger import Ledger, default_location, utc_timestamp
 from ..locale import language
 from ..store.base import StoreError
-from .language import asked_language, say, speak
+from .language import asked_language, say, show_error, speak
 
 
 class PlainValueNames(TyperGroup):
@@ -38,7 +38,7 @@ class PlainValueNames(TyperGroup):
         _name_values(self)
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
-        """Run the command line in the language asked for: its help and click's words are
+        """Run the command line in the language asked for: its help and Typer's words are
         set before parsing, which shows them."""
         given = list(sys.argv[1:] if args is None else args)
         try:
@@ -47,7 +47,18 @@ class PlainValueNames(TyperGroup):
             err.print(f"Error: {exc}")
             sys.exit(2)
         speak(self, lang)
-        return super().main(given, *rest, **kwargs)
+        # Typer's own handling, but for its usage errors, which are shown translated
+        kwargs["standalone_mode"] = False
+        try:
+            returned = super().main(given, *rest, **kwargs)
+        except typer.Abort:
+            err.print(say("Aborted!"))
+            sys.exit(1)
+        except typer.TyperException as exc:  # click's usage and file errors
+            err.print(show_error(exc))
+            sys.exit(getattr(exc, "exit_code", 1))
+        # an exit code (typer.Exit), or what a command returned: none of them returns one
+        sys.exit(returned if isinstance(returned, int) else 0)
 
 
 _VALUE_NAMES = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER",
