@@ -137,3 +137,74 @@ def test_figures_computed_from_the_ledger_as_it_stood(tmp_path: Path) -> None:
     assert f"as it stood at {moment:%Y-%m-%dT%H:%M:%SZ}" in report.read_text(encoding="utf-8")
     with Ledger(db) as later, pytest.raises(ValueError, match=r"as it stood at .* is read-only"):
         later.at(moment).import_frame("records", records_frame(1), source="x", actor="t")
+
+
+def test_the_api_serves_a_stored_collection_as_it_stood(tmp_path: Path) -> None:
+    """``?state_at=`` on items and on one item: the features of that moment, filtered and
+    paged as the live ones are, personal fields still withheld from non-admins; a computed
+    collection, a moment that is none and one in the future are 400s."""
+    from fastapi.testclient import TestClient
+
+    from hazardledger.api.app import create_app
+    from hazardledger.api.auth import add_user
+
+    led = Ledger(tmp_path / "ledger.gpkg")
+    led.init()
+    led.import_frame("hazard_areas", areas_frame(3), source="a", actor="t", now=NOW)
+    led.import_frame("records", records_frame(3).assign(
+        laid_from=["2024-03-01T06:00:00Z", "2024-04-01T06:00:00Z", "2024-05-01T06:00:00Z"],
+        laid_to=None),
+        source="r", actor="t", now=NOW)
+    led.import_frame("incidents", pd.DataFrame([{
+        "id": "I-1", "occurred_at": "2026-09-01T10:00:00Z", "area_id": "HA-1",
+        "geometry": areas_frame(1).geometry.iloc[0].centroid}]), source="i", actor="t", now=NOW)
+    led.import_frame("victims", pd.DataFrame([{
+        "id": "V-1", "incident_id": "I-1", "outcome": "injured", "name": "Mariia Kovalenko"}]),
+        source="v", actor="t", now=NOW)
+    moment = _moment()
+    led.import_frame("records", records_frame(1).assign(count=99), source="fix", actor="t",
+                     now=NOW, update=True)
+    led.store.delete("records", ["R-2"], actor="t")
+    viewer = {"Authorization": "Bearer " + add_user(led.store, "v", "viewer", actor="t")}
+    admin = {"Authorization": "Bearer " + add_user(led.store, "a", "admin", actor="t")}
+    led.close()
+    client = TestClient(create_app(str(tmp_path / "ledger.gpkg")))
+    at = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def ids(page: dict[str, object]) -> list[str]:
+        return sorted(f["id"] for f in page["features"])  # type: ignore[attr-defined,index]
+
+    now = client.get("/collections/records/items", headers=viewer).json()
+    assert ids(now) == ["R-1", "R-3"]
+    then = client.get("/collections/records/items", params={"state_at": at},
+                      headers=viewer).json()
+    assert ids(then) == ["R-1", "R-2", "R-3"] and then["numberMatched"] == 3
+    counts = {f["id"]: f["properties"]["count"] for f in then["features"]}
+    assert counts == {"R-1": 10, "R-2": 11, "R-3": 12}
+    # filtered and paged as the live collection is
+    for query, expected in (({"count": "11"}, ["R-2"]), ({"datetime": "2024-03-15/.."},
+                                                         ["R-2", "R-3"]),
+                            ({"bbox": "36.0105,48.9,36.03,49.1"}, ["R-2", "R-3"]),
+                            ({"limit": "1", "offset": "1"}, ["R-2"])):
+        page = client.get("/collections/records/items", params={"state_at": at, **query},
+                          headers=viewer).json()
+        assert ids(page) == expected, query
+    one = client.get("/collections/records/items/R-2", params={"state_at": at},
+                     headers=viewer)
+    assert one.status_code == 200 and one.json()["properties"]["count"] == 11
+    assert client.get("/collections/records/items/R-2", headers=viewer).status_code == 404
+    # personal fields: withheld from a viewer, the admin's as they stood
+    victims = client.get("/collections/victims/items", params={"state_at": at},
+                         headers=viewer).json()["features"][0]["properties"]
+    live = client.get("/collections/victims/items", headers=viewer).json()
+    assert victims["name"] == live["features"][0]["properties"]["name"] != "Mariia Kovalenko"
+    named = client.get("/collections/victims/items", params={"state_at": at},
+                       headers=admin).json()["features"][0]["properties"]
+    assert named["name"] == "Mariia Kovalenko"
+    for params, reason in (({"state_at": "yesterday"}, "not a moment"),
+                           ({"state_at": "2999-01-01T00:00:00Z"}, "in the future")):
+        refused = client.get("/collections/records/items", params=params, headers=viewer)
+        assert refused.status_code == 400 and reason in refused.json()["description"]
+    computed = client.get("/collections/exposure/items", params={"state_at": at},
+                          headers=viewer)
+    assert computed.status_code == 400 and "state_at" in computed.json()["description"]

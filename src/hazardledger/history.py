@@ -29,8 +29,9 @@ class LedgerAt(Ledger):
     def __init__(self, ledger: Ledger, moment: pd.Timestamp):
         now = pd.Timestamp.now(tz="UTC")
         if moment > now:
-            raise ValueError(f"--state-at {moment:%Y-%m-%dT%H:%M:%SZ}: in the future (now "
-                             f"{now:%Y-%m-%dT%H:%M:%SZ}); the trail says nothing of it yet")
+            raise ValueError(say("{moment}: in the future (now {now}); the trail says nothing "
+                                 "of it yet", moment=f"{moment:%Y-%m-%dT%H:%M:%SZ}",
+                                 now=f"{now:%Y-%m-%dT%H:%M:%SZ}"))
         super().__init__(ledger.location)
         self._store = ledger.store
         self.notes = ledger.notes  # told where the ledger's own are (the CLI prints them)

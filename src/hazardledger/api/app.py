@@ -36,7 +36,15 @@ from ..store.gpkg_open import SERVER_WAIT_MS
 from . import params
 from .auth import Role, user_for, utc_now
 from .basemap import ATTRIBUTION_SETTING, URL_SETTING, TileBasemap, stored_basemap
-from .collections import all_collections, as_of, computed_frame, page_in_memory
+from .collections import (
+    all_collections,
+    as_of,
+    computed_frame,
+    filter_in_memory,
+    page_in_memory,
+    state_at,
+    stood_frame,
+)
 from .geojson import dumps, features, page_features
 from .openapi import document as openapi_document
 from .protections import DEFAULT_MAX_BODY, Protections, validation_failed
@@ -136,6 +144,9 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
     app.state.viewer = viewer
     app.state.ledger = ledger
     ViewerDep = Annotated[User, Depends(viewer)]
+    StateAtQuery = Annotated[str | None, Query(
+        alias="state_at", description="RFC 3339 moment: the features as the audit trail says "
+        "they stood then, whatever was corrected or deleted since (stored collections)")]
 
     @app.exception_handler(params.BadParameter)
     def bad_parameter(request: Request, exc: params.BadParameter) -> Response:
@@ -244,13 +255,19 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
               offset: Annotated[int, Query()] = 0,
               as_of_: Annotated[str | None, Query(alias="as_of", description="YYYY-MM-DD "
                                                   "(computed collections)")] = None,
-              scenario: Annotated[str, Query()] = DEFAULT_SCENARIO) -> Response:
+              scenario: Annotated[str, Query()] = DEFAULT_SCENARIO,
+              state_at_: StateAtQuery = None) -> Response:
         known(cid)
         box, size, start = params.bbox(bbox), params.limit(limit), params.offset(offset)
+        moment = state_at(state_at_)
         if collections[cid].computed:
             if datetime_ is not None:
                 raise params.BadParameter(f"datetime: {cid} is computed for one date: use "
                                           "as_of")
+            if moment is not None:
+                raise params.BadParameter(f"state_at: {cid} is computed from the ledger as "
+                                          "it is now (hazardledger hazard --state-at computes "
+                                          "it from a past state)")
             params.only(request.query_params.multi_items(), params.COMPUTED, cid)
             frame, matched = page_in_memory(
                 computed_frame(led, cid, as_of(as_of_), scenario), box, size, start)
@@ -260,6 +277,12 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
             if box is not None and not LAYERS[cid].spatial:
                 # a feature without geometry lies in no box (OGC API – Features, bbox)
                 return _json(page_document(request, [], 0, start, size), media_type=GEOJSON)
+            if moment is not None:  # the ledger as its audit trail says it stood then
+                frame, matched = page_in_memory(filter_in_memory(
+                    stood_frame(led, cid, moment), cid, window, equals), box, size, start)
+                found = features(frame, withheld=withheld(cid, user))
+                return _json(page_document(request, found, matched, start, size),
+                             media_type=GEOJSON)
             page = led.store.query_page(cid, FeatureQuery(
                 box, collections[cid].time_field, window.start, window.end, size, start,
                 equals))
@@ -272,10 +295,15 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
     @app.get("/collections/{cid}/items/{fid}", summary="One feature")
     def item(request: Request, cid: str, fid: str, led: LedgerDep, user: ViewerDep,
              as_of_: Annotated[str | None, Query(alias="as_of")] = None,
-             scenario: Annotated[str, Query()] = DEFAULT_SCENARIO) -> Response:
+             scenario: Annotated[str, Query()] = DEFAULT_SCENARIO,
+             state_at_: StateAtQuery = None) -> Response:
         known(cid)
+        moment = state_at(state_at_)
         if collections[cid].computed:
             frame = computed_frame(led, cid, as_of(as_of_), scenario)
+            frame = frame[frame["id"] == fid]
+        elif moment is not None:
+            frame = stood_frame(led, cid, moment)
             frame = frame[frame["id"] == fid]
         else:
             frame = led.store.read_layer(cid, [fid])

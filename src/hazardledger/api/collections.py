@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -16,7 +17,7 @@ from ..hazard.inert import WARNING
 from ..hazard.parameters import DEFAULT_SAMPLES
 from ..ledger import Ledger, utc_timestamp
 from ..priority.ranking import NOT_A_RELEASE
-from .params import TIME_FIELDS, BadParameter
+from .params import TIME_FIELDS, BadParameter, Window
 
 COMPUTED = {
     "residual_hazard": ("Residual hazard per hazard area, computed for ?as_of=YYYY-MM-DD "
@@ -84,6 +85,54 @@ def computed_frame(ledger: Ledger, name: str, when: pd.Timestamp, scenario: str
     except ValueError as exc:  # e.g. no records, an unknown scenario, no places
         raise BadParameter(f"{name}: {exc}") from None
     return frame.rename(columns={"area_id": "id"}) if "area_id" in frame else frame
+
+
+def state_at(text: str | None) -> pd.Timestamp | None:
+    """``?state_at=``: the moment (UTC) whose state of the ledger a stored collection is
+    read at, from the audit trail."""
+    if text is None:
+        return None
+    if len(text) > 40 or not _DATE.fullmatch(text):
+        raise BadParameter("state_at: not a moment (RFC 3339, e.g. 2025-12-31T23:59:59Z)")
+    try:
+        return utc_timestamp(text)
+    except ValueError:
+        raise BadParameter("state_at: not a moment (RFC 3339, e.g. 2025-12-31T23:59:59Z)"
+                           ) from None
+
+
+def stood_frame(ledger: Ledger, cid: str, moment: pd.Timestamp) -> gpd.GeoDataFrame:
+    """A stored collection's features as the audit trail says they stood at ``moment``."""
+    try:
+        return gpd.GeoDataFrame(ledger.at(moment).read(cid))
+    except ValueError as exc:  # a moment in the future
+        raise BadParameter(f"state_at: {exc}") from None
+
+
+def filter_in_memory(frame: gpd.GeoDataFrame, cid: str, window: Window,
+                     equals: tuple[tuple[str, str], ...]) -> gpd.GeoDataFrame:
+    """The ``datetime`` window and the property filters a stored collection's query applies
+    in the database, applied to a frame (the ledger as it stood)."""
+    keep = np.ones(len(frame), bool)
+    field = TIME_FIELDS.get(cid)
+    if field is not None and window.start is not None:
+        keep &= (frame[field] >= utc_timestamp(window.start)).fillna(False).to_numpy(bool)
+    if field is not None and window.end is not None:
+        keep &= (frame[field] <= utc_timestamp(window.end)).fillna(False).to_numpy(bool)
+    for name, value in equals:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            wanted = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+            same = column == wanted
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            try:
+                same = column == utc_timestamp(value)
+            except ValueError:
+                same = pd.Series(False, index=column.index)
+        else:
+            same = column.astype("string") == value
+        keep &= same.fillna(False).to_numpy(bool)
+    return frame[keep]
 
 
 def page_in_memory(frame: gpd.GeoDataFrame, bbox: tuple[float, float, float, float] | None,

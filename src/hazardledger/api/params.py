@@ -95,7 +95,7 @@ def offset(value: int) -> int:
 
 
 # The parameters each kind of collection takes; any other is a 400, never ignored.
-STORED = {"bbox", "datetime", "limit", "offset", "f"}
+STORED = {"bbox", "datetime", "limit", "offset", "state_at", "f"}
 COMPUTED = {"bbox", "limit", "offset", "as_of", "scenario", "f"}
 RESERVED = STORED
 

@@ -218,7 +218,13 @@ StateAt = Annotated[str | None, typer.Option(
 
 def as_it_stood(ledger: Ledger, state_at: str | None) -> Ledger:
     """The ledger, or (with ``--state-at``) a read-only view of it at that moment."""
-    return ledger if state_at is None else ledger.at(parse_date(state_at, "--state-at"))
+    if state_at is None:
+        return ledger
+    moment = parse_date(state_at, "--state-at")
+    try:
+        return ledger.at(moment)
+    except ValueError as exc:  # a moment in the future
+        raise ValueError(f"--state-at {exc}") from None
 
 
 def parse_date(text: str, option: str) -> pd.Timestamp:
