@@ -19,6 +19,7 @@ from . import (  # noqa: F401  (each registers its commands on ``app``)
     intake,
     keys,
     priority,
+    release,
     report,
     review,
     serve,
