@@ -130,3 +130,31 @@ def test_an_empty_ledger_says_nothing_was_recorded(tmp_path: Path) -> None:
                                  "--db", str(db)])
     assert result.exit_code == 0, result.stderr
     assert "nothing recorded" in result.stdout
+
+
+def test_the_api_serves_the_same_figures(worked: Ledger) -> None:
+    from fastapi.testclient import TestClient
+
+    from hazardledger.api.app import create_app
+    from hazardledger.api.auth import add_user
+
+    viewer = {"Authorization": "Bearer " + add_user(worked.store, "v", "viewer", actor="t")}
+    worked.close()
+    client = TestClient(create_app(worked.location))
+    query = {"from": "2025-01-01", "to": "2025-06-30"}
+    assert client.get("/release", params=query).status_code == 401
+    document = client.get("/release", params=query, headers=viewer).json()
+    assert document["period"] == "2025-01-01/2025-06-30"
+    assert document["previous_period"] == "2024-07-04/2024-12-31"
+    released = document["current"]["land_released"]
+    assert sum(r["cleared_m2"] + r["reduced_m2"] for r in released) == 1300.0
+    assert document["previous"]["land_released"][0]["cancelled_m2"] == 500.0
+    assert document["unfinished_activities"] == 1
+    csv = client.get("/release", params={**query, "f": "csv"}, headers=viewer)
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0].startswith("period,period_dates,section")
+    for bad in ({"from": "2025-13-01", "to": "2025-06-30"},
+                {"from": "2025-06-30", "to": "2025-01-01"}, {"from": "2025-01-01"},
+                {**query, "f": "xml"}):
+        refused = client.get("/release", params=bad, headers=viewer)
+        assert 400 <= refused.status_code < 500, bad

@@ -320,11 +320,13 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                    scenario: Annotated[str, Query()] = DEFAULT_SCENARIO) -> Response:
         return _json(area_curve_document(led, area_id, scenario))
 
+    from .release import add_release_routes
     from .review import add_review_routes
     from .writes import add_write_routes
 
     add_write_routes(app, collections)
     add_review_routes(app)
+    add_release_routes(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
