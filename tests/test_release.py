@@ -158,3 +158,17 @@ def test_the_api_serves_the_same_figures(worked: Ledger) -> None:
                 {**query, "f": "xml"}):
         refused = client.get("/release", params=bad, headers=viewer)
         assert 400 <= refused.status_code < 500, bad
+
+
+def test_areas_without_any_activity_stay_open_whole_unless_closed(tmp_path: Path) -> None:
+    led = Ledger(tmp_path / "areas-only.gpkg")
+    led.init()
+    # the second is closed, with no activity recorded: it no longer counts from its date
+    led.import_frame("hazard_areas", areas_frame(2).assign(status=["open", "closed"]),
+                     source="a", actor="t", now=NOW)
+    result = accounting(led, "2025-01-01", "2025-01-31")
+    assert result.released["current"].empty and result.found["current"].empty
+    last = result.open_area["current"].iloc[-1]
+    assert last["open_areas"] == 1
+    assert last["open_m2"] == pytest.approx(_geodesic_m2(areas_frame(1).geometry.iloc[0]),
+                                            rel=5e-3)

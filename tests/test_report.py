@@ -36,7 +36,11 @@ def test_report_content_from_a_ledger(ranked_ledger: Ledger) -> None:  # noqa: F
     headings = [s.heading for s in report.sections]
     assert headings == ["Map", "Residual hazard over time", "Priorities for survey and clearance",
                         "Communities for risk education", "Proximity check",
-                        "Method and caveats"]  # no findings: no fit section
+                        "Land release", "Method and caveats"]  # no findings: no fit section
+    release = report.sections[5]
+    # no survey or clearance recorded: an honest "nothing recorded", the open areas counted
+    assert release.tables[0].empty and "1 activities not finished" in release.paragraphs[0]
+    assert "Still open at the end: 3 hazard areas" in release.paragraphs[0]
     summary = dict(report.summary)
     assert summary["Hazard areas open / closed"] == "3 / 1"
     # the town is 1.1 km north of HA-1

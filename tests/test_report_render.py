@@ -169,7 +169,7 @@ def test_pdf_text_and_pages(report: Report, tmp_path: Path) -> None:
     for _, value in report.summary:
         assert value in flat
     assert "Харків" in flat and "LAST-ROW-MARKER" in flat and f"{ROWS}" in flat
-    assert "Only paragraphs here." in flat and "none" in flat
+    assert "Only paragraphs here." in flat and "nothing recorded" in flat
 
     pages = text.count("\f")
     subprocess.run([_poppler("pdftoppm"), "-r", "40", "-png", str(path),
@@ -197,7 +197,7 @@ def test_bare_report_does_not_crash(tmp_path: Path) -> None:
                                     Section("Empty table", tables=(
                                         TableBlock("Nothing", pd.DataFrame({"a": []})),))),
                   WARNING, "")
-    assert "none" in render_html(bare)
+    assert "nothing recorded" in render_html(bare)
     assert write_pdf(bare, tmp_path / "bare.pdf").stat().st_size > 0
 
 

@@ -85,7 +85,8 @@ def open_area(areas: pd.DataFrame, activities: pd.DataFrame, period: Period) -> 
     their remaining square metres, by the records' own dates: an area counts from its
     date of information; its polygon's area less what its activities finished by then
     released (cancelled, reduced, cleared), never below 0; an area closed now counts no
-    longer once its last activity finished."""
+    longer once its last activity finished (with none recorded, from its date of
+    information)."""
     ends = pd.date_range(period.start, period.end, freq="ME", tz="UTC")
     moments = sorted({*(e + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
                         for e in ends), period.end})
@@ -94,13 +95,17 @@ def open_area(areas: pd.DataFrame, activities: pd.DataFrame, period: Period) -> 
     position = pd.Series(np.arange(len(areas)), index=areas["id"].to_numpy())
     at = position.reindex(activities["area_id"].to_numpy()).to_numpy()
     known = ~np.isnan(at)
-    where, finished = at[known].astype(int), activities["finished"].to_numpy()[known]
+    where = at[known].astype(int)
+    finished = activities["finished"][known].reset_index(drop=True)  # UTC, NaT if not
     amount = activities[list(RELEASED)].fillna(0.0).to_numpy(float)[known].sum(axis=1)
-    last = pd.Series(finished).groupby(where).max().reindex(range(len(areas)))
+    # a closed area counts no longer once its last activity finished, or, with none
+    # recorded, from its date of information: the ledger holds no date of closure
+    last = finished.groupby(where).max().reindex(range(len(areas)))
+    last = last.fillna(areas["info_date"].reset_index(drop=True))
     closed = (areas["status"] == "closed").to_numpy(bool) if len(areas) else np.zeros(0, bool)
     rows = []
     for moment in moments:
-        done = (finished <= moment) & ~pd.isna(finished)
+        done = (finished <= moment).fillna(False).to_numpy(bool)
         released_by = np.bincount(where[done], weights=amount[done], minlength=len(areas))
         remaining = np.maximum(size - released_by, 0.0)
         remaining[(areas["info_date"] > moment).fillna(True).to_numpy(bool)] = 0.0
@@ -140,13 +145,29 @@ class Accounting:
         return pd.concat(parts, ignore_index=True).reindex(columns=columns)
 
 
-def accounting(ledger: Ledger, start: str | pd.Timestamp, end: str | pd.Timestamp
-               ) -> Accounting:
+def _utc(column: pd.Series) -> pd.Series:
+    return pd.to_datetime(column, utc=True)
+
+
+def accounting(ledger: Ledger, start: str | pd.Timestamp, end: str | pd.Timestamp,
+               region: str | None = None) -> Accounting:
     """Land release, findings and open hazard area for the period from ``start`` to ``end``
-    (whole days, UTC) and for the period of equal length before it."""
+    (whole days, UTC) and for the period of equal length before it; with ``region``, only
+    that region's hazard areas, their activities and the findings of their records."""
     current, previous = periods(start, end)
     activities, areas = ledger.read("activities"), ledger.read("hazard_areas")
     findings = ledger.read("findings")
+    # an empty layer reads with naive dates: every date compared here is UTC
+    activities = activities.assign(finished=_utc(activities["finished"]),
+                                   started=_utc(activities["started"]))
+    areas = areas.assign(info_date=_utc(areas["info_date"]))
+    findings = findings.assign(found_at=_utc(findings["found_at"]))
+    if region is not None:
+        areas = areas[(areas["region"] == region).fillna(False).to_numpy(bool)]
+        activities = activities[activities["area_id"].isin(areas["id"]).to_numpy(bool)]
+        records = ledger.read("records")
+        mine = records.loc[records["area_id"].isin(areas["id"]).to_numpy(bool), "id"]
+        findings = findings[findings["record_id"].isin(mine).to_numpy(bool)]
     both = {"current": current, "previous": previous}
     unfinished = int((activities["finished"].isna()
                       & (activities["started"] <= current.end).fillna(False)).sum())

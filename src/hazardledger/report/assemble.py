@@ -29,6 +29,7 @@ from ..priority.ranking import NOT_A_RELEASE
 from .document import Figure, Report, Section, TableBlock
 from .maps import OUTLINES_CREDIT, plot_map
 from .plots import plot_curve, plot_fits, plot_region_curves
+from .release_page import release_section
 
 MAX_REGION_CURVES = 6
 TOP = 25
@@ -158,6 +159,7 @@ def build_report(ledger: Ledger, request: ReportRequest) -> Report:
         _priority_section(ranked, tr),
         _community_section(communities, tr),
         _proximity_section(near, request, tr),
+        release_section(ledger, as_of, request.region, tr),
         _fit_section(ledger, request.scenario, request.fits, tr),
         _method_section(ledger, request, tr),
     ]

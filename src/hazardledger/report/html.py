@@ -7,7 +7,7 @@ import base64
 from html import escape
 from pathlib import Path
 
-from ..locale import translator
+from ..locale import Translate, translator
 from .document import Figure, Report, Section, TableBlock
 
 CSS = """
@@ -81,7 +81,8 @@ def render_html(report: Report) -> str:
         "</header>",
         _contents(report.sections, _contents_heading(report.lang)),
         "<main>",
-        *(_section(i, s) for i, s in enumerate(report.sections, start=1)),
+        *(_section(i, s, translator(report.lang))
+          for i, s in enumerate(report.sections, start=1)),
         "</main>",
         "<footer>",
         _warning_box(report.warning),
@@ -135,13 +136,13 @@ def _is_heavy(section: Section) -> bool:
     return bool(section.figures) or any(len(t.frame) > HEAVY_ROWS for t in section.tables)
 
 
-def _section(index: int, section: Section) -> str:
+def _section(index: int, section: Section, tr: Translate) -> str:
     heavy = ' class="heavy"' if _is_heavy(section) else ""
     parts = [f'<section id="{_anchor(index)}"{heavy}>', f"<h2>{escape(section.heading)}</h2>"]
     parts += [f'<div class="section-warning">{escape(w)}</div>' for w in section.warnings]
     parts += [f"<p>{escape(p)}</p>" for p in section.paragraphs]
     parts += [_figure(f) for f in section.figures]
-    parts += [_table(t) for t in section.tables]
+    parts += [_table(t, tr) for t in section.tables]
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -154,11 +155,11 @@ def _figure(figure: Figure) -> str:
             f'width="{width}" height="{height}"><figcaption>{caption}</figcaption></figure>')
 
 
-def _table(table: TableBlock) -> str:
+def _table(table: TableBlock, tr: Translate) -> str:
     note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
     if table.empty:
         return (f'<p><strong>{escape(table.caption)}</strong></p>'
-                f'<p class="empty">none</p>{note}')
+                f'<p class="empty">{escape(tr("nothing recorded"))}</p>{note}')
     numeric = table.numeric_columns()
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in table.header())
     body = "".join(

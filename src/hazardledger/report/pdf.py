@@ -14,7 +14,7 @@ import matplotlib
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from ..locale import translator
+from ..locale import Translate, translator
 from .document import Figure, Report, Section, TableBlock
 
 FONT = "DejaVu"
@@ -65,7 +65,7 @@ def write_pdf(report: Report, path: str | Path) -> Path:
     pdf.add_page()
     links = _title_page(pdf, report)
     for section, link in zip(report.sections, links, strict=True):
-        _section(pdf, section, link)
+        _section(pdf, section, link, tr)
     _closing(pdf, report)
     target = Path(path)
     pdf.output(str(target))
@@ -127,8 +127,9 @@ def _title_page(pdf: FPDF, report: Report) -> list[int]:
     _text(pdf, report.title, 20, "B", gap=2)
     _text(pdf, report.subtitle, 10, colour=GREY, gap=5)
     _warning_box(pdf, report.warning)
+    tr = translator(report.lang)
     if report.summary:
-        _text(pdf, "Key figures", 13, "B", gap=1)
+        _text(pdf, tr("Key figures"), 13, "B", gap=1)
         pdf.set_font(FONT, size=9)
         with pdf.table(col_widths=(3, 2), first_row_as_headings=False, text_align=("L", "R"),
                        borders_layout="HORIZONTAL_LINES", line_height=5.5, padding=PADDING,
@@ -140,7 +141,6 @@ def _title_page(pdf: FPDF, report: Report) -> list[int]:
         pdf.ln(6)
     links = [pdf.add_link() for _ in report.sections]
     if report.sections:
-        tr = translator(report.lang)
         _text(pdf, tr("Contents"), 13, "B", gap=1)
         pdf.set_font(FONT, size=10)
         for number, (section, link) in enumerate(zip(report.sections, links, strict=True), 1):
@@ -149,7 +149,7 @@ def _title_page(pdf: FPDF, report: Report) -> list[int]:
     return links
 
 
-def _section(pdf: FPDF, section: Section, link: int) -> None:
+def _section(pdf: FPDF, section: Section, link: int, tr: Translate) -> None:
     heavy = bool(section.figures) or any(len(t.frame) > HEAVY_ROWS for t in section.tables)
     # A heading alone at the foot of a page helps nobody: move it on with its first lines.
     if heavy or pdf.will_page_break(40):
@@ -166,7 +166,7 @@ def _section(pdf: FPDF, section: Section, link: int) -> None:
     for figure in section.figures:
         _figure(pdf, figure)
     for table in section.tables:
-        _table(pdf, table)
+        _table(pdf, table, tr)
 
 
 def _figure(pdf: FPDF, figure: Figure) -> None:
@@ -218,16 +218,17 @@ def _column_widths(pdf: FPDF, header: list[str], rows: list[list[str]]) -> list[
     return [min(n, cap) for n in needs]
 
 
-def _table(pdf: FPDF, table: TableBlock) -> None:
+def _table(pdf: FPDF, table: TableBlock, tr: Translate) -> None:
     if table.frame.shape[1] > MAX_COLUMNS:
-        shown = f"first {MAX_COLUMNS} of {table.frame.shape[1]} columns shown"
+        shown = tr("first {shown} of {columns} columns shown").format(
+            shown=MAX_COLUMNS, columns=table.frame.shape[1])
         table = TableBlock(table.caption, table.frame.iloc[:, :MAX_COLUMNS],
                            f"{table.note}; {shown}" if table.note else shown)
     if table.empty:
         if pdf.will_page_break(15):
             pdf.add_page()
         _text(pdf, table.caption, 10, "B", gap=1)
-        _text(pdf, "none", 9, "I", colour=GREY, gap=1)
+        _text(pdf, tr("nothing recorded"), 9, "I", colour=GREY, gap=1)
     else:
         _draw_table(pdf, table)
     if table.note:

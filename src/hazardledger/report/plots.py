@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from ..hazard.inert import WARNING
 from ..locale import Translate, translator
@@ -118,6 +119,38 @@ def plot_region_curves(curves: dict[str, pd.DataFrame], path: Path | IO[bytes],
     fig.text(0.01, 0.005, "\n".join(textwrap.wrap(tr("WARNING: ") + tr(WARNING), 150)),
              fontsize=6, va="bottom")
     fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path
+
+
+def plot_release(monthly: pd.DataFrame, open_area: pd.DataFrame, path: Path | IO[bytes],
+                 tr: Translate = ENGLISH) -> Path | IO[bytes]:
+    """Square metres cancelled, reduced and cleared per month (stacked bars) and the hazard
+    area still open at each month's end (a line, on its own axis)."""
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    bottom = None
+    for column, label, colour in (("cancelled_m2", tr("cancelled m²"), "#9ecae1"),
+                                  ("reduced_m2", tr("reduced m²"), "#4292c6"),
+                                  ("cleared_m2", tr("cleared m²"), "#08519c")):
+        values = monthly[column] if len(monthly) else pd.Series(dtype=float)
+        ax.bar(monthly["month"] if len(monthly) else [], values, bottom=bottom, label=label,
+               color=colour)
+        bottom = values if bottom is None else bottom + values
+    ax.set_ylabel(tr("released m²"))
+    ax.tick_params(axis="x", labelrotation=45)
+    ax.grid(alpha=0.3, axis="y")
+    remaining = ax.twinx()
+    remaining.plot(open_area["at"].str.slice(0, 7), open_area["open_m2"], color="#d7301f",
+                   marker="o", label=tr("open m²"))
+    remaining.set_ylabel(tr("open m²"))
+    remaining.set_ylim(bottom=0)
+    for axis in (ax, remaining):  # whole square metres, never an offset like "1e7"
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    handles = ax.get_legend_handles_labels()[0] + remaining.get_legend_handles_labels()[0]
+    ax.legend(handles, [str(h.get_label()) for h in handles], loc="upper left", fontsize=8)
+    ax.set_title(tr("Land released by month and hazard area still open"))
+    fig.tight_layout()
     fig.savefig(path, format="png")
     plt.close(fig)
     return path
