@@ -172,3 +172,16 @@ def test_incidents_are_shown_as_presence_not_used_as_reliability(db: str) -> Non
     assert row["incidents"] == 1
     assert row["last_incident_at"] == pd.Timestamp("2026-10-20T08:00:00Z")
     assert "incident after the modelled date" in row["inert_by_note"]
+
+
+def test_a_bad_output_is_refused_before_any_work(db: str, tmp_path: Path) -> None:
+    """An output of the wrong kind or in a folder that is not there: exit 2 naming it, and
+    neither figures printed nor the residual_hazard layer written."""
+    for args in (["hazard", "--as-of", "2026-11-01", "-o", str(tmp_path / "h.xyz")],
+                 ["hazard", "--as-of", "2026-11-01", "-o", str(tmp_path / "none" / "h.csv")],
+                 ["curve", "--from", "2026-09-25", "--to", "2026-11-01", "-o",
+                  str(tmp_path / "c.txt")]):
+        code, out, err = run(*args, "--db", db, "--samples", "100")
+        assert code == 2 and "--output" in err and args[-1] in err, err
+        assert "Residual hazard" not in out and "updated" not in out
+    assert Ledger(db).store.read_result("residual_hazard").empty

@@ -245,7 +245,8 @@ def test_bad_input_is_refused_in_ukrainian(tmp_path: Path,
 @pytest.mark.parametrize("args", [
     ["hazard"], ["review", "show"], ["hazard", "--as-of"], ["hazard", "--nope"],
     ["hazard", "--as-of", "2026-01-01", "extra"], ["hazrd"],
-    ["hazard", "--as-of", "2026-01-01", "--samples", "x"], ["audit", "log", "--limit", "0"]])
+    ["hazard", "--as-of", "2026-01-01", "--samples", "x"], ["audit", "log", "--limit", "0"],
+    ["export", "--layer", "records"]])  # a missing option with two names: '--output' / '-o'
 def test_typers_usage_errors_in_ukrainian(args: list[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Typer words its usage errors in fixed English: each is recognised (a Typer upgrade

@@ -118,9 +118,13 @@ def test_the_command_line_and_its_csv(worked: Ledger, tmp_path: Path) -> None:
     for args, message in ((["--from", "2025-02-01", "--to", "2025-01-01"], "is before"),
                           (["--from", "2025-01-01", "--to", "2025-06-30", "-o",
                             str(tmp_path / "x.txt")], "use a .csv file"),
-                          (["--from", "someday", "--to", "2025-06-30"], "someday")):
+                          (["--from", "someday", "--to", "2025-06-30"], "someday"),
+                          # checked before any work: no tables printed, nothing written
+                          (["--from", "2025-01-01", "--to", "2025-06-30", "-o",
+                            str(tmp_path / "no-such-folder" / "r.csv")], "no such folder")):
         refused = runner.invoke(app, ["release", *args, "--db", worked.location])
         assert refused.exit_code == 2 and message in refused.stderr, refused.stderr
+        assert "Land released" not in refused.stdout
 
 
 def test_an_empty_ledger_says_nothing_was_recorded(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ Exit codes: 0 success, 2 bad input or usage (one line per problem on stderr),
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -191,6 +192,25 @@ def open_ledger(db: str | None) -> Ledger:
     ledger = Ledger(db or default_location())
     _opened.append(ledger)
     return ledger
+
+
+def output_file(path: Path | None, suffixes: tuple[str, ...], option: str = "--output"
+                ) -> Path | None:
+    """An output file checked before any work: its kind, and a folder that exists and can
+    be written (else a message naming the option and the path, exit 2)."""
+    if path is None:
+        return None
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(say("{option} {path}: use a {kinds} file", option=option, path=path,
+                             kinds="/".join(suffixes)))
+    folder = path.resolve().parent
+    if path.is_dir() or not folder.is_dir():
+        raise ValueError(say("{option} {path}: no such folder, or a folder itself",
+                             option=option, path=path))
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(say("{option} {path}: cannot be written there", option=option,
+                             path=path))
+    return path
 
 
 def parse_map(pairs: list[str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from rich.table import Table
 from ..figures import probability_span
 from ..hazard.inert import DEFAULT_THRESHOLD, WARNING
 from ..hazard.parameters import DEFAULT_SAMPLES
-from ..io.write import export_frame
+from ..io.write import EXPORT_DRIVERS, export_frame
 from ..locale import N_
 from ..residual import DEFAULT_SCENARIO, Run, curve, residual_hazard
 from .common import (
@@ -29,6 +29,7 @@ from .common import (
     err,
     open_ledger,
     out,
+    output_file,
     parse_date,
     reports_bad_input,
     warning,
@@ -58,8 +59,9 @@ def _temperatures(path: Path | None) -> tuple[pd.DataFrame | None, str]:
 
 
 def _span(mean: float, low: float, high: float, digits: str | None = None) -> str:
-    """Mean and interval: whole numbers from 1,000 on, else three significant figures."""
-    digits = digits or (",.0f" if abs(mean) >= 1000 else ",.3g")
+    """Mean and interval: whole numbers where the interval reaches 1,000, else three
+    significant figures (never "1.01e+03" beside "962")."""
+    digits = digits or (",.0f" if max(abs(mean), abs(high)) >= 1000 else ",.3g")
     return f"{mean:{digits}} ({low:{digits}}–{high:{digits}})"
 
 
@@ -98,6 +100,7 @@ def hazard(
     """Residual hazard at a date: expected functioning items, P(any functions) and
     'likely inert by', with 90 % intervals. Area results also go to the ledger's
     residual_hazard layer. The model never releases land."""
+    output = output_file(output, tuple(EXPORT_DRIVERS))  # before the work and the layer
     ledger = as_it_stood(open_ledger(db), state_at)
     run = Run(parse_date(as_of, "--as-of"), scenario, samples, seed, threshold, engine, temperature,
               *_temperatures(temperatures), ledger.read("findings") if posterior else None)
@@ -157,6 +160,7 @@ def curve_command(
     """Daily curve of expected functioning items with its 90 % band."""
     if sum((area is not None, region is not None, national)) > 1:
         raise ValueError(say("give one of --area, --region or --national"))
+    output = output_file(output, (".png", ".csv"))
     ledger = as_it_stood(open_ledger(db), state_at)
     temps, source = _temperatures(temperatures)
     run = Run(parse_date(start, "--from"), scenario, samples, seed, engine=engine,

@@ -38,8 +38,9 @@ TYPER_TEXTS = ("Options", "Arguments", "Commands", "required", "default: {defaul
 # "reason" is itself looked up again. An error none of them matches is shown as Typer wrote
 # it. tests/test_locale.py provokes each and fails if Typer rewords one.
 USAGE_ERRORS = tuple((re.compile(pattern), template) for pattern, template in (
-    (r"Missing option '(?P<name>[^']+)'\.", N_("Missing option '{name}'.")),
-    (r"Missing argument '(?P<name>[^']+)'\.", N_("Missing argument '{name}'.")),
+    # the name as Typer quotes it: '--as-of', or '--layer' / '-l' for an option with two
+    (r"Missing option (?P<name>'.+')\.", N_("Missing option {name}.")),
+    (r"Missing argument (?P<name>'.+')\.", N_("Missing argument {name}.")),
     (r"Option '(?P<name>[^']+)' requires an argument\.",
      N_("Option '{name}' requires an argument.")),
     (r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.+)\)",

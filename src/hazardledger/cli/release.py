@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..release.accounting import NO_METHOD, NO_REGION, RELEASED, Accounting, accounting
-from .common import DbOption, app, open_ledger, out, parse_date, reports_bad_input
+from .common import DbOption, app, open_ledger, out, output_file, parse_date, reports_bad_input
 from .language import headings, say
 
 
@@ -96,6 +96,7 @@ def release(
     square metres cancelled, reduced and cleared by method, region and month; items found,
     by type and state; hazard area still open at each month's end. Sums of the ledger's
     records of work done: nothing is modelled."""
+    output = output_file(output, (".csv",))  # checked before the work, not after it
     result = accounting(open_ledger(db), parse_date(start, "--from"), parse_date(end, "--to"))
     for table in [*_released_tables(result), _found_table(result), _open_table(result)]:
         if table.row_count:
@@ -106,7 +107,5 @@ def release(
         out.print(say("{n} activities started and not finished: their land is not counted "
                       "until they are", n=result.unfinished))
     if output is not None:
-        if output.suffix.lower() != ".csv":
-            raise ValueError(say("--output {name}: use a .csv file", name=output.name))
         result.tidy().to_csv(output, index=False)
         out.print(say("wrote {path}", path=output))
