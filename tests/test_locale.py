@@ -162,12 +162,15 @@ def test_the_command_lines_help_in_ukrainian(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LANGUAGE", "en")
     uk = translator("uk")
     tree = typer.main.get_command(app)
-    english = [text for _, _, text in help_texts(tree)]
+    places = list(help_texts(tree))
+    english = [text for _, _, text in places]
     assert len(english) > 150
     speak(tree, "uk")
-    shown = [text for _, _, text in help_texts(tree)]
-    # every help text of every command and option, --help's own included, is Ukrainian
+    shown = [getattr(owner, attribute) for owner, attribute, _ in places]
+    # every help text of every command and option (--help's own included), the names of
+    # values and the usage line's parts are Ukrainian
     assert shown == [uk(text) for text in english]
+    assert {"ТЕКСТ", "[ПАРАМЕТРИ]", "КОМАНДА [АРГУМЕНТИ]..."} <= set(shown)
     english_words = [t for t in shown if not re.search("[а-яіїєґ]", t)
                      and re.search("[a-z]{4}", re.sub(r"\.[a-z]+", "", t.lower()))]
     assert not english_words  # only lists of file types are the same in both

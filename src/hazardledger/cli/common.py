@@ -26,7 +26,7 @@ from ..domain.schema import LAYERS
 from ..ledger import Ledger, default_location, utc_timestamp
 from ..locale import language
 from ..store.base import StoreError
-from .language import asked_language, say, show_error, speak
+from .language import VALUE_NAMES, asked_language, say, show_error, speak
 
 
 class PlainValueNames(TyperGroup):
@@ -62,10 +62,6 @@ class PlainValueNames(TyperGroup):
         sys.exit(returned if isinstance(returned, int) else 0)
 
 
-_VALUE_NAMES = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER",
-                "float": "NUMBER", "Path": "PATH", "path": "PATH"}
-
-
 def _name_values(command: Any) -> None:
     for param in command.params:
         if param.metavar is not None:
@@ -78,7 +74,7 @@ def _name_values(command: Any) -> None:
             # Typer 0.29 describes a value by its annotation; earlier ones by click's type
             bare = param.bare_type() if hasattr(param, "bare_type") else param.type.name
             inner = bare[5:-1] if bare.startswith("list[") else bare
-            param.metavar = _VALUE_NAMES.get(inner, inner.upper())
+            param.metavar = VALUE_NAMES.get(inner, inner.upper())
     for sub in (getattr(command, "commands", None) or {}).values():
         _name_values(sub)
 

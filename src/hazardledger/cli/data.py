@@ -153,7 +153,7 @@ def layers(db: DbOption = None) -> None:
     ledger = open_ledger(db)
     table = Table(*headings("layer", "features", "description"), title=ledger.shown)
     for name, schema in LAYERS.items():
-        table.add_row(name, str(ledger.store.count(name)), schema.description)
+        table.add_row(name, str(ledger.store.count(name)), say(schema.description))
     out.print(table)
 
 

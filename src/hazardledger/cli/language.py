@@ -118,9 +118,21 @@ def asked_language(args: Sequence[str]) -> str | None:
     return None
 
 
+# What help names a value by (set on the command tree in common._name_values) and the
+# usage line's words: shown in the language asked for, like the help itself
+VALUE_NAMES = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER",
+               "float": "NUMBER", "Path": "PATH", "path": "PATH"}
+_SHOWN_NAMES = {*VALUE_NAMES.values(), "[OPTIONS]", "COMMAND [ARGS]..."}
+
+
 def help_texts(command: Any) -> Iterator[tuple[Any, str, str]]:
     """Each (object, attribute, text) of the help of a click command tree: the commands'
-    help and epilog, the parameters' help (``--help``'s own included)."""
+    help and epilog, the parameters' help (``--help``'s own included), and the names help
+    gives values and the usage line's parts."""
+    for attribute in ("options_metavar", "subcommand_metavar"):
+        text = getattr(command, attribute, None)
+        if text in _SHOWN_NAMES:
+            yield command, attribute, text
     for attribute in ("help", "short_help", "epilog"):
         text = getattr(command, attribute, None)
         if text:
@@ -130,6 +142,8 @@ def help_texts(command: Any) -> Iterator[tuple[Any, str, str]]:
     for param in [*command.params, *([help_option] if help_option else [])]:
         if getattr(param, "help", None):
             yield param, "help", param.help
+        if getattr(param, "metavar", None) in _SHOWN_NAMES:
+            yield param, "metavar", param.metavar
     for sub in (getattr(command, "commands", None) or {}).values():
         yield from help_texts(sub)
 

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..locale import N_
 from .bounds import Bound
 from .entities import Activity, Finding, HazardArea, Incident, Place, Record, Victim
 
@@ -106,23 +107,23 @@ LAYERS: dict[str, LayerSchema] = {
     s.name: s
     for s in (
         LayerSchema("hazard_areas", HazardArea, _fields(HazardArea), _POLYGONAL,
-                    "MULTIPOLYGON", "Suspected and confirmed hazardous areas"),
+                    "MULTIPOLYGON", N_("Suspected and confirmed hazardous areas")),
         # records are stored by their perimeter, places as points (see forms.py): one
         # geometry type a layer, which QGIS opens as one layer
         LayerSchema("records", Record, _fields(Record),
                     ("Point", "MultiPoint", "LineString", "MultiLineString", *_POLYGONAL),
-                    "MULTIPOLYGON", "What was laid or is suspected, where and when"),
+                    "MULTIPOLYGON", N_("What was laid or is suspected, where and when")),
         LayerSchema("findings", Finding, _fields(Finding), ("Point",), "POINT",
-                    "Items found in survey and clearance, with their state"),
+                    N_("Items found in survey and clearance, with their state")),
         LayerSchema("incidents", Incident, _fields(Incident), ("Point",), "POINT",
-                    "Accidents and incidents"),
+                    N_("Accidents and incidents")),
         LayerSchema("victims", Victim, _fields(Victim), (), None,
-                    "People killed or injured (personal data: admin only)"),
+                    N_("People killed or injured (personal data: admin only)")),
         LayerSchema("activities", Activity, _fields(Activity), _POLYGONAL, "MULTIPOLYGON",
-                    "Non-technical survey, technical survey and clearance"),
+                    N_("Non-technical survey, technical survey and clearance")),
         LayerSchema("places", Place, _fields(Place), ("Point", *_POLYGONAL),
-                    "POINT", "Populated places: points, with the outlines of settlements "
-                    "given as polygons (GeoNames by default, CC BY 4.0)"),
+                    "POINT", N_("Populated places: points, with the outlines of settlements "
+                                "given as polygons (GeoNames by default, CC BY 4.0)")),
     )
 }
 
