@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any
 
-from ..locale import DOMAIN, LANG_ENV, N_, language, say, translator
+from ..locale import DOMAIN, LANG_ENV, N_, say, translator
 
 __all__ = ["TYPER_TEXTS", "asked_language", "headings", "help_texts", "say", "show_error",
            "speak"]
@@ -102,8 +102,7 @@ def _translated_usage(command: Any, ctx: Any, formatter: Any) -> None:
 def headings(*names: str) -> list[str]:
     """A table's column headings in the language asked for (``scripts/locale_update.py``
     collects the names given here)."""
-    tr = translator(language())
-    return [tr(name) for name in names]
+    return [say(name) for name in names]
 
 
 def asked_language(args: Sequence[str]) -> str | None:
@@ -129,23 +128,22 @@ def help_texts(command: Any) -> Iterator[tuple[Any, str, str]]:
     """Each (object, attribute, text) of the help of a click command tree: the commands'
     help and epilog, the parameters' help (``--help``'s own included), and the names help
     gives values and the usage line's parts."""
-    for attribute in ("options_metavar", "subcommand_metavar"):
-        text = getattr(command, attribute, None)
-        if text in _SHOWN_NAMES:
-            yield command, attribute, text
-    for attribute in ("help", "short_help", "epilog"):
-        text = getattr(command, attribute, None)
-        if text:
-            yield command, attribute, text
-    # --help is made when first asked for, and kept: made here, its text is translated too
-    help_option = command.get_help_option(command.context_class(command))
-    for param in [*command.params, *([help_option] if help_option else [])]:
-        if getattr(param, "help", None):
-            yield param, "help", param.help
-        if getattr(param, "metavar", None) in _SHOWN_NAMES:
-            yield param, "metavar", param.metavar
-    for sub in (getattr(command, "commands", None) or {}).values():
-        yield from help_texts(sub)
+    for each in _tree(command):
+        for attribute in ("options_metavar", "subcommand_metavar"):
+            text = getattr(each, attribute, None)
+            if text in _SHOWN_NAMES:
+                yield each, attribute, text
+        for attribute in ("help", "short_help", "epilog"):
+            text = getattr(each, attribute, None)
+            if text:
+                yield each, attribute, text
+        # --help is made when first asked for, and kept: made here, it is translated too
+        help_option = each.get_help_option(each.context_class(each))
+        for param in [*each.params, *([help_option] if help_option else [])]:
+            if getattr(param, "help", None):
+                yield param, "help", param.help
+            if getattr(param, "metavar", None) in _SHOWN_NAMES:
+                yield param, "metavar", param.metavar
 
 
 def speak(command: Any, lang: str) -> None:
