@@ -153,7 +153,8 @@ def test_the_compiled_catalog_is_the_catalog() -> None:
     with PO.open("rb") as handle:
         written = translations(read_po(handle))
     stale = {k for k in compiled.keys() | written.keys() if compiled.get(k) != written.get(k)}
-    assert not stale, f"hazardledger.mo is stale (run scripts/locale_update.py): {sorted(stale)[:5]}"
+    assert not stale, (
+        f"hazardledger.mo is stale (run scripts/locale_update.py): {sorted(stale)[:5]}")
 
 
 def test_typers_words_are_the_ones_typer_marks() -> None:
