@@ -18,6 +18,16 @@ correction): B data sets drawn from the fitted model at the findings' own times 
 windows, each refitted, and :math:`c_k` the mean of their statistics at the fitted value,
 never below 1 (the correction only widens). ``benchmarks/coverage_study.py`` measures the
 coverage with and without it.
+
+A probability whose estimate sits at an edge (0 or 1: no finding of the kind that would
+move it, e.g. no item still functional long after its self-deactivation life) is outside
+both: the likelihood is then :math:`\approx e^{-\lambda}` in the expected number
+:math:`\lambda` of such findings, Wilks' threshold ends the interval at
+:math:`\lambda = 1.35`, and the bootstrap's factor at the edge is 1. The open side then
+takes the threshold :math:`\max(c_k\,\chi^2_{1,0.90},\,-2\ln 0.05)/2`, whose end
+:math:`\lambda = 3.0` is Clopper and Pearson's exact bound for zero events. With records
+laid over 240-hour windows, rho_sda sat at 1 in 34 of 200 simulated data sets and its Wilks
+interval missed the truth in 26 of them, for 81 % coverage.
 """
 
 from __future__ import annotations
@@ -184,8 +194,16 @@ class ReliabilityFitter:
                     look_for_better=attempt < _RESTARTS)
                 if better is not None:
                     break
-                # as likely at the edge as at the optimum found: the estimate is the edge
-                at = flat if name in _PROBABILITY and not np.isnan(flat) else best[j]
+                at_edge = name in _PROBABILITY and not np.isnan(flat)
+                if at_edge:
+                    # as likely at the edge as at the optimum found: the estimate is the
+                    # edge, and the open side's end is the exact one for no events seen
+                    low, high, _, _ = self._interval(
+                        findings, names, j, best, bounds, nll,
+                        nll + max(factors[j] * chi2.ppf(self.level, 1),
+                                  _edge_statistic(self.level)) / 2,
+                        look_for_better=False)
+                at = flat if at_edge else best[j]
                 result.estimates[name] = _estimate(name, at, low, high, bounds[j])
             if better is None:
                 result.converged = ok and attempt < _RESTARTS
@@ -271,6 +289,13 @@ class ReliabilityFitter:
                     flat = float(edge)
             ends.append(end)
         return min(ends), max(ends), flat, None
+
+
+def _edge_statistic(level: float) -> float:
+    """The likelihood-ratio threshold whose interval, for a probability estimated at an
+    edge, ends where Clopper and Pearson's does with no events observed: -2 ln((1 - level)/2),
+    5.99 at 90 % against Wilks' 2.71 (module notes)."""
+    return float(-2.0 * np.log((1.0 - level) / 2.0))
 
 
 _STEP_NOTE = N_("not determined by the findings: they fit a step (every item ending at one "
