@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (each registers its commands on ``app``)
     report,
     review,
     serve,
+    treaty,
 )
 from .common import app
 

@@ -10,6 +10,7 @@ here changes an area's status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,6 +91,20 @@ def open_area(areas: pd.DataFrame, activities: pd.DataFrame, period: Period) -> 
     ends = pd.date_range(period.start, period.end, freq="ME", tz="UTC")
     moments = sorted({*(e + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
                         for e in ends), period.end})
+    remaining_at = open_at(areas, activities)
+    rows = []
+    for moment in moments:
+        remaining = remaining_at(moment)
+        rows.append({"at": f"{moment:%Y-%m-%d}", "open_areas": int((remaining > 0).sum()),
+                     "open_m2": float(remaining.sum())})
+    return pd.DataFrame(rows, columns=["at", "open_areas", "open_m2"])
+
+
+def open_at(areas: pd.DataFrame, activities: pd.DataFrame
+            ) -> Callable[[pd.Timestamp], np.ndarray]:
+    """Per hazard area (in the order of ``areas``), its square metres still open at a
+    moment, by the records' own dates (see :func:`open_area`); 0 for an area not yet
+    reported or closed by then."""
     polygons = areas.geometry.to_numpy() if len(areas) else np.zeros(0, object)
     size = area_m2(polygons) if len(polygons) else np.zeros(0)
     position = pd.Series(np.arange(len(areas)), index=areas["id"].to_numpy())
@@ -103,16 +118,16 @@ def open_area(areas: pd.DataFrame, activities: pd.DataFrame, period: Period) -> 
     last = finished.groupby(where).max().reindex(range(len(areas)))
     last = last.fillna(areas["info_date"].reset_index(drop=True))
     closed = (areas["status"] == "closed").to_numpy(bool) if len(areas) else np.zeros(0, bool)
-    rows = []
-    for moment in moments:
+
+    def remaining_at(moment: pd.Timestamp) -> np.ndarray:
         done = (finished <= moment).fillna(False).to_numpy(bool)
         released_by = np.bincount(where[done], weights=amount[done], minlength=len(areas))
         remaining = np.maximum(size - released_by, 0.0)
         remaining[(areas["info_date"] > moment).fillna(True).to_numpy(bool)] = 0.0
         remaining[closed & (last <= moment).fillna(False).to_numpy(bool)] = 0.0
-        rows.append({"at": f"{moment:%Y-%m-%d}", "open_areas": int((remaining > 0).sum()),
-                     "open_m2": float(remaining.sum())})
-    return pd.DataFrame(rows, columns=["at", "open_areas", "open_m2"])
+        return remaining
+
+    return remaining_at
 
 
 @dataclass(frozen=True)
@@ -145,8 +160,16 @@ class Accounting:
         return pd.concat(parts, ignore_index=True).reindex(columns=columns)
 
 
-def _utc(column: pd.Series) -> pd.Series:
-    return pd.to_datetime(column, utc=True)
+_DATES = {"hazard_areas": ("info_date",), "records": ("laid_from", "laid_to"),
+          "activities": ("started", "finished"), "findings": ("found_at",)}
+
+
+def dated_layers(ledger: Ledger) -> dict[str, pd.DataFrame]:
+    """Hazard areas, records, activities and findings with every date in UTC (an empty
+    layer reads with naive dates, and every date compared here is UTC)."""
+    return {name: (frame := ledger.read(name)).assign(
+        **{column: pd.to_datetime(frame[column], utc=True) for column in columns})
+        for name, columns in _DATES.items()}
 
 
 def accounting(ledger: Ledger, start: str | pd.Timestamp, end: str | pd.Timestamp,
@@ -155,17 +178,12 @@ def accounting(ledger: Ledger, start: str | pd.Timestamp, end: str | pd.Timestam
     (whole days, UTC) and for the period of equal length before it; with ``region``, only
     that region's hazard areas, their activities and the findings of their records."""
     current, previous = periods(start, end)
-    activities, areas = ledger.read("activities"), ledger.read("hazard_areas")
-    findings = ledger.read("findings")
-    # an empty layer reads with naive dates: every date compared here is UTC
-    activities = activities.assign(finished=_utc(activities["finished"]),
-                                   started=_utc(activities["started"]))
-    areas = areas.assign(info_date=_utc(areas["info_date"]))
-    findings = findings.assign(found_at=_utc(findings["found_at"]))
+    layers = dated_layers(ledger)
+    areas, records = layers["hazard_areas"], layers["records"]
+    activities, findings = layers["activities"], layers["findings"]
     if region is not None:
         areas = areas[(areas["region"] == region).fillna(False).to_numpy(bool)]
         activities = activities[activities["area_id"].isin(areas["id"]).to_numpy(bool)]
-        records = ledger.read("records")
         mine = records.loc[records["area_id"].isin(areas["id"]).to_numpy(bool), "id"]
         findings = findings[findings["record_id"].isin(mine).to_numpy(bool)]
     both = {"current": current, "previous": previous}
