@@ -64,7 +64,8 @@ def test_a_form_asks_every_field_as_the_ledger_validates_it(built: Path, layer: 
             assert row[f"label::{language}"], (spec.name, language)
         assert CYRILLIC.search(row[f"label::{LANGUAGES['uk']}"]), spec.name
     geometry = {"hazard_areas": "geoshape", "findings": "geopoint", "incidents": "geopoint",
-                "activities": "geoshape", "victims": None, "records": "geoshape"}[layer]
+                "activities": "geoshape", "victims": None, "records": "geoshape",
+                "risk_education": "geopoint"}[layer]
     if geometry:
         assert survey["geometry"]["type"] == geometry
     points = [r for r in survey.values() if r["type"] == "geopoint"]

@@ -162,9 +162,27 @@ def places() -> pd.DataFrame:
     })
 
 
+def risk_education() -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": ["RE-1", "RE-2"],
+        "held_on": ["2025-04-10", "2025-09-01"],
+        "organisation": ["Danish Refugee Council", "ДСНС"],
+        "area_id": ["HA-1", None],
+        "region": [None, "Kharkivska"],
+        "girls": [12, None],
+        "boys": [10, 0],
+        "women": [7, 20],
+        "men": [3, 1_000_000],
+        "not_disaggregated": [None, 5],
+        "remarks": [TRICKY_LINE, None],
+        "geometry": [shapely.Point(36.01, 49.01), shapely.Point(36.5, 49.1)],
+    })
+
+
 FRAMES: dict[str, Callable[[], pd.DataFrame]] = {
     "hazard_areas": hazard_areas, "records": records, "findings": findings,
-    "incidents": incidents, "victims": victims, "activities": activities, "places": places}
+    "incidents": incidents, "victims": victims, "activities": activities, "places": places,
+    "risk_education": risk_education}
 
 
 def fill(store: Store) -> None:

@@ -68,6 +68,14 @@ def worked(tmp_path: Path) -> Ledger:
         "found_at": [f[0] for f in found.values()], "state": [f[1] for f in found.values()],
         "activity_id": [f[2] for f in found.values()],
         "geometry": point * len(found)}), source="f", actor="t", now=NOW)
+    led.import_frame("risk_education", pd.DataFrame([
+        {"id": "RE-1", "held_on": "2025-04-10", "organisation": "DRC", "area_id": "HA-1",
+         "girls": 12, "boys": 10, "women": 7, "men": 3},
+        {"id": "RE-2", "held_on": "2025-09-01", "organisation": "DRC", "region": "Khersonska",
+         "women": 20, "not_disaggregated": 5},
+        {"id": "RE-3", "held_on": "2024-11-01", "organisation": "DRC", "region": "Khersonska",
+         "men": 40},  # the year before
+    ]).assign(geometry=point * 3), source="re", actor="t", now=NOW)
     return led
 
 
@@ -110,6 +118,15 @@ def test_ottawa_forms_equal_the_records_at_the_year_end(worked: Ledger) -> None:
             row["found: Inert"]) == (3, 2, 1, 0)
     assert row["destroyed"] == "for the State to confirm"
 
+    form_i = _part(worked, "ottawa", 2025, "I").set_index("region")
+    # RE-1's region is its hazard area's; RE-3 was held the year before
+    assert list(form_i.index) == ["Kharkivska", "Khersonska"]
+    assert form_i.loc["Kharkivska", ["sessions", "girls (under 18)", "boys (under 18)",
+                                     "women", "men", "people reached"]].tolist() == [
+        1, 12, 10, 7, 3, 32]
+    assert form_i.loc["Khersonska", ["sessions", "women", "sex or age not recorded",
+                                     "people reached"]].tolist() == [1, 20, 5, 25]
+
 
 def test_protocol_ii_records_and_the_parts_for_the_state(worked: Ledger) -> None:
     records = _part(worked, "apii", 2025, "c", "recorded").set_index("record")
@@ -132,7 +149,7 @@ def test_protocol_ii_records_and_the_parts_for_the_state(worked: Ledger) -> None
     assert [p.key for p in parts] == ["a", "b", "c", "c", "d", "e", "f"]
     assert [p.key for p in parts if p.frame is None] == ["a", "d", "e", "f"]
     ottawa = treaty_parts(worked, "ottawa", 2025, "en")
-    assert [p.key for p in ottawa if p.frame is None] == ["A", "B", "D", "E", "H", "I", "J"]
+    assert [p.key for p in ottawa if p.frame is None] == ["A", "B", "D", "E", "H", "J"]
 
 
 def test_a_standing_part_equal_to_last_year_says_unchanged(worked: Ledger) -> None:
@@ -156,6 +173,7 @@ def test_documents_hold_the_figures_and_the_warning(worked: Ledger, tmp_path: Pa
     assert {"HA-1", "ap-persistent: 15–18", "1,000", "HALO", "for the State to confirm"} <= cells
     text = "\n".join(p.text for p in docx.Document(str(paths[0])).paragraphs)
     assert "No figure here releases land" in text
+    # six forms left to the State, and Form I's marking
     assert text.count("[ TO BE COMPLETED BY THE STATE ]") == 7
     pdf = subprocess.run(["pdftotext", "-layout", str(paths[1]), "-"], capture_output=True,
                          text=True, check=True).stdout
@@ -213,8 +231,8 @@ def test_hostile_text_cannot_break_or_hide_in_the_docx(tmp_path: Path) -> None:
     reach a reader hidden: both are written as visible escapes."""
     import docx
 
-    from hazardledger.report.docx import write_docx
     from hazardledger.report.document import Report, Section, TableBlock
+    from hazardledger.report.docx import write_docx
 
     hostile = "Field\x00 1\x1b[2J\u202e"
     report = Report(hostile, "s", (("k", hostile),), (Section(hostile, (hostile,), tables=(
@@ -225,3 +243,39 @@ def test_hostile_text_cannot_break_or_hide_in_the_docx(tmp_path: Path) -> None:
         c.text for t in document.tables for r in t.rows for c in r.cells]
     assert "Field\\x00 1\\x1b[2J\\u202e" in texts
     assert not any(ch in text for text in texts for ch in "\x00\x1b\u202e")
+
+
+def test_the_demos_forms_equal_its_records(demo: tuple[Path, str]) -> None:
+    """On the demo: Form G counts the anti-personnel mines found in 2025, Form F the land
+    cleared and reduced by the activities finished in 2025 (as ``release`` counts it), and
+    Form C lists open areas only, each holding anti-personnel mines laid by then."""
+    from hazardledger.release.accounting import accounting
+
+    led = Ledger(demo[0])
+    catalog = led.catalog
+    findings = led.read("findings")
+    found = pd.to_datetime(findings["found_at"], utc=True)
+    in_2025 = findings[(found.dt.year == 2025).to_numpy(bool)]
+    ap = in_2025["item_type"].map(lambda c: catalog.get(c).category.value == "ap_mine")
+    form_g = _part(led, "ottawa", 2025, "G")
+    assert int(form_g["found and removed"].sum()) == int(ap.sum()) > 0
+
+    released = accounting(led, "2025-01-01", "2025-12-31").released["current"]
+    work = released[released["kind"].isin(["ts", "clearance"])]
+    form_f = _part(led, "ottawa", 2025, "F")
+    assert int(form_f["cleared m²"].sum()) == pytest.approx(work["cleared_m2"].sum(), abs=
+                                                            len(form_f))
+    assert int(form_f["reduced m²"].sum()) == pytest.approx(work["reduced_m2"].sum(), abs=
+                                                            len(form_f))
+
+    form_c = _part(led, "ottawa", 2025, "C")
+    areas = led.read("hazard_areas").set_index("id")
+    records = led.read("records")
+    laid = records[(pd.to_datetime(records["laid_from"], utc=True)
+                    <= pd.Timestamp("2025-12-31T23:59:59Z")).to_numpy(bool)]
+    holding = set(laid.loc[laid["item_type"].map(
+        lambda c: catalog.get(c).category.value == "ap_mine"), "area_id"])
+    assert len(form_c) > 0 and set(form_c["hazard area"]) <= holding
+    assert (form_c["open m²"] > 0).all()
+    assert (pd.to_datetime(areas.loc[form_c["hazard area"], "info_date"], utc=True)
+            <= pd.Timestamp("2025-12-31T23:59:59Z")).all()

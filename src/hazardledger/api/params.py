@@ -14,7 +14,8 @@ MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 # the field each layer's ?datetime= filters on (OGC API - Features, the "temporal" extent)
 TIME_FIELDS = {"hazard_areas": "info_date", "records": "laid_from", "findings": "found_at",
-               "incidents": "occurred_at", "activities": "started"}
+               "incidents": "occurred_at", "activities": "started",
+               "risk_education": "held_on"}
 
 
 class BadParameter(ValueError):

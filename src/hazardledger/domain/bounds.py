@@ -34,6 +34,9 @@ DEPTH_CM = Bound(3_000, N_(
 CASUALTIES = Bound(1_000, N_(
     "no single explosive ordnance incident reaches 1,000 casualties (Landmine Monitor "
     "counted 293–608 a year in all of Ukraine, 2022–2024)"))
+AUDIENCE = Bound(1_000_000, N_(
+    "one risk education session reaching more than a million people is a broadcast, not a "
+    "session (an assumption: record mass media campaigns in remarks)"))
 POPULATION = Bound(50_000_000, N_(
     "above the largest urban area in the world (about 37 million)"))
 AREA_M2 = Bound(1.71e13, N_("the area of the largest country (17.1 million km²)"))

@@ -194,3 +194,29 @@ class Place:
                                          "geometry is a point inside it")
     remarks: str | None = _f("text", doc=REMARKS)
     geometry: Geometry | None = None
+
+
+@dataclass(frozen=True)
+class RiskEducationSession:
+    """An explosive ordnance risk education session (IMAS 12.10) and who it reached, by sex
+    and age as the GICHD Minimum Data Requirements ask: girls and boys under 18, women and
+    men; people counted without either, apart."""
+
+    id: str = _f("text", required=True)
+    held_on: date = _f("date", required=True, doc="Date of the session")
+    organisation: str = _f("text", required=True)
+    area_id: str | None = _f("text", ref="hazard_areas",
+                             doc="The hazard area it warned about, if one")
+    region: str | None = _f("text", doc="Administrative region (oblast)")
+    girls: int = _f("int", minimum=0, maximum=bounds.AUDIENCE, default=0,
+                    doc="Girls under 18 reached")
+    boys: int = _f("int", minimum=0, maximum=bounds.AUDIENCE, default=0,
+                   doc="Boys under 18 reached")
+    women: int = _f("int", minimum=0, maximum=bounds.AUDIENCE, default=0,
+                    doc="Women (18 and over) reached")
+    men: int = _f("int", minimum=0, maximum=bounds.AUDIENCE, default=0,
+                  doc="Men (18 and over) reached")
+    not_disaggregated: int = _f("int", minimum=0, maximum=bounds.AUDIENCE, default=0,
+                                doc="People reached whose sex or age was not recorded")
+    remarks: str | None = _f("text", doc=REMARKS)
+    geometry: Geometry | None = None

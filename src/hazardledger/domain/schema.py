@@ -12,7 +12,16 @@ from enum import StrEnum
 
 from ..locale import N_
 from .bounds import Bound
-from .entities import Activity, Finding, HazardArea, Incident, Place, Record, Victim
+from .entities import (
+    Activity,
+    Finding,
+    HazardArea,
+    Incident,
+    Place,
+    Record,
+    RiskEducationSession,
+    Victim,
+)
 
 # Storage kinds and the GeoPackage column type each is stored as.
 GPKG_TYPES = {
@@ -124,6 +133,9 @@ LAYERS: dict[str, LayerSchema] = {
         LayerSchema("places", Place, _fields(Place), ("Point", *_POLYGONAL),
                     "POINT", N_("Populated places: points, with the outlines of settlements "
                                 "given as polygons (GeoNames by default, CC BY 4.0)")),
+        LayerSchema("risk_education", RiskEducationSession, _fields(RiskEducationSession),
+                    ("Point",), "POINT", N_("Risk education sessions and whom they reached, "
+                                            "by sex and age")),
     )
 }
 

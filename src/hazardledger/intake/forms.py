@@ -25,7 +25,8 @@ from ..catalog.loader import Catalog
 from ..domain.schema import LAYERS, FieldSpec, LayerSchema
 from ..locale import LANGUAGES, term
 
-FIELD_LAYERS = ("hazard_areas", "records", "findings", "incidents", "victims", "activities")
+FIELD_LAYERS = ("hazard_areas", "records", "findings", "incidents", "victims", "activities",
+                "risk_education")
 ACCURACY_THRESHOLD_M = 10  # the phone keeps reading the GPS until it is this good
 # fields a form does not ask: the record's recorded point or line and its accuracy come from
 # the GPS question that located it

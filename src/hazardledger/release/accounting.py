@@ -161,11 +161,13 @@ class Accounting:
 
 
 _DATES = {"hazard_areas": ("info_date",), "records": ("laid_from", "laid_to"),
-          "activities": ("started", "finished"), "findings": ("found_at",)}
+          "activities": ("started", "finished"), "findings": ("found_at",),
+          "risk_education": ("held_on",)}
 
 
 def dated_layers(ledger: Ledger) -> dict[str, pd.DataFrame]:
-    """Hazard areas, records, activities and findings with every date in UTC (an empty
+    """Hazard areas, records, activities, findings and risk education sessions with every
+    date in UTC (an empty
     layer reads with naive dates, and every date compared here is UTC)."""
     return {name: (frame := ledger.read(name)).assign(
         **{column: pd.to_datetime(frame[column], utc=True) for column in columns})

@@ -41,13 +41,12 @@ from .base import (
     check_result_name,
 )
 from .gpkg_geometry import decode, decode_lenient, encode
+from .gpkg_rtree import missing_rtree_triggers, restore_rtree
 from .gpkg_schema import (
     APPLICATION_ID,
     GEOM,
     SCHEMA_VERSION,
     migrate,
-    missing_rtree_triggers,
-    restore_rtree,
 )
 from .values import StoredRows, frame_from_rows
 
@@ -182,7 +181,9 @@ class GeoPackageStore(Store):
         if schema.spatial:
             select += f', "{GEOM}"'
         base = f'SELECT {select} FROM "{schema.name}"'
-        if ids is None:
+        if len(absent) == len(schema.field_names):  # a layer later versions added: empty
+            rows = []
+        elif ids is None:
             rows = self._conn.execute(base + " ORDER BY fid").fetchall()
         else:
             rows = []

@@ -151,11 +151,12 @@ def is_busy(exc: sqlite3.OperationalError) -> bool:
 
 def absent_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
     """Per layer, the fields this version has that the ledger's tables lack (a ledger of an
-    earlier version that could not be migrated, being read-only)."""
+    earlier version that could not be migrated, being read-only); all of them for a layer
+    whose table a later version added."""
     out = {}
     for schema in LAYERS.values():
         have = {r[1] for r in conn.execute(f'PRAGMA table_info("{schema.name}")')}
         missing = set(schema.field_names) - have
-        if have and missing:
+        if missing:
             out[schema.name] = missing
     return out

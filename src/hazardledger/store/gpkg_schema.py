@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 from ..domain.schema import GPKG_TYPES, LAYERS, LayerSchema
 from . import queue
+from .gpkg_rtree import GEOM, RTREE_DEFINITION, create_rtree_triggers
 from .styles import CATEGORIES, qml
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0: read by GDAL 3.6 (Debian 12) without a warning
-SCHEMA_VERSION = 11
-GEOM = "geom"
+SCHEMA_VERSION = 12
 
 _CORE = """
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -50,48 +50,6 @@ _SRS = [
     ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate"),
     ("WGS 84 geodetic", 4326, "EPSG", 4326, _WGS84_WKT, "longitude/latitude on WGS 84"),
 ]
-
-# The R-tree triggers of GeoPackage 1.2 and 1.3 (Annex L), which GDAL 3.6 (Debian 12, and so
-# QGIS 3.22) reads without a warning and whose validator checks for them; GeoPackage 1.4
-# renamed update1 and update3 into update5-7, which only newer GDAL accepts.
-RTREE_DEFINITION = "http://www.geopackage.org/spec120/#extension_rtree"
-_RTREE_TRIGGERS = """
-CREATE TRIGGER "rtree_{t}_{c}_insert" AFTER INSERT ON "{t}"
-WHEN (new."{c}" NOT NULL AND NOT ST_IsEmpty(NEW."{c}"))
-BEGIN
-  INSERT OR REPLACE INTO "rtree_{t}_{c}" VALUES (NEW.fid,
-    ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
-END;
-CREATE TRIGGER "rtree_{t}_{c}_update1" AFTER UPDATE OF "{c}" ON "{t}"
-WHEN OLD.fid = NEW.fid AND (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
-BEGIN
-  INSERT OR REPLACE INTO "rtree_{t}_{c}" VALUES (NEW.fid,
-    ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
-END;
-CREATE TRIGGER "rtree_{t}_{c}_update2" AFTER UPDATE OF "{c}" ON "{t}"
-WHEN OLD.fid = NEW.fid AND (NEW."{c}" IS NULL OR ST_IsEmpty(NEW."{c}"))
-BEGIN
-  DELETE FROM "rtree_{t}_{c}" WHERE id = OLD.fid;
-END;
-CREATE TRIGGER "rtree_{t}_{c}_update3" AFTER UPDATE ON "{t}"
-WHEN OLD.fid != NEW.fid AND (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
-BEGIN
-  DELETE FROM "rtree_{t}_{c}" WHERE id = OLD.fid;
-  INSERT OR REPLACE INTO "rtree_{t}_{c}" VALUES (NEW.fid,
-    ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}"));
-END;
-CREATE TRIGGER "rtree_{t}_{c}_update4" AFTER UPDATE ON "{t}"
-WHEN OLD.fid != NEW.fid AND (NEW."{c}" IS NULL OR ST_IsEmpty(NEW."{c}"))
-BEGIN
-  DELETE FROM "rtree_{t}_{c}" WHERE id IN (OLD.fid, NEW.fid);
-END;
-CREATE TRIGGER "rtree_{t}_{c}_delete" AFTER DELETE ON "{t}"
-WHEN old."{c}" NOT NULL
-BEGIN
-  DELETE FROM "rtree_{t}_{c}" WHERE id = OLD.fid;
-END;
-"""
-
 
 # seq is the primary key: GDAL takes it as the FID, and no second index is needed.
 AUDIT_TABLE = ("CREATE TABLE audit_log (seq INTEGER PRIMARY KEY NOT NULL, at TEXT NOT NULL, "
@@ -147,43 +105,9 @@ def _register(conn: sqlite3.Connection, table: str, geometry_type: str | None,
                  (table, GEOM, geometry_type))
     conn.execute(f'CREATE VIRTUAL TABLE "rtree_{table}_{GEOM}" '
                  "USING rtree(id, minx, maxx, miny, maxy)")
-    _create_rtree_triggers(conn, table)
+    create_rtree_triggers(conn, table)
     conn.execute("INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', ?, "
                  "'write-only')", (table, GEOM, RTREE_DEFINITION))
-
-
-RTREE_TRIGGERS = ("insert", "update1", "update2", "update3", "update4", "delete")
-
-
-def missing_rtree_triggers(conn: sqlite3.Connection) -> dict[str, list[str]]:
-    """Per feature table, the GeoPackage R-tree triggers that are not there."""
-    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = "
-                                          "'trigger' AND name LIKE 'rtree_%'")}
-    tables = [r[0] for r in conn.execute("SELECT table_name FROM gpkg_geometry_columns")]
-    missing = {t: [n for n in RTREE_TRIGGERS if f"rtree_{t}_{GEOM}_{n}" not in present]
-               for t in tables}
-    return {t: names for t, names in missing.items() if names}
-
-
-def restore_rtree(conn: sqlite3.Connection, table: str, missing: list[str]) -> None:
-    """Put back a feature table's missing R-tree triggers and rebuild its index, which
-    went stale while they were gone (needs the ST_ functions on the connection)."""
-    _create_rtree_triggers(conn, table, only=tuple(missing))
-    rtree = f"rtree_{table}_{GEOM}"
-    conn.execute(f'DELETE FROM "{rtree}"')
-    conn.execute(f'INSERT INTO "{rtree}" SELECT fid, ST_MinX("{GEOM}"), ST_MaxX("{GEOM}"), '
-                 f'ST_MinY("{GEOM}"), ST_MaxY("{GEOM}") FROM "{table}" WHERE "{GEOM}" NOT NULL '
-                 f'AND NOT ST_IsEmpty("{GEOM}")')
-
-
-def _create_rtree_triggers(conn: sqlite3.Connection, table: str,
-                           only: tuple[str, ...] | None = None) -> None:
-    """The R-tree triggers of a feature table (those named in ``only``, or all)."""
-    for body in filter(str.strip, _RTREE_TRIGGERS.format(t=table, c=GEOM).split(
-            "CREATE TRIGGER")):
-        name = body.split('"')[1]
-        if only is None or name.rsplit("_", 1)[1] in only:
-            conn.execute("CREATE TRIGGER" + body)
 
 
 def _create_v1(conn: sqlite3.Connection) -> None:
@@ -249,12 +173,7 @@ def _create_v2(conn: sqlite3.Connection) -> None:
                  f'"{GEOM}" MULTIPOLYGON, {columns})')
     _register(conn, "residual_hazard", "MULTIPOLYGON",
               "Modelled residual hazard per hazard area (never a land release)")
-    conn.execute(
-        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
-        "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
-        "update_time) VALUES ('', '', 'residual_hazard', ?, 'residual_hazard (Hazard Ledger)', "
-        "?, '', 1, 'Hazard Ledger default', 'hazardledger', ?)",
-        (GEOM, qml("residual_hazard"), _now()))
+    _insert_style(conn, "residual_hazard")
 
 
 # exposure: the population_* band columns depend on the bands asked for and are added
@@ -292,6 +211,11 @@ def _create_result_layer(conn: sqlite3.Connection, name: str) -> None:
     conn.execute(f'CREATE TABLE "{name}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
                  f'"{GEOM}" MULTIPOLYGON, {typed})')
     _register(conn, name, "MULTIPOLYGON", description)
+    _insert_style(conn, name)
+
+
+def _insert_style(conn: sqlite3.Connection, name: str) -> None:
+    """A layer's default QGIS style, as QGIS itself stores one."""
     conn.execute(
         "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
         "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
@@ -330,7 +254,7 @@ def _create_v5(conn: sqlite3.Connection) -> None:
         missing = tuple(n for n in ("update1", "update3")
                         if f"rtree_{table}_{GEOM}_{n}" not in present)
         if missing:
-            _create_rtree_triggers(conn, table, only=missing)
+            create_rtree_triggers(conn, table, only=missing)
     conn.execute("UPDATE gpkg_extensions SET definition = ? WHERE extension_name = "
                  "'gpkg_rtree_index'", (RTREE_DEFINITION,))
     conn.execute(f"PRAGMA user_version={USER_VERSION}")
@@ -427,10 +351,23 @@ def _create_v11(conn: sqlite3.Connection) -> None:
         "'Field submissions waiting for review, and their reviews', ?)", (_now(),))
 
 
+def _create_v12(conn: sqlite3.Connection) -> None:
+    """Risk education sessions, a layer of its own, styled and audited like every layer (a
+    ledger made at this version has it from version 1)."""
+    from . import gpkg_edits
+
+    schema = LAYERS["risk_education"]
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (schema.name,)).fetchone() is None:
+        _create_layer(conn, schema)
+        _insert_style(conn, schema.name)
+        gpkg_edits.create_triggers(conn, schema)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1, 2: _create_v2, 3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6,
-    7: _create_v7, 8: _create_v8, 9: _create_v9, 10: _create_v10,
-    11: _create_v11}
+    7: _create_v7, 8: _create_v8, 9: _create_v9, 10: _create_v10, 11: _create_v11,
+    12: _create_v12}
 
 
 def migrate(conn: sqlite3.Connection, current: int) -> int:

@@ -31,7 +31,7 @@ STYLE_DESCRIPTION = "Hazard Ledger default"
 # Version numbers follow the GeoPackage layout this mirrors: a PostGIS ledger starts with
 # everything of the GeoPackage's version 3 at once, and every later GeoPackage migration
 # needs its PostGIS twin here.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 # Every writing transaction takes this transaction-level advisory lock first, so that
 # writers append to the audit chain one after another. Advisory locks are per database.
@@ -350,9 +350,24 @@ def _create_v11(cur: Cursor) -> None:
     postgis_audit.regrant_tables(cur)
 
 
+def _create_v12(cur: Cursor) -> None:
+    """Risk education sessions, a layer of its own, audited, constrained, styled and granted
+    like every layer (a ledger made at this version has it from version 3)."""
+    from . import postgis_audit
+
+    schema = LAYERS["risk_education"]
+    row = cur.execute("SELECT to_regclass(%s)", (f'"{schema.name}"',)).fetchone()
+    if row is None or row[0] is None:
+        _create_layer(cur, schema)
+    postgis_audit.install_triggers(cur, WRITE_LOCK)
+    postgis_audit.add_constraints(cur)
+    create_layer_styles(cur)
+    postgis_audit.regrant_tables(cur)
+
+
 MIGRATIONS: dict[int, Callable[[Cursor], None]] = {
     3: _create_v3, 4: _create_v4, 5: _create_v5, 6: _create_v6, 7: _create_v7, 8: _create_v8,
-    9: _create_v9, 10: _create_v10, 11: _create_v11}
+    9: _create_v9, 10: _create_v10, 11: _create_v11, 12: _create_v12}
 
 
 def migrate(cur: Cursor, current: int) -> int:

@@ -30,6 +30,7 @@ CATEGORIES: dict[str, tuple[str, str, list[tuple[str, str, str]]]] = {
     ]),
     "incidents": ("id", "marker", []),
     "places": ("id", "marker", []),
+    "risk_education": ("id", "marker", []),
 }
 
 

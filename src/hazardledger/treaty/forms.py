@@ -93,6 +93,13 @@ def _filled(treaty: str) -> list[tuple[str, str, str, Builder, bool]]:
                 "the state they were found in. The ledger records finding, and so removal; "
                 "the number destroyed is for the State to confirm."),
              parts.destroyed_by_type, False),
+            ("I", N_("Measures to warn the population: risk education"), N_(
+                "Risk education sessions held in the year, by region and organisation, and "
+                "whom they reached: girls and boys under 18, women, men, and people whose sex "
+                "or age was not recorded. Marking of hazardous areas is not recorded in the "
+                "ledger: [ TO BE COMPLETED BY THE STATE ]."),
+             lambda layers, catalog, period, lang: parts.risk_education(
+                 layers, period, lang), False),
         ]
     return [
         ("b", N_("Mine clearance and rehabilitation programmes"), N_(
@@ -131,10 +138,6 @@ def treaty_parts(ledger: Ledger, treaty: str, year: int, lang: str) -> list[Part
         unchanged = bool(stands and before is not None and len(frame) and frame.equals(
             build(layers, catalog, before, lang)))
         found.append(Part(key, title, explanation, frame, stands, unchanged))
-    if treaty == "ottawa":
-        found.append(Part("I", N_("Measures to warn the population (marking, risk "
-                                  "education)"), N_(
-            "The ledger has no layer of marking or of risk education sessions yet."), None))
     blanks = _OTTAWA_BLANKS if treaty == "ottawa" else _APII_BLANKS
     found += [Part(key, title, "", None) for key, title in blanks.items()]
     return sorted(found, key=lambda p: p.key.lower())

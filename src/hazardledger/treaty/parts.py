@@ -359,3 +359,31 @@ def destroyed_by_type(layers: dict[str, pd.DataFrame], catalog: Catalog, period:
         **{tr("found: {state}").format(state=words[s]): table[s].to_numpy(int)
            for s in words},
         tr("destroyed"): tr("for the State to confirm")})
+
+
+AUDIENCE = ("girls", "boys", "women", "men", "not_disaggregated")
+
+
+def risk_education(layers: dict[str, pd.DataFrame], period: Period, lang: str
+                   ) -> pd.DataFrame:
+    """Ottawa Form I (its risk education part): the sessions held in the period, by region
+    (the session's, else its hazard area's) and organisation, and whom they reached by sex
+    and age, as the GICHD Minimum Data Requirements ask."""
+    tr = translator(lang)
+    sessions = layers["risk_education"]
+    held = sessions[period.holds(sessions["held_on"])]
+    areas = layers["hazard_areas"].set_index("id")["region"]
+    region = held["region"].fillna(held["area_id"].map(areas)).fillna(tr("(no region)"))
+    frame = held[list(AUDIENCE)].fillna(0).astype(int).assign(
+        region=region.to_numpy(), organisation=held["organisation"].to_numpy())
+    out = frame.groupby(["region", "organisation"], sort=True).agg(
+        sessions=("girls", "size"), **{name: (name, "sum") for name in AUDIENCE})
+    out = out.reset_index()
+    return pd.DataFrame({
+        tr("region"): out["region"], tr("organisation"): out["organisation"],
+        tr("sessions"): out["sessions"].astype(int),
+        tr("girls (under 18)"): out["girls"].astype(int),
+        tr("boys (under 18)"): out["boys"].astype(int),
+        tr("women"): out["women"].astype(int), tr("men"): out["men"].astype(int),
+        tr("sex or age not recorded"): out["not_disaggregated"].astype(int),
+        tr("people reached"): out[list(AUDIENCE)].sum(axis=1).astype(int)})
