@@ -268,6 +268,14 @@ def test_the_demos_forms_equal_its_records(demo: tuple[Path, str]) -> None:
     assert int(form_f["reduced m²"].sum()) == pytest.approx(work["reduced_m2"].sum(), abs=
                                                             len(form_f))
 
+    sessions = led.read("risk_education")
+    held = sessions[(pd.to_datetime(sessions["held_on"], utc=True).dt.year == 2025)
+                    .to_numpy(bool)]
+    form_i = _part(led, "ottawa", 2025, "I")
+    assert int(form_i["sessions"].sum()) == len(held) > 0
+    assert int(form_i["people reached"].sum()) == int(held[
+        ["girls", "boys", "women", "men", "not_disaggregated"]].to_numpy().sum())
+
     form_c = _part(led, "ottawa", 2025, "C")
     areas = led.read("hazard_areas").set_index("id")
     records = led.read("records")

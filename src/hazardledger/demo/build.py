@@ -99,9 +99,9 @@ def build_demo(directory: Path, console: Console | None = None) -> Path:
                       f"{fit['field_mle']:.3f} ({fit['field_q05']:.3f}–{fit['field_q95']:.3f})",
                       f"{TRUE_PARAMETERS[fit['item_type']][fit['parameter']]:.3f}")
     console.print(table)
-    console.print(say("Hazard areas, records, findings, incidents, victims and activities "
-                      "are SYNTHETIC, generated with a fixed seed in Kharkiv oblast (GeoNames "
-                      "UA.07)."))
+    console.print(say("Hazard areas, records, findings, incidents, victims, activities and "
+                      "risk education sessions are SYNTHETIC, generated with a fixed seed in "
+                      "Kharkiv oblast (GeoNames UA.07)."))
     console.print(say(GEONAMES_ATTRIBUTION))
     console.print(say("Victims' personal fields are stored sealed (AES-256-GCM); their key: "
                       "{path} (give it as HAZARDLEDGER_KEY_FILE to read them).",

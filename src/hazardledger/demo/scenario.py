@@ -1,5 +1,6 @@
 """The SYNTHETIC demo scenario: a few hundred hazard areas in Kharkiv oblast with
-records, findings, incidents, victims and activities, generated with a fixed seed.
+records, findings, incidents, victims, activities and risk education sessions, generated
+with a fixed seed.
 
 Nothing here describes a real minefield or person. Findings are drawn from
 :data:`TRUE_PARAMETERS` with the model of DESIGN.md, so that fitting them later
@@ -235,6 +236,25 @@ def activities(rng: np.random.Generator, areas: pd.DataFrame, n: int = 120) -> p
     })
 
 
+def risk_education(rng: np.random.Generator, areas: pd.DataFrame, n: int = 60
+                   ) -> pd.DataFrame:
+    """Risk education sessions held near hazard areas, whom each reached by sex and age
+    (drawn from a child stream of its own: the layers drawn before stay as they were)."""
+    rng = rng.spawn(1)[0]
+    a = areas.iloc[rng.choice(len(areas), n)].reset_index(drop=True)
+    audience = rng.poisson([8, 8, 12, 6, 3], (n, 5))
+    return pd.DataFrame({
+        "id": [f"RE-{i:04d}" for i in range(1, n + 1)],
+        "held_on": _times("2024-01-01", "2026-10-31", n, rng).dt.strftime("%Y-%m-%d"),
+        "organisation": rng.choice(["SYNTHETIC Risk Education Team A",
+                                    "SYNTHETIC State Emergency Service unit"], n),
+        "area_id": a["id"],
+        **dict(zip(("girls", "boys", "women", "men", "not_disaggregated"), audience.T,
+                   strict=True)),
+        "geometry": shapely.point_on_surface(a["geometry"].to_numpy()),
+    })
+
+
 def _area_m2(polygons: np.ndarray) -> np.ndarray:
     import geopandas as gpd
 
@@ -254,4 +274,5 @@ def scenario(seed: int = SEED) -> dict[str, pd.DataFrame]:
         "findings": findings(rng, recs),
         "incidents": incs,
         "victims": victims(rng, incs),
+        "risk_education": risk_education(rng, areas),
     }
