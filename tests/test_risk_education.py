@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import shapely
+from typer.testing import CliRunner
 
+from hazardledger.cli import app
 from hazardledger.domain.problems import InputRejected
 from hazardledger.ledger import Ledger
 from hazardledger.store import gpkg_edits, gpkg_schema
@@ -97,6 +99,11 @@ def test_a_read_only_version_11_ledger_reads_the_layer_as_empty(tmp_path: Path) 
     folder = tmp_path / "archive"
     folder.mkdir()
     _ledger_at_version_11(str(folder / "l.gpkg"))
-    with read_only(folder) as view, Ledger(view / "l.gpkg") as archived:
-        assert archived.read("risk_education").empty
-        assert len(archived.read("hazard_areas")) == 1
+    with read_only(folder) as view:
+        with Ledger(view / "l.gpkg") as archived:
+            assert archived.read("risk_education").empty
+            assert archived.store.count("risk_education") == 0
+            assert archived.store.layer_bounds("risk_education") is None
+            assert len(archived.read("hazard_areas")) == 1
+        listed = CliRunner().invoke(app, ["layers", "--db", str(view / "l.gpkg")])
+        assert listed.exit_code == 0 and "risk_education" in listed.output, listed.output

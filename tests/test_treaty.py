@@ -105,7 +105,8 @@ def test_ottawa_forms_equal_the_records_at_the_year_end(worked: Ledger) -> None:
     assert before.loc["HA-1", "found by the period's end"] == 1
 
     form_f = _part(worked, "ottawa", 2025, "F").set_index("organisation")
-    assert form_f.loc["HALO", "cleared m²"] == 1000 and form_f.loc["HALO", "items found"] == 3
+    assert form_f.loc["HALO", "cleared m²"] == 1000
+    assert form_f.loc["HALO", "items found (linked to the activity)"] == 3
     assert form_f.loc["NPA", "cleared m²"] == 2000 and form_f.loc["NPA", "method"] == "Mechanical"
     assert form_f.loc["FSD", "under way at the period's end"] == 1
     assert form_f.loc["FSD", "cleared m²"] == 0 and form_f.loc["FSD", "kind"] == (
@@ -152,11 +153,46 @@ def test_protocol_ii_records_and_the_parts_for_the_state(worked: Ledger) -> None
     assert [p.key for p in ottawa if p.frame is None] == ["A", "B", "D", "E", "H", "J"]
 
 
-def test_a_standing_part_equal_to_last_year_says_unchanged(worked: Ledger) -> None:
-    parts = {p.key: p for p in treaty_parts(worked, "ottawa", 2026, "en")}
-    assert parts["C"].unchanged and not parts["F"].unchanged
+def test_a_standing_part_equal_to_last_year_says_unchanged(worked: Ledger,
+                                                          tmp_path: Path) -> None:
     parts = {p.key: p for p in treaty_parts(worked, "ottawa", 2025, "en")}
-    assert not parts["C"].unchanged
+    assert not parts["C"].unchanged  # R-2 was laid, HA-3 closed, items found
+    quiet = Ledger(tmp_path / "quiet.gpkg")
+    quiet.init()
+    quiet.import_frame("hazard_areas", areas_frame(1), source="a", actor="t", now=NOW)
+    quiet.import_frame("records", pd.DataFrame([{
+        "id": "R-1", "area_id": "HA-1", "item_type": "ap-persistent", "count": 10,
+        "laid_from": "2023-03-01T06:00:00Z", "source": "minefield_record",
+        "info_reliability": "high", "geometry": shapely.Point(36.01, 49.01)}]),
+        source="r", actor="t", now=NOW)
+    # the area's information dates from 2024-05-01: in 2024 it entered the report
+    assert not {p.key: p for p in treaty_parts(quiet, "ottawa", 2024, "en")}["C"].unchanged
+    parts = {p.key: p for p in treaty_parts(quiet, "ottawa", 2025, "en")}
+    assert parts["C"].unchanged and len(parts["C"].frame) == 1
+    assert not parts["F"].unchanged  # a year's work is never "unchanged"
+
+
+def test_a_year_not_ended_is_refused(worked: Ledger) -> None:
+    this_year = pd.Timestamp.now(tz="UTC").year
+    with pytest.raises(ValueError, match=f"--year {this_year}: the year had not ended"):
+        treaty_parts(worked, "ottawa", this_year, "en")
+    # nor when the ledger as it stood at a moment inside the year is asked
+    with pytest.raises(ValueError, match="--year 2025: the year had not ended at 2025-"):
+        treaty_parts(worked.at("2025-06-30T00:00:00Z"), "ottawa", 2025, "en")
+
+
+def test_work_running_past_the_year_end_is_under_way_at_it(worked: Ledger,
+                                                           tmp_path: Path) -> None:
+    worked.import_frame("activities", pd.DataFrame([{
+        "id": "A-9", "area_id": "HA-2", "kind": "clearance", "organisation": "HALO",
+        "started": "2024-12-20", "finished": "2025-01-10", "method": "manual",
+        "cleared_m2": 300.0, "geometry": worked.read("hazard_areas").geometry.iloc[1]}]),
+        source="y", actor="t", now=NOW)
+    form_f = _part(worked, "ottawa", 2024, "F").set_index("organisation")
+    assert form_f.loc["HALO", "under way at the period's end"] == 1
+    assert form_f.loc["HALO", "cleared m²"] == 0  # finished in 2025: counted there
+    assert _part(worked, "ottawa", 2025, "F").set_index("organisation").loc[
+        "HALO", "cleared m²"] == 1300
 
 
 def test_documents_hold_the_figures_and_the_warning(worked: Ledger, tmp_path: Path) -> None:
@@ -205,6 +241,7 @@ def test_an_empty_ledger_reports_nothing_recorded(tmp_path: Path) -> None:
                                      "-o", str(path.with_suffix(".pdf"))])
         assert result.exit_code == 0, result.output
         assert "nothing recorded" in result.output
+        assert "holds nothing for 2025: every part reads 'nothing recorded'" in result.output
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
@@ -212,6 +249,8 @@ def test_an_empty_ledger_reports_nothing_recorded(tmp_path: Path) -> None:
     (["--year", "2025", "-o", "report.txt"], "--output report.txt"),
     (["--year", "2025", "-o", "missing/report.docx"], "no such folder"),
     (["--year", "2025", "--state-at", "2999-01-01"], "--state-at"),
+    (["--year", "2025", "--state-at", ""], "--state-at: not a date: ''"),
+    (["--year", "2025", "--state-at", "2025-07-01"], "the year had not ended"),
 ])
 def test_bad_requests_are_refused_before_anything_is_written(
         worked: Ledger, tmp_path: Path, arguments: list[str], message: str,

@@ -246,7 +246,10 @@ def as_it_stood(ledger: Ledger, state_at: str | None) -> Ledger:
 def parse_date(text: str, option: str) -> pd.Timestamp:
     """A date option as an instant in UTC, or a message naming the option."""
     try:
-        return utc_timestamp(text)
+        stamp = utc_timestamp(text)
+        if pd.isna(stamp):  # "" and "NaT" parse as no time at all
+            raise ValueError(text)
+        return stamp
     except ValueError:
         raise ValueError(say("{option}: not a date: {text} (use YYYY-MM-DD)", option=option,
                              text=repr(text))) from None

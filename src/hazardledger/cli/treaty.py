@@ -63,6 +63,9 @@ def _write(treaty: str, year: int, output: list[Path], db: str | None, state_at:
                   tr("rows: {rows}").format(rows=len(part.frame)))
         table.add_row(part.key, printable(tr(part.title)), status)
     out.print(table)
+    if all(part.frame is None or not len(part.frame) for part in parts):
+        err.print(say("{ledger} holds nothing for {year}: every part reads 'nothing "
+                      "recorded'", ledger=printable(ledger.shown), year=year))
 
 
 @treaty_app.command("apii")

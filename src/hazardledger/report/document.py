@@ -88,6 +88,7 @@ class Report:
     warning: str
     footer: str
     lang: str = "en"  # the language it is written in (locale.LANGUAGES)
+    landscape: bool = False  # wide tables (the treaty forms): A4 across
 
 
 def format_cell(value: object) -> str:

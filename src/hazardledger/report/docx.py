@@ -13,6 +13,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.document import Document as DocumentType
+from docx.enum.section import WD_ORIENT
 from docx.shared import Cm, Pt, RGBColor
 
 from ..domain.text import printable
@@ -21,7 +22,7 @@ from .document import Report, Section, TableBlock
 
 RED = RGBColor(0xB0, 0x00, 0x20)
 GREY = RGBColor(0x55, 0x55, 0x55)
-WIDTH_CM = 17.0  # A4 less 2 cm margins
+WIDTH_CM = 17.0  # A4 portrait less 2 cm margins
 
 
 def _text(value: object) -> str:
@@ -31,7 +32,10 @@ def _text(value: object) -> str:
 def write_docx(report: Report, path: str | Path) -> Path:
     """Render ``report`` as a DOCX at ``path``; returns the path written."""
     document = Document()
-    for page in document.sections:
+    for page in document.sections:  # A4, as the PDF
+        page.page_width, page.page_height = (Cm(29.7), Cm(21.0)) if report.landscape else (
+            Cm(21.0), Cm(29.7))
+        page.orientation = WD_ORIENT.LANDSCAPE if report.landscape else WD_ORIENT.PORTRAIT
         page.left_margin = page.right_margin = Cm(2)
     properties = document.core_properties
     properties.title, properties.subject = _text(report.title), _text(report.subtitle)

@@ -46,7 +46,8 @@ class _ReportPDF(FPDF):
 
 def write_pdf(report: Report, path: str | Path) -> Path:
     """Render the report as an A4 portrait PDF at ``path``; returns the path written."""
-    pdf = _ReportPDF(orientation="portrait", unit="mm", format="A4")
+    pdf = _ReportPDF(orientation="landscape" if report.landscape else "portrait", unit="mm",
+                     format="A4")
     fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     pdf.add_font(FONT, "", fonts / "DejaVuSans.ttf")
     pdf.add_font(FONT, "B", fonts / "DejaVuSans-Bold.ttf")
@@ -271,14 +272,16 @@ def _draw_table(pdf: FPDF, table: TableBlock) -> None:
 
 def _closing(pdf: FPDF, report: Report) -> None:
     """The warning again and the attribution, together, at the end of the document."""
+    tr = translator(report.lang)
     needed = _height(pdf, f"⚠ {report.warning}", 11, "B", padding=3) + 4
     if report.footer:
-        needed += _height(pdf, "Attribution", 11, "B") + _height(pdf, report.footer, 9) + 3
+        needed += _height(pdf, tr("Attribution"), 11, "B") + _height(pdf, report.footer,
+                                                                     9) + 3
     if pdf.will_page_break(needed + 6):
         pdf.add_page()
     else:
         pdf.ln(6)
     _warning_box(pdf, report.warning)
     if report.footer:
-        _text(pdf, "Attribution", 11, "B", gap=1)
+        _text(pdf, tr("Attribution"), 11, "B", gap=1)
         _text(pdf, report.footer, 9, colour=GREY)

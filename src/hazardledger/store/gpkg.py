@@ -159,13 +159,19 @@ class GeoPackageStore(Store):
 
     # -- reading -----------------------------------------------------------------------
 
+    def _added_later(self, name: str) -> bool:
+        """A layer later versions added, in a ledger read as it stands: read as empty."""
+        return len(self._absent.get(name, ())) == len(layer_schema(name).field_names)
+
     def count(self, layer: str) -> int:
         schema = layer_schema(layer)
+        if self._added_later(schema.name):
+            return 0
         return int(self._conn.execute(f'SELECT count(*) FROM "{schema.name}"').fetchone()[0])
 
     def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
         schema = layer_schema(layer)
-        if not schema.spatial:
+        if not schema.spatial or self._added_later(schema.name):
             return None
         # the R-tree is kept by triggers for every program's edits: no scan of the geometries
         row = self._conn.execute(f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM '
@@ -181,7 +187,7 @@ class GeoPackageStore(Store):
         if schema.spatial:
             select += f', "{GEOM}"'
         base = f'SELECT {select} FROM "{schema.name}"'
-        if len(absent) == len(schema.field_names):  # a layer later versions added: empty
+        if self._added_later(schema.name):
             rows = []
         elif ids is None:
             rows = self._conn.execute(base + " ORDER BY fid").fetchall()
@@ -196,6 +202,8 @@ class GeoPackageStore(Store):
     def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
                                                               int]:
         schema = layer_schema(layer)
+        if self._added_later(schema.name):
+            return self.read_layer(schema.name), 0
         ids, matched = gpkg_query.page(self._conn, schema, query)
         frame = self.read_layer(schema.name, ids)
         order = gpkg_query.order_like(ids, frame["id"].to_numpy())

@@ -131,6 +131,12 @@ def treaty_parts(ledger: Ledger, treaty: str, year: int, lang: str) -> list[Part
     if treaty not in TREATIES:
         raise ValueError(f"treaty {treaty!r}: one of {', '.join(TREATIES)}")
     period, before = year_period(year), year_period(year - 1) if year > FIRST_YEAR else None
+    # a report covers a whole year: one not ended when the ledger stood so would be partial
+    stood = ledger.moment if isinstance(ledger, LedgerAt) else pd.Timestamp.now(tz="UTC")
+    if period.end > stood:
+        raise ValueError(say("--year {year}: the year had not ended at {moment}; a report "
+                             "covers a whole calendar year", year=year,
+                             moment=f"{stood:%Y-%m-%dT%H:%M:%SZ}"))
     layers, catalog = dated_layers(ledger), ledger.catalog
     found: list[Part] = []
     for key, title, explanation, build, stands in _filled(treaty):
@@ -176,7 +182,7 @@ def treaty_report(ledger: Ledger, treaty: str, year: int, lang: str,
                                 tuple(paragraphs), tables=tables))
     filled = sum(p.frame is not None for p in found)
     return Report(
-        title=tr(TITLES[treaty]).format(year=year),
+        title=tr(TITLES[treaty]).format(year=year), landscape=True,
         subtitle=tr("Filled from {ledger}, by the records' own dates up to {end}").format(
             ledger=stood, end=f"{year}-12-31"),
         summary=((tr("parts filled from the ledger"), f"{filled}"),

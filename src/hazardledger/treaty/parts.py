@@ -188,8 +188,7 @@ def recorded_mined_areas(layers: dict[str, pd.DataFrame], catalog: Catalog,
     return pd.DataFrame({
         tr("record"): laid["id"].to_numpy(),
         tr("hazard area"): laid["area_id"].fillna("–").to_numpy(),
-        tr("location as recorded (point or line)"): laid["location"].fillna(
-            tr("the perimeter only")).to_numpy(),
+        tr("location as recorded (point or line)"): _rounded_wkt(laid["location"], tr),
         tr("remarks (reference points)"): laid["remarks"].fillna("–").to_numpy(),
         tr("location (lat, lon)"): _centre(geometry).to_numpy(),
         tr("perimeter: extent"): _extent(geometry).to_numpy(),
@@ -202,6 +201,13 @@ def recorded_mined_areas(layers: dict[str, pd.DataFrame], catalog: Catalog,
         tr("self-destruct period, catalog (h)"): setting,
         tr("self-deactivation life, catalog"): life,
         tr("anti-handling devices"): tr("not held in the ledger")})
+
+
+def _rounded_wkt(location: pd.Series, tr: Translate) -> np.ndarray:
+    """A recorded point or line as WKT to five decimals of a degree (about 1 m)."""
+    shapes = shapely.from_wkt(location.to_numpy(dtype=object), on_invalid="ignore")
+    text = shapely.to_wkt(shapes, rounding_precision=5, trim=True)
+    return np.where(pd.isna(text), tr("the perimeter only"), text).astype(object)
 
 
 def _catalog_periods(catalog: Catalog, codes: pd.Series, tr: Translate
@@ -298,8 +304,9 @@ def _findings_say(findings: pd.DataFrame, records: pd.DataFrame, code: str,
         verdict = (tr("above the ceiling") if low > ceiling else
                    tr("within the ceiling") if high <= ceiling else
                    tr("cannot tell from the findings"))
-        said.append(tr("{share} of {n} (90 % interval {low}–{high}): {verdict}").format(
-            share=f"{share:.3g}", n=n, low=f"{low:.3g}", high=f"{high:.3g}", verdict=verdict))
+        said.append(tr("{k} of {n} ({share}; 90 % interval {low}–{high}): {verdict}").format(
+            k=round(share * n), n=n, share=f"{share:.3g}", low=f"{low:.3g}",
+            high=f"{high:.3g}", verdict=verdict))
     return said[0], said[1]
 
 
@@ -325,7 +332,8 @@ def clearance_programmes(layers: dict[str, pd.DataFrame], period: Period,
         "area": work["area_id"].to_numpy(),
         "reduced": np.where(finished, work["reduced_m2"].fillna(0.0).to_numpy(float), 0.0),
         "cleared": np.where(finished, work["cleared_m2"].fillna(0.0).to_numpy(float), 0.0),
-        "under_way": ~finished & work["finished"].isna().to_numpy(bool),
+        "under_way": (work["finished"].isna() | (work["finished"] > period.end)).to_numpy(
+            bool),
         "found": work["id"].map(found).fillna(0).to_numpy(int)})
     out = frame.groupby(["organisation", "kind", "method"], sort=True).agg(
         activities=("area", "size"), areas=("area", "nunique"), reduced=("reduced", "sum"),
@@ -338,7 +346,7 @@ def clearance_programmes(layers: dict[str, pd.DataFrame], period: Period,
         tr("reduced m²"): out["reduced"].round().astype(int),
         tr("cleared m²"): out["cleared"].round().astype(int),
         tr("under way at the period's end"): out["under_way"].astype(int),
-        tr("items found"): out["found"].astype(int)})
+        tr("items found (linked to the activity)"): out["found"].astype(int)})
 
 
 def destroyed_by_type(layers: dict[str, pd.DataFrame], catalog: Catalog, period: Period,
