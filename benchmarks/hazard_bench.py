@@ -7,7 +7,9 @@ Measures, each in its own process (so peak memory is its own):
   * the national daily curve over 3 years;
   * per-area figures at an as-of date;
   * a naive per-record NumPy implementation on a subsample, scaled to all records;
-  * memory bandwidth (a large NumPy copy), against the bytes the engine streams.
+  * memory bandwidth (a large NumPy copy), against the bytes the engine streams;
+  * the as-of figures and the curve on one thread (HAZARDLEDGER_THREADS=1), for the
+    speed-up the engine's threads give on this machine's cores.
 Targets on the 2-core machine: curve <= 10 s, per-area <= 60 s, peak memory <= 8 GB.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -22,6 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from hazardledger.hazard.backends import THREADS_ENV, threads
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -72,10 +77,12 @@ def _child(kind: str, samples: int, records: int) -> dict[str, float]:
     return figures
 
 
-def _run(kind: str, samples: int, records: int) -> dict[str, float]:
+def _run(kind: str, samples: int, records: int, threads: int | None = None
+         ) -> dict[str, float]:
+    env = {**os.environ, **({THREADS_ENV: str(threads)} if threads else {})}
     out = subprocess.run([sys.executable, __file__, "--child", kind, "--samples", str(samples),
                           "--records", str(records)], check=True, capture_output=True,
-                         text=True)
+                         text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -88,8 +95,11 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.child, args.samples, args.records)))
         return
+    cores = threads()
     curve = _run("curve", args.samples, args.records)
     as_of = _run("as_of", args.samples, args.records)
+    as_of_one = _run("as_of", args.samples, args.records, threads=1)
+    curve_one = _run("curve", args.samples, args.records, threads=1)
     naive = _run("naive", args.samples, args.records)
     bandwidth = _run("bandwidth", args.samples, args.records)
     naive_scaled = naive["seconds"] * naive["scale"]
@@ -101,6 +111,11 @@ def main() -> None:
           f"{curve['peak_gb']:.2f} GB (target <= 10 s)")
     print(f"  per-area as-of figures:        {as_of['seconds']:7.1f} s, peak "
           f"{as_of['peak_gb']:.2f} GB (target <= 60 s, peak <= 8 GB)")
+    print(f"  on 1 thread: as-of {as_of_one['seconds']:7.1f} s, curve "
+          f"{curve_one['seconds']:.1f} s; speed-up on {cores} threads: as-of "
+          f"{as_of_one['seconds'] / as_of['seconds']:.2f}x, curve "
+          f"{curve_one['seconds'] / curve['seconds']:.2f}x (figures equal: "
+          f"{as_of_one['national_mean'] == as_of['national_mean']})")
     print(f"  naive per-record NumPy, scaled from 2,000 records: {naive_scaled:,.0f} s: "
           f"engine is {naive_scaled / as_of['seconds']:.0f}x faster")
     print(f"  memory bandwidth (2 GiB copy): {copy_rate / 1e9:.1f} GB/s; engine streams about "

@@ -59,6 +59,38 @@ def test_numpy_and_dask_give_identical_figures(demo_input) -> None:  # type: ign
                                   inert_times(inp, samples, t, 9, "national", engine="dask"))
 
 
+@pytest.mark.parametrize("threads", ["2", "3"])
+def test_threads_give_bit_identical_figures(demo_input, threads: str,  # type: ignore[no-untyped-def]
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks computed on several threads at once (each with its own buffers) give exactly
+    the figures of one thread: as-of sums, the daily curve and the inert-by dates."""
+    inp, samples = demo_input
+    t = float(hours(pd.Timestamp("2026-11-01", tz="UTC")))
+    day = int(t // 24)
+
+    def figures() -> list[np.ndarray]:
+        a = as_of(inp, samples, t, seed=9, chunk=5)
+        return [a.expected, a.log_none,
+                daily_curve(inp, samples, day - 30, day, seed=9, chunk=7).expected,
+                inert_times(inp, samples, t, 9, "national", chunk=6)]
+
+    monkeypatch.setenv("HAZARDLEDGER_THREADS", "1")
+    one = figures()
+    monkeypatch.setenv("HAZARDLEDGER_THREADS", threads)
+    for single, many in zip(one, figures(), strict=True):
+        np.testing.assert_array_equal(single, many)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "257", "1e3"])
+def test_a_thread_count_out_of_bounds_is_refused(value: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from hazardledger.hazard.backends import threads
+
+    monkeypatch.setenv("HAZARDLEDGER_THREADS", value)
+    with pytest.raises(ValueError, match=r"HAZARDLEDGER_THREADS=.*from 1 to 256"):
+        threads()
+
+
 def test_unknown_engine() -> None:
     from hazardledger.hazard.backends import map_blocks
 

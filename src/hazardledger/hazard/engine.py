@@ -21,6 +21,7 @@ depend on how samples are blocked or spread over workers.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,12 +225,14 @@ def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives:
     log_none = np.empty_like(expected)
     segments = inp.segments()
     key = (id(inp), tuple(times_h))
-    if key not in _CLIMATE_PLANS:
-        _CLIMATE_PLANS.clear()
-        _CLIMATE_PLANS[key] = [climate_plans(inp, float(t)) for t in times_h]
+    with _PLANS_LOCK:
+        if key not in _CLIMATE_PLANS:
+            _CLIMATE_PLANS.clear()
+            _CLIMATE_PLANS[key] = [climate_plans(inp, float(t)) for t in times_h]
+        plans = _CLIMATE_PLANS[key]
     for k in range(times_h.size):
         for (sd, power), plan, (point, windowed), p in zip(
-                parts, _CLIMATE_PLANS[key][k], segments, params, strict=True):
+                parts, plans[k], segments, params, strict=True):
             climate_window_mean(sd, power, plan, point, windowed, p["temp_coef_per_c"],
                                 climate, mean_s)
         expected[k], log_none[k] = _sums(inp, removed.remaining(k, times_h[k]), mean_s,
@@ -266,26 +269,28 @@ def _as_of_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
 
 
 def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[list[Windows]]:
-    """Grid positions for every time, kept for the blocks that follow in this process."""
+    """Grid positions for every time, kept for the blocks that follow in this process
+    (made once, by the first thread to ask; the others wait for it and read them)."""
     key = (id(inp), tuple(times), id(grid))
-    if key not in _PLANS:
-        _PLANS.clear()
-        _PLANS[key] = [windows(inp, grid, t) for t in times]
-    return _PLANS[key]
+    with _PLANS_LOCK:
+        if key not in _PLANS:
+            _PLANS.clear()
+            _PLANS[key] = [windows(inp, grid, t) for t in times]
+        return _PLANS[key]
 
 
-# Per process: the grid positions of the input being computed and one set of buffers,
-# reused by every block the process computes (here, or on a Dask worker).
+# Per process: the grid positions of the input being computed, read by every block the
+# process computes (here, or on a Dask worker); per thread, one set of buffers.
 _PLANS: dict[tuple[int, tuple[float, ...], int], list[list[Windows]]] = {}
-_WORKSPACES: dict[int, Workspace] = {}
+_PLANS_LOCK = threading.Lock()
 _CLIMATE_PLANS: dict[tuple[int, tuple[float, ...]], list[list[ClimatePlan]]] = {}
+_THREAD = threading.local()
 
 
 def _workspace(n_records: int, rows: int) -> Workspace:
-    held = _WORKSPACES.get(n_records)
-    if held is None or held.counts.shape[0] < rows:
-        _WORKSPACES.clear()
-        _WORKSPACES[n_records] = held = Workspace(n_records, max(rows, SAMPLE_BLOCK))
+    held: Workspace | None = getattr(_THREAD, "workspace", None)
+    if held is None or held.counts.shape[1] != n_records or held.counts.shape[0] < rows:
+        held = _THREAD.workspace = Workspace(n_records, max(rows, SAMPLE_BLOCK))
     return held
 
 
