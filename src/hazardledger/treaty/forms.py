@@ -71,6 +71,11 @@ def _stock(build: Callable[[dict[str, pd.DataFrame], Catalog, pd.Timestamp, str]
     return lambda layers, catalog, period, lang: build(layers, catalog, period.end, lang)
 
 
+_PROGRAMMES = N_("Technical survey and clearance under way in the year, by organisation, "
+                 "kind and method: square metres reduced and cleared by the activities "
+                 "finished in the year, and the items they found.")
+
+
 def _filled(treaty: str) -> list[tuple[str, str, str, Builder, bool]]:
     """(key, title, explanation, builder, stands) of each part the ledger fills."""
     if treaty == "ottawa":
@@ -82,12 +87,7 @@ def _filled(treaty: str) -> list[tuple[str, str, str, Builder, bool]]:
                 "then. Quantities are as recorded; a range where the record gives one."),
              _stock(parts.mined_areas), True),
             ("F", N_("Status of programmes for the destruction of anti-personnel mines in "
-                     "mined areas"), N_(
-                "Technical survey and clearance under way in the year, by organisation, "
-                "kind and method: square metres reduced and cleared by the activities "
-                "finished in the year, and the items they found."),
-             lambda layers, catalog, period, lang: parts.clearance_programmes(
-                 layers, period, lang), False),
+                     "mined areas"), _PROGRAMMES, parts.clearance_programmes, False),
             ("G", N_("Anti-personnel mines destroyed after entry into force, by type"), N_(
                 "Anti-personnel mines found in survey and clearance in the year, by type and "
                 "the state they were found in. The ledger records finding, and so removal; "
@@ -98,16 +98,11 @@ def _filled(treaty: str) -> list[tuple[str, str, str, Builder, bool]]:
                 "whom they reached: girls and boys under 18, women, men, and people whose sex "
                 "or age was not recorded. Marking of hazardous areas is not recorded in the "
                 "ledger: [ TO BE COMPLETED BY THE STATE ]."),
-             lambda layers, catalog, period, lang: parts.risk_education(
-                 layers, period, lang), False),
+             parts.risk_education, False),
         ]
     return [
-        ("b", N_("Mine clearance and rehabilitation programmes"), N_(
-            "Technical survey and clearance under way in the year, by organisation, kind "
-            "and method: square metres reduced and cleared by the activities finished in the "
-            "year, and the items they found."),
-         lambda layers, catalog, period, lang: parts.clearance_programmes(
-             layers, period, lang), False),
+        ("b", N_("Mine clearance and rehabilitation programmes"), _PROGRAMMES,
+         parts.clearance_programmes, False),
         ("c", N_("Technical requirements: recorded mined areas (Technical Annex 1)"), N_(
             "Each record of items laid by the year's end in an area still open then: where "
             "its perimeter lies, its extent and area, its point or line and its remarks as "

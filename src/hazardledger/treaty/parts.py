@@ -310,7 +310,7 @@ def _findings_say(findings: pd.DataFrame, records: pd.DataFrame, code: str,
     return said[0], said[1]
 
 
-def clearance_programmes(layers: dict[str, pd.DataFrame], period: Period,
+def clearance_programmes(layers: dict[str, pd.DataFrame], catalog: Catalog, period: Period,
                          lang: str) -> pd.DataFrame:
     """Ottawa Form F and Article 13(4)(b): technical survey and clearance under way in the
     period, by organisation, kind and method: activities, areas, m² reduced and cleared
@@ -372,8 +372,8 @@ def destroyed_by_type(layers: dict[str, pd.DataFrame], catalog: Catalog, period:
 AUDIENCE = ("girls", "boys", "women", "men", "not_disaggregated")
 
 
-def risk_education(layers: dict[str, pd.DataFrame], period: Period, lang: str
-                   ) -> pd.DataFrame:
+def risk_education(layers: dict[str, pd.DataFrame], catalog: Catalog, period: Period,
+                   lang: str) -> pd.DataFrame:
     """Ottawa Form I (its risk education part): the sessions held in the period, by region
     (the session's, else its hazard area's) and organisation, and whom they reached by sex
     and age, as the GICHD Minimum Data Requirements ask."""
