@@ -113,7 +113,8 @@ def test_ottawa_forms_equal_the_records_at_the_year_end(worked: Ledger) -> None:
         "Technical survey")
 
     form_g = _part(worked, "ottawa", 2025, "G").set_index("type")
-    assert list(form_g.index) == ["ap-persistent"]
+    assert list(form_g.index) == ["ap-persistent", "total"]
+    assert form_g.loc["total", "found and removed"] == 3
     row = form_g.loc["ap-persistent"]
     assert (row["found and removed"], row["found: Functional"], row["found: Unknown"],
             row["found: Inert"]) == (3, 2, 1, 0)
@@ -121,12 +122,17 @@ def test_ottawa_forms_equal_the_records_at_the_year_end(worked: Ledger) -> None:
 
     form_i = _part(worked, "ottawa", 2025, "I").set_index("region")
     # RE-1's region is its hazard area's; RE-3 was held the year before
-    assert list(form_i.index) == ["Kharkivska", "Khersonska"]
+    assert list(form_i.index) == ["Kharkivska", "Khersonska", "total"]
     assert form_i.loc["Kharkivska", ["sessions", "girls (under 18)", "boys (under 18)",
                                      "women", "men", "people reached"]].tolist() == [
         1, 12, 10, 7, 3, 32]
     assert form_i.loc["Khersonska", ["sessions", "women", "sex or age not recorded",
                                      "people reached"]].tolist() == [1, 20, 5, 25]
+    assert form_i.loc["total", ["sessions", "girls (under 18)", "boys (under 18)", "women",
+                                "men", "sex or age not recorded", "people reached"]].tolist(
+                                ) == [2, 12, 10, 27, 3, 5, 57]
+    assert form_f.loc["total", ["cleared m²", "under way at the period's end"]].tolist() == [
+        3000, 1]
 
 
 def test_protocol_ii_records_and_the_parts_for_the_state(worked: Ledger) -> None:
@@ -284,6 +290,14 @@ def test_hostile_text_cannot_break_or_hide_in_the_docx(tmp_path: Path) -> None:
     assert not any(ch in text for text in texts for ch in "\x00\x1b\u202e")
 
 
+def _check_total(form: pd.DataFrame) -> None:
+    """The last row is "total", and each count in it is the sum of the rows above."""
+    assert form.iloc[-1, 0] == "total"
+    counts = form.select_dtypes("number")
+    pd.testing.assert_series_equal(counts.iloc[:-1].sum(), counts.iloc[-1],
+                                   check_names=False, check_dtype=False)
+
+
 def test_the_demos_forms_equal_its_records(demo: tuple[Path, str]) -> None:
     """On the demo: Form G counts the anti-personnel mines found in 2025, Form F the land
     cleared and reduced by the activities finished in 2025 (as ``release`` counts it), and
@@ -297,22 +311,25 @@ def test_the_demos_forms_equal_its_records(demo: tuple[Path, str]) -> None:
     in_2025 = findings[(found.dt.year == 2025).to_numpy(bool)]
     ap = in_2025["item_type"].map(lambda c: catalog.get(c).category.value == "ap_mine")
     form_g = _part(led, "ottawa", 2025, "G")
-    assert int(form_g["found and removed"].sum()) == int(ap.sum()) > 0
+    _check_total(form_g)
+    assert int(form_g["found and removed"].iloc[-1]) == int(ap.sum()) > 0
 
     released = accounting(led, "2025-01-01", "2025-12-31").released["current"]
     work = released[released["kind"].isin(["ts", "clearance"])]
     form_f = _part(led, "ottawa", 2025, "F")
-    assert int(form_f["cleared m²"].sum()) == pytest.approx(work["cleared_m2"].sum(), abs=
-                                                            len(form_f))
-    assert int(form_f["reduced m²"].sum()) == pytest.approx(work["reduced_m2"].sum(), abs=
-                                                            len(form_f))
+    _check_total(form_f)
+    assert int(form_f["cleared m²"].iloc[-1]) == pytest.approx(work["cleared_m2"].sum(), abs=
+                                                               len(form_f))
+    assert int(form_f["reduced m²"].iloc[-1]) == pytest.approx(work["reduced_m2"].sum(), abs=
+                                                               len(form_f))
 
     sessions = led.read("risk_education")
     held = sessions[(pd.to_datetime(sessions["held_on"], utc=True).dt.year == 2025)
                     .to_numpy(bool)]
     form_i = _part(led, "ottawa", 2025, "I")
-    assert int(form_i["sessions"].sum()) == len(held) > 0
-    assert int(form_i["people reached"].sum()) == int(held[
+    _check_total(form_i)
+    assert int(form_i["sessions"].iloc[-1]) == len(held) > 0
+    assert int(form_i["people reached"].iloc[-1]) == int(held[
         ["girls", "boys", "women", "men", "not_disaggregated"]].to_numpy().sum())
 
     form_c = _part(led, "ottawa", 2025, "C")

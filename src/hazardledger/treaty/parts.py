@@ -339,14 +339,14 @@ def clearance_programmes(layers: dict[str, pd.DataFrame], catalog: Catalog, peri
         activities=("area", "size"), areas=("area", "nunique"), reduced=("reduced", "sum"),
         cleared=("cleared", "sum"), under_way=("under_way", "sum"), found=("found", "sum"))
     out = out.reset_index()
-    return pd.DataFrame({
+    return _with_total(pd.DataFrame({
         tr("organisation"): out["organisation"], tr("kind"): out["kind"],
         tr("method"): out["method"], tr("activities"): out["activities"].astype(int),
         tr("hazard areas"): out["areas"].astype(int),
         tr("reduced m²"): out["reduced"].round().astype(int),
         tr("cleared m²"): out["cleared"].round().astype(int),
         tr("under way at the period's end"): out["under_way"].astype(int),
-        tr("items found (linked to the activity)"): out["found"].astype(int)})
+        tr("items found (linked to the activity)"): out["found"].astype(int)}), 3, tr)
 
 
 def destroyed_by_type(layers: dict[str, pd.DataFrame], catalog: Catalog, period: Period,
@@ -361,12 +361,12 @@ def destroyed_by_type(layers: dict[str, pd.DataFrame], catalog: Catalog, period:
     table = pd.crosstab(inside["item_type"], inside["state"].astype(str))
     words = choices("finding_state", lang)
     table = table.reindex(columns=list(words), fill_value=0).sort_index()
-    return pd.DataFrame({
+    return _with_total(pd.DataFrame({
         tr("type"): table.index.to_numpy(),
         tr("found and removed"): table.sum(axis=1).to_numpy(int),
         **{tr("found: {state}").format(state=words[s]): table[s].to_numpy(int)
            for s in words},
-        tr("destroyed"): tr("for the State to confirm")})
+        tr("destroyed"): tr("for the State to confirm")}), 1, tr)
 
 
 AUDIENCE = ("girls", "boys", "women", "men", "not_disaggregated")
@@ -387,11 +387,24 @@ def risk_education(layers: dict[str, pd.DataFrame], catalog: Catalog, period: Pe
     out = frame.groupby(["region", "organisation"], sort=True).agg(
         sessions=("girls", "size"), **{name: (name, "sum") for name in AUDIENCE})
     out = out.reset_index()
-    return pd.DataFrame({
+    return _with_total(pd.DataFrame({
         tr("region"): out["region"], tr("organisation"): out["organisation"],
         tr("sessions"): out["sessions"].astype(int),
         tr("girls (under 18)"): out["girls"].astype(int),
         tr("boys (under 18)"): out["boys"].astype(int),
         tr("women"): out["women"].astype(int), tr("men"): out["men"].astype(int),
         tr("sex or age not recorded"): out["not_disaggregated"].astype(int),
-        tr("people reached"): out[list(AUDIENCE)].sum(axis=1).astype(int)})
+        tr("people reached"): out[list(AUDIENCE)].sum(axis=1).astype(int)}), 2, tr)
+
+
+def _with_total(frame: pd.DataFrame, keys: int, tr: Translate) -> pd.DataFrame:
+    """The table with a last row of totals, as the forms report them: each count summed,
+    the first ``keys`` columns (what the rows are by) reading "total" and blank, any other
+    text as in the rows."""
+    if not len(frame):
+        return frame
+    total = {name: (int(frame[name].sum()) if pd.api.types.is_integer_dtype(frame[name])
+                    else frame[name].iloc[0]) for name in frame.columns[keys:]}
+    labels = {name: tr("total") if i == 0 else "" for i, name in
+              enumerate(frame.columns[:keys])}
+    return pd.concat([frame, pd.DataFrame([{**labels, **total}])], ignore_index=True)
