@@ -53,8 +53,9 @@ def _ap_mine(catalog: Catalog, codes: pd.Series) -> np.ndarray:
     """Whether each item type is an anti-personnel mine (the Ottawa Convention's scope);
     a code the catalog lacks is not claimed to be one."""
     known = set(catalog.codes())
-    return np.array([c in known and catalog.get(c).category == ItemCategory.AP_MINE
-                     for c in codes], dtype=bool)
+    ap = {c: c in known and catalog.get(c).category == ItemCategory.AP_MINE
+          for c in codes.unique()}  # once per type, not per record
+    return codes.map(ap).fillna(False).to_numpy(bool)
 
 
 def _items(records: pd.DataFrame) -> pd.DataFrame:
@@ -215,8 +216,9 @@ def _catalog_periods(catalog: Catalog, codes: pd.Series, tr: Translate
     """Per record, its type's self-destruct setting and median self-deactivation life as
     the catalog's claimed scenario gives them, with their sources."""
     shown: dict[str, tuple[str, str]] = {}
+    known = set(catalog.codes())
     for code in codes.unique():
-        if code not in catalog.codes():
+        if code not in known:
             shown[code] = (tr("not in the catalog"), tr("not in the catalog"))
             continue
         item, priors = catalog.get(code), catalog.priors(code, CATALOG_SCENARIO)
@@ -230,9 +232,8 @@ def _catalog_periods(catalog: Catalog, codes: pd.Series, tr: Translate
             life = tr("median {days} days ({source})").format(
                 days=f"{median / 24:.3g}", source=eta.source)
         shown[code] = (setting, life)
-    pairs = [shown[c] for c in codes]
-    return (np.array([p[0] for p in pairs], dtype=object),
-            np.array([p[1] for p in pairs], dtype=object))
+    return (codes.map({c: v[0] for c, v in shown.items()}).to_numpy(dtype=object),
+            codes.map({c: v[1] for c, v in shown.items()}).to_numpy(dtype=object))
 
 
 def annex_verdicts(layers: dict[str, pd.DataFrame], catalog: Catalog, end: pd.Timestamp,
