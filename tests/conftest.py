@@ -102,6 +102,22 @@ def english() -> Iterator[None]:
         os.environ[LANG_ENV] = before
 
 
+@pytest.fixture(autouse=True, scope="session")
+def figure_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Servers the tests start keep their prepared figures here, not in the user's cache."""
+    from hazardledger.api.prepared import CACHE_ENV
+
+    path = tmp_path_factory.mktemp("figures")
+    path.chmod(0o700)
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The demo ledger as ``hazardledger demo`` builds it, and what it printed (built once:

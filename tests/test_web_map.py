@@ -118,7 +118,14 @@ def test_web_map_in_chromium(server: tuple[str, str]) -> None:
             assert now["HA-1"] == "#f03b20"  # 400 items a week after laying: 50-500
             assert "not a land release" in page.inner_text("#warning")
             assert page.locator("#priority-list li").count() == 3
-            page.locator("#date").fill("365")
+            # the slider's dates are the server's checkpoints: the last is within a year on
+            checkpoints = page.evaluate("fetch('prepared', {headers: {Authorization: "
+                                        f"'Bearer {token}'}}}}).then(r => r.json())")
+            dates = [c["date"] for c in checkpoints["checkpoints"]]
+            today = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
+            assert page.inner_text("#date-label") == today
+            assert today in dates and len(dates) >= 36
+            page.locator("#date").fill(str(len(dates) - 1))
             page.locator("#date").dispatch_event("change")
             page.wait_for_function("document.body.dataset.asOf !== "
                                    f"'{page.evaluate('document.body.dataset.asOf')}'")

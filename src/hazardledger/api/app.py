@@ -37,6 +37,7 @@ from . import params
 from .auth import Role, user_for, utc_now
 from .basemap import ATTRIBUTION_SETTING, URL_SETTING, TileBasemap, stored_basemap
 from .collections import (
+    SAMPLES,
     all_collections,
     as_of,
     computed_frame,
@@ -47,6 +48,7 @@ from .collections import (
 )
 from .geojson import dumps, features, page_features
 from .openapi import document as openapi_document
+from .prepared import WAIT_S, BeingPrepared, Preparer, cache_root
 from .protections import DEFAULT_MAX_BODY, Protections, validation_failed
 from .throttle import LOG, FailedLogins, TokenUse
 
@@ -66,17 +68,23 @@ def _json(document: object, status: int = 200, media_type: str = "application/js
 
 
 def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
-               clock: Callable[[], float] = time.monotonic) -> FastAPI:
+               clock: Callable[[], float] = time.monotonic, *, prepare_ahead: bool = False,
+               prepare_wait_s: float = WAIT_S) -> FastAPI:
     """The server for the ledger at ``location`` (a .gpkg path or a postgresql:// URL);
     request bodies above ``max_body`` bytes are refused (413). ``clock`` (seconds) times
-    failed authentications and tokens' last use."""
+    failed authentications and tokens' last use. The computed collections are prepared in
+    the background (:mod:`.prepared`): at the web map's checkpoints from the first request
+    on with ``prepare_ahead``; a request waits ``prepare_wait_s`` at most for its date."""
     # Open ledgers are pooled: opening one per request (connect, schema check) costs more
     # than serving a page. A ledger is used by one request at a time.
     idle: queue.SimpleQueue[Ledger] = queue.SimpleQueue()
+    preparer = Preparer(location, SAMPLES, ahead=prepare_ahead, wait_s=prepare_wait_s,
+                        cache=cache_root())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        preparer.close()
         # closed at shutdown, so that the GeoPackage can leave WAL mode (end_serving)
         while True:
             try:
@@ -155,6 +163,12 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
     @app.exception_handler(StoreError)
     def store_error(request: Request, exc: StoreError) -> Response:
         return _json({"code": "StoreUnavailable", "description": str(exc)}, 503)
+
+    @app.exception_handler(BeingPrepared)
+    def being_prepared(request: Request, exc: BeingPrepared) -> Response:
+        response = _json(exc.progress, 503)
+        response.headers["Retry-After"] = str(exc.progress["retry_after_s"])
+        return response
 
     def base(request: Request) -> str:
         return str(request.base_url).rstrip("/")
@@ -270,7 +284,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                                           "it from a past state)")
             params.only(request.query_params.multi_items(), params.COMPUTED, cid)
             frame, matched = page_in_memory(
-                computed_frame(led, cid, as_of(as_of_), scenario), box, size, start)
+                computed_frame(preparer, led, cid, as_of(as_of_), scenario), box, size, start)
         else:
             window = params.datetime_window(datetime_, cid)
             equals = params.equals(request.query_params.multi_items(), cid)
@@ -300,7 +314,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
         known(cid)
         moment = state_at(state_at_)
         if collections[cid].computed:
-            frame = computed_frame(led, cid, as_of(as_of_), scenario)
+            frame = computed_frame(preparer, led, cid, as_of(as_of_), scenario)
             frame = frame[frame["id"] == fid]
         elif moment is not None:
             frame = stood_frame(led, cid, moment)
@@ -314,6 +328,15 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                             {"href": f"{base(request)}/collections/{cid}", "rel": "collection",
                              "type": "application/json"}]
         return _json(feature, media_type=GEOJSON)
+
+    @app.get("/prepared", summary="The web map's checkpoints: the dates whose residual "
+             "hazard and priorities are prepared, and the one being computed")
+    def prepared(led: LedgerDep, user: ViewerDep,
+                 scenario: Annotated[str, Query()] = DEFAULT_SCENARIO) -> Response:
+        try:
+            return _json(preparer.status(scenario, led.store.change_token()))
+        except ValueError as exc:
+            raise params.BadParameter(f"scenario: {exc}") from None
 
     @app.get("/areas/{area_id}/curve", summary="Daily residual hazard of one hazard area")
     def area_curve(area_id: str, led: LedgerDep, user: ViewerDep,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +17,7 @@ from ..hazard.parameters import DEFAULT_SAMPLES
 from ..ledger import Ledger, utc_timestamp
 from ..priority.ranking import NOT_A_RELEASE
 from .params import TIME_FIELDS, BadParameter, Window
+from .prepared import Preparer
 
 COMPUTED = {
     "residual_hazard": ("Residual hazard per hazard area, computed for ?as_of=YYYY-MM-DD "
@@ -60,28 +60,13 @@ def as_of(text: str | None) -> pd.Timestamp:
         raise BadParameter(f"as_of={text}: not a date (YYYY-MM-DD)") from None
 
 
-@lru_cache(maxsize=8)  # a national ledger's frames are large; a few dates at a time
-def _computed(location: str, name: str, when: pd.Timestamp, scenario: str,
-              audit_head: str | None) -> gpd.GeoDataFrame:
-    # keyed on the audit head: any write to the ledger makes a new key
-    with Ledger(location) as ledger:
-        if name == "residual_hazard":
-            return gpd.GeoDataFrame(ledger.residual_hazard(when, scenario=scenario,
-                                                           samples=SAMPLES))
-        if name == "exposure":
-            return ledger.exposure()
-        # the residual hazard of the same date, from this cache when the map asked for it
-        hazard = _computed(location, "residual_hazard", when, scenario, audit_head)
-        ranked, _ = ledger.priorities(when, scenario=scenario, samples=SAMPLES, hazard=hazard)
-        return ranked
-
-
-def computed_frame(ledger: Ledger, name: str, when: pd.Timestamp, scenario: str
-                   ) -> gpd.GeoDataFrame:
-    """A computed collection's features, recomputed only when the ledger has changed."""
+def computed_frame(preparer: Preparer, ledger: Ledger, name: str, when: pd.Timestamp,
+                   scenario: str) -> gpd.GeoDataFrame:
+    """A computed collection's features for the ledger as it is now, prepared once per
+    state of the ledger (see :mod:`.prepared`); raises ``BeingPrepared`` while they are
+    computed."""
     try:
-        frame = _computed(ledger.location, name, when, scenario,
-                          ledger.store.get_meta("audit_head"))
+        frame = preparer.frame(name, when, scenario, ledger.store.change_token())
     except ValueError as exc:  # e.g. no records, an unknown scenario, no places
         raise BadParameter(f"{name}: {exc}") from None
     return frame.rename(columns={"area_id": "id"}) if "area_id" in frame else frame

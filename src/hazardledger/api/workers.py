@@ -68,7 +68,7 @@ def _end_with_parent(parent: int) -> None:
 
 
 def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventType,
-               parent: int, max_body: int) -> None:
+               parent: int, max_body: int, prepare_ahead: bool) -> None:
     _end_with_parent(parent)
     import uvicorn
 
@@ -81,7 +81,8 @@ def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventT
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
-    config = uvicorn.Config(create_app(location, max_body), log_level="warning")
+    config = uvicorn.Config(create_app(location, max_body, prepare_ahead=prepare_ahead),
+                            log_level="warning")
     ready.set()
     # Listening starts together: a worker that listened alone for a moment would take the
     # first burst of connections, and keep-alive clients stay where they land.
@@ -92,7 +93,8 @@ def _serve_one(location: str, host: str, port: int, ready: EventType, go: EventT
 
 
 def run_workers(location: str, host: str, port: int, workers: int,
-                tell: Callable[[str], None], max_body: int = DEFAULT_MAX_BODY) -> None:
+                tell: Callable[[str], None], max_body: int = DEFAULT_MAX_BODY,
+                prepare_ahead: bool = False) -> None:
     """Serve the ledger at ``location`` from ``workers`` processes until SIGTERM or SIGINT;
     a worker that dies is replaced. Returns once every worker has stopped."""
     check_port(host, port)
@@ -112,7 +114,7 @@ def run_workers(location: str, host: str, port: int, workers: int,
         ready = context.Event()
         process = context.Process(target=_serve_one, daemon=True,
                                   args=(location, host, port, ready, go, os.getpid(),
-                                        max_body))
+                                        max_body, prepare_ahead))
         process.start()
         return process, ready
 

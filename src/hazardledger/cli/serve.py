@@ -33,6 +33,11 @@ def serve(
         "--max-body", min=1024, max=2**31 - 1,
         help="Largest request body in bytes (413 above it); the default fits any real batch")
                         ] = DEFAULT_MAX_BODY,
+    prepare_ahead: Annotated[bool, typer.Option(
+        "--prepare-ahead/--no-prepare-ahead",
+        help="Compute the residual hazard and priorities of the web map's dates (today and "
+             "the first of each month, two years back to one ahead) in the background, from "
+             "the first request on, so that its date slider answers at once")] = True,
 ) -> None:
     """Serve the ledger: OGC API – Features (read and, for editors, write) with tokens."""
     import uvicorn
@@ -55,10 +60,10 @@ def serve(
     try:
         if workers > 1:
             run_workers(ledger.location, host, port, workers, max_body=max_body,
-                        tell=lambda line: err.print(line))
+                        prepare_ahead=prepare_ahead, tell=lambda line: err.print(line))
         else:
-            uvicorn.run(create_app(ledger.location, max_body), host=host, port=port,
-                        log_level="warning")
+            uvicorn.run(create_app(ledger.location, max_body, prepare_ahead=prepare_ahead),
+                        host=host, port=port, log_level="warning")
     except ServerFailed as exc:
         fail([str(exc)], code=1)
     finally:

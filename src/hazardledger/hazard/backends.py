@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import numpy as np
@@ -23,6 +24,10 @@ ENGINES = ("numpy", "dask")
 THREADS_ENV = "HAZARDLEDGER_THREADS"
 MAX_THREADS = 256
 T = TypeVar("T")
+
+# Told (blocks done, blocks in all) as blocks finish, in the thread that called map_blocks:
+# a server preparing figures in the background shows how far it has got.
+PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar("PROGRESS", default=None)
 
 
 def threads() -> int:
@@ -64,14 +69,24 @@ def map_blocks(task: Callable[..., T], n_samples: int, chunk: int, engine: str,
     if engine not in ENGINES:
         raise ValueError(f"unknown engine '{engine}' (engines: {', '.join(ENGINES)})")
     chunks = sample_blocks(n_samples, chunk)
+    report = PROGRESS.get()
+
+    def told(results: Iterator[T]) -> list[T]:
+        out = []
+        for result in results:
+            out.append(result)
+            if report is not None:
+                report(len(out), len(chunks))
+        return out
+
     if engine == "numpy":
         workers = min(threads(), len(chunks))
         if workers <= 1:
-            return [task(block, *shared) for block in chunks]
+            return told(task(block, *shared) for block in chunks)
         with ThreadPoolExecutor(workers, thread_name_prefix="hazard") as pool:
-            return list(pool.map(lambda block: task(block, *shared), chunks))
+            return told(pool.map(lambda block: task(block, *shared), chunks))
     with _client() as client:
         # Inputs go to the workers once, not once per task.
         scattered = [client.scatter(obj, broadcast=True) for obj in shared]
         futures = [client.submit(task, block, *scattered, pure=False) for block in chunks]
-        return list(client.gather(futures))
+        return told(iter(client.gather(futures)))

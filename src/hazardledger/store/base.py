@@ -385,6 +385,11 @@ class Store(AuditedStore):
                                [None if before is None else audit_rows.to_json({key: before})],
                                [audit_rows.to_json({key: value})])
 
+    def change_token(self) -> str:
+        """Changes whenever the ledger's data does, by this program or another (figures
+        computed from the ledger are cached under it)."""
+        return str(self.get_meta("audit_head"))
+
     def _feature_json(self, schema: LayerSchema, ids: Sequence[str]) -> dict[str, str]:
         """Stored state of features as audit JSON, keyed by id (the audit trail's
         "before" of a correction or delete)."""

@@ -33,13 +33,7 @@ from . import (
     gpkg_results,
     rtree_bulk,
 )
-from .base import (
-    FeaturePage,
-    FeatureQuery,
-    Store,
-    StoreError,
-    check_result_name,
-)
+from .base import FeaturePage, FeatureQuery, Store, StoreError, check_result_name
 from .gpkg_geometry import decode, decode_lenient, encode
 from .gpkg_rtree import missing_rtree_triggers, restore_rtree
 from .gpkg_schema import (
@@ -415,6 +409,10 @@ class GeoPackageStore(Store):
 
     def pending_edits(self) -> list[gpkg_edits.PendingEdit]:
         return gpkg_edits.pending(self._conn)
+
+    def change_token(self) -> str:
+        # another program's edit is recorded in hl_pending without moving the audit head
+        return f"{self.get_meta('audit_head')}|{gpkg_edits.last_seq(self._conn)}"
 
     def item_type_definitions(self) -> list[tuple[str, str]]:
         return list(self._conn.execute("SELECT code, definition FROM item_types ORDER BY fid"))

@@ -136,6 +136,12 @@ def pending(conn: sqlite3.Connection) -> list[PendingEdit]:
                         _parse(after)) for seq, at, layer, op, fid, before, after in rows]
 
 
+def last_seq(conn: sqlite3.Connection) -> int:
+    """The number of the last edit ever recorded (it only grows, also once cleared)."""
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (PENDING,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def clear(conn: sqlite3.Connection) -> int:
     """Forget the recorded edits (once accepted or reverted); how many there were."""
     return conn.execute(f"DELETE FROM {PENDING}").rowcount

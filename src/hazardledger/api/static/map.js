@@ -44,7 +44,7 @@ const CLASSES = [[0.5, "#ffffb2", "below 0.5"], [5, "#fecc5c", "0.5 – 5"],
                  [Infinity, "#bd0026", "500 and more"]];
 const NOT_MODELLED = "#bdbdbd";
 const state = { token: sessionStorage.getItem("hazardledger-token"), areas: {}, hazard: {},
-                layer: null, selected: null };
+                layer: null, selected: null, checkpoints: [], asOf: null };
 
 function colour(expected) {
   if (expected === undefined || expected === null) return NOT_MODELLED;
@@ -58,11 +58,50 @@ function isoDay(offsetDays) {
   return d.toISOString().slice(0, 10);
 }
 
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+
 async function api(path) {
   const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
   if (response.status === 401) { showLogin(tr("That token was refused.")); throw new Error("401"); }
   if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
   return response.json();
+}
+
+// A computed collection at national scale is prepared by the server in the background: until
+// it is ready the server answers 503 BeingPrepared with its progress, and the map says so and
+// asks again, unless the slider has moved on to another date (then null).
+async function preparedApi(path, asOf) {
+  for (;;) {
+    const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
+    if (response.status === 503) {
+      const body = await response.json().catch(() => ({}));
+      if (body.code === "BeingPrepared") {
+        const now = body.preparing;
+        status(now && now.date === asOf
+          ? tr("Figures for {date} are being prepared: pass {pass}, {share} % done.", {
+              date: asOf, pass: now.pass,
+              share: Math.round(100 * now.blocks_done / Math.max(now.blocks, 1)) })
+          : tr("Figures for {date} are being prepared: {n} dates before it.", {
+              date: asOf, n: body.waiting_before }));
+        await sleep(1000 * Math.min(Number(response.headers.get("Retry-After")) || 2, 30));
+        if (state.asOf !== asOf) return null;
+        continue;
+      }
+    }
+    if (response.status === 401) { showLogin(tr("That token was refused.")); throw new Error("401"); }
+    if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
+    return response.json();
+  }
+}
+
+async function loadCheckpoints() {
+  const prepared = await api("prepared");
+  state.checkpoints = prepared.checkpoints.map(c => c.date);
+  const slider = document.getElementById("date");
+  slider.max = String(state.checkpoints.length - 1);
+  const today = isoDay(0);
+  const at = state.checkpoints.findIndex(d => d >= today);
+  slider.value = String(at < 0 ? state.checkpoints.length - 1 : at);
 }
 
 function status(text) { document.getElementById("status").textContent = text; }
@@ -154,11 +193,14 @@ async function drawPlaces() {
   }).addTo(map);
 }
 
-async function colourFor(day) {
-  const asOf = isoDay(day);
+async function colourFor(index) {
+  const asOf = state.checkpoints[Number(index)];
+  state.asOf = asOf;
   document.getElementById("date-label").textContent = asOf;
   status(tr("computing residual hazard on {date}…", { date: asOf }));
-  const hazard = await api(`collections/residual_hazard/items?limit=10000&as_of=${asOf}`);
+  const hazard = await preparedApi(
+    `collections/residual_hazard/items?limit=10000&as_of=${asOf}`, asOf);
+  if (hazard === null || state.asOf !== asOf) return;  // the slider moved on meanwhile
   state.hazard = {};
   for (const f of hazard.features) state.hazard[f.id] = f.properties;
   for (const [id, { layer }] of Object.entries(state.areas)) {
@@ -174,7 +216,9 @@ async function colourFor(day) {
 }
 
 async function listPriorities(asOf) {
-  const ranked = await api(`collections/priorities/items?limit=20&as_of=${asOf}`);
+  const ranked = await preparedApi(`collections/priorities/items?limit=20&as_of=${asOf}`,
+                                   asOf);
+  if (ranked === null || state.asOf !== asOf) return;
   const list = document.getElementById("priority-list");
   list.replaceChildren();
   for (const f of ranked.features) {
@@ -262,6 +306,7 @@ async function start() {
   await drawBasemap();
   const n = await drawAreas();
   await drawPlaces();
+  await loadCheckpoints();
   const slider = document.getElementById("date");
   slider.addEventListener("change", () => colourFor(slider.value));
   await colourFor(slider.value);

@@ -1,0 +1,425 @@
+"""The computed collections prepared ahead, in the background, and served at once.
+
+At national scale one date's residual hazard takes tens of seconds (a million records in
+100,000 hazard areas), far longer than a web map's date slider or a proxy will wait. So the
+server prepares the figures ahead. For each state of the ledger (its change token, which
+moves with every write, ours or another program's) the residual hazard and the priorities
+are computed at **checkpoints** (today, and the first day of every month from two years
+back to one year ahead: the web map's slider), one date after another in one background
+thread, nearest to today first. A checkpoint's figures are exactly those
+``Ledger.residual_hazard`` gives for that date, with the same samples and seed: the map
+moves from checkpoint to checkpoint and never interpolates between them. Any other date is
+prepared the same way when it is asked for, ahead of the checkpoints.
+
+A request waits at most ``wait_s`` for its date. If the figures are not ready by then it
+gets :class:`BeingPrepared`, saying what is being computed and how far it has got, which
+the API answers with 503 and Retry-After: never a hung request.
+
+Several server processes share the work through a cache directory (``HAZARDLEDGER_CACHE``,
+else ``$XDG_CACHE_HOME/hazardledger``): the process that takes a date's lock computes it
+and writes GeoParquet files, the others read them. A directory another user could write to
+is not used (the figures are what people decide on); without one, each process prepares
+its own and keeps the last :data:`MEMORY_DATES` dates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import heapq
+import itertools
+import json
+import logging
+import os
+import stat
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ..domain.item_types import SCENARIOS
+from ..hazard.backends import PROGRESS
+from ..ledger import Ledger
+from ..store.base import StoreError
+from ..store.gpkg_open import SERVER_WAIT_MS
+
+BACK_DAYS, AHEAD_DAYS = 730, 365  # the web map's slider
+DATED = ("residual_hazard", "priorities")
+UNDATED = ("exposure",)
+MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from the cache)
+MAX_ASKED = 8  # dates off the checkpoints waiting at once; more are asked to come back
+WAIT_S = 2.0
+POLL_S = 0.25  # how often a waiting request looks for another process's result
+RETRY_AFTER_S = 2
+CACHE_ENV = "HAZARDLEDGER_CACHE"
+LOG = logging.getLogger("hazardledger.prepared")
+
+Result = dict[str, "gpd.GeoDataFrame | str"]  # a collection's frame, or why it has none
+
+
+class BeingPrepared(Exception):
+    """The figures asked for are not ready yet; ``progress`` says how far they are."""
+
+    def __init__(self, progress: dict[str, Any]):
+        super().__init__(progress["description"])
+        self.progress = progress
+
+
+@dataclass(frozen=True)
+class Job:
+    """One date's figures (``day`` None: the undated ones) for one state of the ledger."""
+
+    token: str
+    scenario: str
+    day: pd.Timestamp | None
+
+    def stem(self) -> str:
+        digest = hashlib.sha256(self.token.encode()).hexdigest()[:20]
+        when = "undated" if self.day is None else self.day.strftime("%Y%m%dT%H%M%S")
+        return f"{digest}-{self.scenario}-{when}"
+
+    def shown(self) -> str:
+        return "exposure" if self.day is None else self.day.strftime("%Y-%m-%d")
+
+
+def checkpoints(today: pd.Timestamp) -> list[pd.Timestamp]:
+    """Today and the first of every month on the slider, oldest first."""
+    today = today.normalize()
+    months = pd.date_range(today - pd.Timedelta(days=BACK_DAYS),
+                           today + pd.Timedelta(days=AHEAD_DAYS), freq="MS")
+    return sorted({today, *months})
+
+
+def cache_root() -> Path | None:
+    """The user's cache directory for prepared figures, made private; None if it cannot be
+    used safely (another user owns it or can write to it) or made at all."""
+    text = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hazardledger")
+    root = Path(text)
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = root.stat()
+        probe = root / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        LOG.warning("prepared figures kept in memory only: %s: %s", root, exc.strerror)
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        LOG.warning("prepared figures kept in memory only: %s is writable by others", root)
+        return None
+    return root
+
+
+class Preparer:
+    """Prepares and keeps the computed collections of the ledger at ``location``."""
+
+    def __init__(self, location: str, samples: int, *, ahead: bool = False,
+                 wait_s: float = WAIT_S, cache: Path | None = None,
+                 today: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC")):
+        self.location, self.samples, self.ahead, self.wait_s = location, samples, ahead, wait_s
+        self.today = today
+        self.folder = None if cache is None else cache / hashlib.sha256(
+            location.encode()).hexdigest()[:20]
+        if self.folder is not None:
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+        self._cond = threading.Condition()
+        self._memory: OrderedDict[Job, Result] = OrderedDict()
+        self._queue: list[tuple[tuple[int, int], int, Job]] = []
+        self._queued: set[Job] = set()
+        self._order = itertools.count()
+        self._current: tuple[Job, int, int, int] | None = None  # job, pass, blocks done, all
+        self._failed: dict[Job, str] = {}
+        self._seen: dict[str, str] = {}  # scenario -> the last token seen
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.computed = 0  # dates this process computed itself (the tests count them)
+
+    # -- what requests call -------------------------------------------------------------
+
+    def frame(self, name: str, when: pd.Timestamp, scenario: str, token: str
+              ) -> gpd.GeoDataFrame:
+        """The collection ``name`` at ``when`` for the ledger's state ``token``; raises
+        :class:`BeingPrepared` if it is not ready within ``wait_s``, ValueError if the
+        ledger cannot give it (the message says why)."""
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario '{scenario}' (scenarios: "
+                             f"{', '.join(SCENARIOS)})")
+        job = Job(token, scenario, None if name in UNDATED else when)
+        deadline = time.monotonic() + self.wait_s
+        self._see(token, scenario)
+        while True:
+            result = self._result(job)
+            if result is not None:
+                value = result[name]
+                if isinstance(value, str):
+                    raise ValueError(value)
+                return value
+            with self._cond:
+                failed = self._failed.pop(job, None)
+                if failed is not None:
+                    raise StoreError(failed)
+                self._ask(job)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BeingPrepared(self._progress(job))
+                self._cond.wait(min(left, POLL_S))
+
+    def status(self, scenario: str, token: str) -> dict[str, Any]:
+        """The checkpoints of the ledger's state ``token`` and which are ready."""
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario '{scenario}' (scenarios: "
+                             f"{', '.join(SCENARIOS)})")
+        self._see(token, scenario)
+        days = checkpoints(self.today())
+        ready = [self._ready(Job(token, scenario, day)) for day in days]
+        with self._cond:
+            current = self._current_progress()
+        return {"scenario": scenario, "prepared_ahead": self.ahead,
+                "checkpoints": [{"date": d.strftime("%Y-%m-%d"), "ready": r}
+                                for d, r in zip(days, ready, strict=True)],
+                "ready": sum(ready), "total": len(days), "preparing": current}
+
+    def close(self) -> None:
+        """Stop after the date being computed (the thread is a daemon: nothing waits)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    # -- bookkeeping, under the lock ------------------------------------------------------
+
+    def _see(self, token: str, scenario: str) -> None:
+        """A state of the ledger seen for the first time: forget the figures of the states
+        before it and queue this one's checkpoints (when preparing ahead)."""
+        with self._cond:
+            if self._seen.get(scenario) == token:
+                return
+            self._seen[scenario] = token
+            current = set(self._seen.values())
+            self._queue = [e for e in self._queue if e[2].token in current]
+            heapq.heapify(self._queue)
+            self._queued = {e[2] for e in self._queue}
+            for job in [j for j in self._memory if j.token not in current]:
+                del self._memory[job]
+            if self.ahead:
+                today = self.today().normalize()
+                days = sorted(checkpoints(today), key=lambda d: abs(d - today))
+                if self.folder is None:
+                    days = days[:MEMORY_DATES]
+                for rank, day in enumerate(days):
+                    self._push(Job(token, scenario, day), (1, rank))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="hazardledger-prepare")
+                self._thread.start()
+        self._prune(current)
+
+    def _ask(self, job: Job) -> None:
+        running = self._current is not None and self._current[0] == job
+        if job in self._memory or running:
+            return
+        if job in self._queued:  # asked now: ahead of the checkpoints still waiting
+            self._queue = [e for e in self._queue if e[2] != job]
+            heapq.heapify(self._queue)
+            self._queued.discard(job)
+        elif sum(1 for e in self._queue if e[0][0] == 0) >= MAX_ASKED:
+            raise BeingPrepared(self._progress(job, busy=True))
+        self._push(job, (0, 0))
+
+    def _push(self, job: Job, priority: tuple[int, int]) -> None:
+        if job not in self._queued:
+            heapq.heappush(self._queue, (priority, next(self._order), job))
+            self._queued.add(job)
+            self._cond.notify_all()
+
+    def _current_progress(self) -> dict[str, Any] | None:
+        if self._current is None:
+            return None
+        job, passes, done, blocks = self._current
+        return {"date": job.shown(), "pass": passes, "blocks_done": done, "blocks": blocks}
+
+    def _progress(self, job: Job, busy: bool = False) -> dict[str, Any]:
+        what = job.shown() if job.day is not None else "exposure"
+        current = self._current_progress()
+        waiting = sorted(self._queue)
+        ahead = next((i for i, e in enumerate(waiting) if e[2] == job), len(waiting))
+        if busy:
+            text = (f"{MAX_ASKED} dates off the map's checkpoints are being prepared; ask "
+                    f"again for {what} once they are ready")
+        elif current is not None and current["date"] == job.shown():
+            share = current["blocks_done"] / max(current["blocks"], 1)
+            text = (f"the figures for {what} (scenario {job.scenario}) are being prepared: "
+                    f"pass {current['pass']}, {share:.0%} done")
+        else:
+            text = (f"the figures for {what} (scenario {job.scenario}) are being prepared: "
+                    f"{ahead} date(s) before it")
+        return {"code": "BeingPrepared", "description": text, "date": what,
+                "scenario": job.scenario, "waiting_before": ahead, "preparing": current,
+                "retry_after_s": RETRY_AFTER_S}
+
+    # -- results --------------------------------------------------------------------------
+
+    def _result(self, job: Job) -> Result | None:
+        with self._cond:
+            if job in self._memory:
+                self._memory.move_to_end(job)
+                return self._memory[job]
+        result = self._read(job)
+        if result is not None:
+            self._keep(job, result)
+        return result
+
+    def _keep(self, job: Job, result: Result) -> None:
+        with self._cond:
+            self._memory[job] = result
+            self._memory.move_to_end(job)
+            while len(self._memory) > MEMORY_DATES:
+                self._memory.popitem(last=False)
+            self._cond.notify_all()
+
+    def _ready(self, job: Job) -> bool:
+        with self._cond:
+            if job in self._memory:
+                return True
+        return self.folder is not None and (self.folder / f"{job.stem()}.json").exists()
+
+    def _read(self, job: Job) -> Result | None:
+        if self.folder is None:
+            return None
+        index = self.folder / f"{job.stem()}.json"
+        try:
+            names = json.loads(index.read_text())
+            return {name: value if isinstance(value, str) else gpd.read_parquet(
+                        self.folder / f"{job.stem()}.{name}.parquet").astype(value)
+                    for name, value in names.items()}
+        except (OSError, ValueError) as exc:  # not there yet, or pruned meanwhile
+            if index.exists():
+                LOG.warning("prepared figures %s unreadable: %s", index.name, exc)
+            return None
+
+    def _write(self, job: Job, result: Result) -> None:
+        if self.folder is None:
+            return
+        names: dict[str, str | dict[str, str]] = {}
+        for name, value in result.items():
+            if isinstance(value, str):
+                names[name] = value
+                continue
+            path = self.folder / f"{job.stem()}.{name}.parquet"
+            value.to_parquet(f"{path}.part")
+            os.replace(f"{path}.part", path)
+            # Parquet keeps times to the millisecond at least: read back in their own unit
+            names[name] = {str(c): str(t) for c, t in value.dtypes.items()
+                           if isinstance(t, pd.DatetimeTZDtype)}
+        index = self.folder / f"{job.stem()}.json"
+        # written last: a reader that finds the index finds every file it names
+        Path(f"{index}.part").write_text(json.dumps(names))
+        os.replace(f"{index}.part", index)
+
+    def _prune(self, current: set[str]) -> None:
+        """Delete the cached figures of states of the ledger no longer current."""
+        if self.folder is None:
+            return
+        keep = {hashlib.sha256(t.encode()).hexdigest()[:20] for t in current}
+        for path in self.folder.iterdir():
+            if path.name.split("-", 1)[0] not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    # -- the background thread ------------------------------------------------------------
+
+    def _run(self) -> None:
+        PROGRESS.set(self._told)
+        ledger: Ledger | None = None
+        try:
+            while True:
+                with self._cond:
+                    while not self._queue and not self._stopping:
+                        self._cond.wait()
+                    if self._stopping:
+                        return
+                    _, _, job = heapq.heappop(self._queue)
+                    self._queued.discard(job)
+                    if job in self._memory:
+                        continue
+                    self._current = (job, 1, 0, 0)
+                try:
+                    ledger = ledger or Ledger(self.location, wait_ms=SERVER_WAIT_MS)
+                    self._prepare(ledger, job)
+                except Exception as exc:  # kept for the request that waits, which reports it
+                    LOG.warning("figures for %s not prepared: %s", job.shown(), exc)
+                    with self._cond:
+                        self._failed[job] = f"figures for {job.shown()} not prepared: {exc}"
+                    if ledger is not None:
+                        ledger.close()
+                        ledger = None
+                finally:
+                    with self._cond:
+                        self._current = None
+                        self._cond.notify_all()
+        finally:
+            if ledger is not None:
+                ledger.close()
+
+    def _told(self, done: int, blocks: int) -> None:
+        with self._cond:
+            if self._current is not None:
+                job, passes, last, _ = self._current
+                self._current = (job, passes + (done < last), done, blocks)
+
+    def _prepare(self, ledger: Ledger, job: Job) -> None:
+        if self._result(job) is not None:
+            return
+        with self._lock(job) as mine:
+            if not mine:  # another process is computing it: its result is read on request
+                return
+            if self._result(job) is not None:
+                return
+            if ledger.store.change_token() != job.token:
+                return  # the ledger changed since: these figures would already be stale
+            result = self._compute(ledger, job)
+            if ledger.store.change_token() != job.token:
+                return  # changed while computing: the figures may mix two states
+            self._write(job, result)
+            self.computed += 1
+        self._keep(job, result)
+
+    @contextlib.contextmanager
+    def _lock(self, job: Job) -> Iterator[bool]:
+        if self.folder is None:
+            yield True
+            return
+        handle: IO[str] = open(self.folder / f"{job.stem()}.lock", "a")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            handle.close()  # releases the lock
+
+    def _compute(self, ledger: Ledger, job: Job) -> Result:
+        if job.day is None:
+            return {"exposure": ledger.exposure()}
+        try:
+            hazard = gpd.GeoDataFrame(ledger.residual_hazard(
+                job.day, scenario=job.scenario, samples=self.samples))
+        except ValueError as exc:  # e.g. no records: both collections say why
+            return dict.fromkeys(DATED, str(exc))
+        result: Result = {"residual_hazard": hazard}
+        try:
+            result["priorities"], _ = ledger.priorities(
+                job.day, scenario=job.scenario, samples=self.samples, hazard=hazard)
+        except ValueError as exc:  # e.g. no places for the exposure
+            result["priorities"] = str(exc)
+        return result

@@ -1,0 +1,211 @@
+"""The server's prepared figures: exactly the ledger's own for each date, shared between
+server processes through the cache, a clear 'being prepared' answer while they are
+computed, and a new computation whenever the ledger changes, also under another program."""
+
+from __future__ import annotations
+
+import stat
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from hazardledger.api import prepared as prep
+from hazardledger.api.app import create_app
+from hazardledger.api.auth import add_user
+from hazardledger.api.prepared import BeingPrepared, Job, Preparer, checkpoints
+from hazardledger.hazard.backends import PROGRESS
+from hazardledger.ledger import Ledger
+
+from .conftest import NOW
+from .test_direct_edits import ogr_sql
+from .test_priorities import ranked_ledger  # noqa: F401  (fixture)
+
+SAMPLES = 64
+DAY = pd.Timestamp("2026-06-01", tz="UTC")
+TODAY = pd.Timestamp("2026-11-27T15:30:00Z")
+
+
+def _token(location: str) -> str:
+    with Ledger(location) as led:
+        return led.store.change_token()
+
+
+def _same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Equal in every value and type but the moment each was computed."""
+    pd.testing.assert_frame_equal(pd.DataFrame(got).drop(columns="computed_at", errors="ignore"),
+                                  pd.DataFrame(expected).drop(columns="computed_at",
+                                                              errors="ignore"))
+
+
+def _preparer(location: str, folder: Path, **kw: object) -> Preparer:
+    return Preparer(location, SAMPLES, cache=folder, today=lambda: TODAY, **kw)  # type: ignore[arg-type]
+
+
+def test_checkpoints_are_today_and_every_first_of_the_month_on_the_slider() -> None:
+    days = checkpoints(TODAY)
+    assert days[0] == pd.Timestamp("2024-12-01", tz="UTC")  # the first after 730 days back
+    assert days[-1] == pd.Timestamp("2027-11-01", tz="UTC")
+    assert pd.Timestamp("2026-11-27", tz="UTC") in days
+    assert all(d.day == 1 for d in days if d != pd.Timestamp("2026-11-27", tz="UTC"))
+    assert len(days) == 37 and days == sorted(set(days))
+
+
+def test_prepared_figures_are_the_ledgers_own_and_shared_between_processes(
+        ranked_ledger: Ledger, tmp_path: Path) -> None:  # noqa: F811
+    location = ranked_ledger.location
+    expected = ranked_ledger.residual_hazard(DAY, samples=SAMPLES)
+    ranked, _ = ranked_ledger.priorities(DAY, samples=SAMPLES, hazard=expected)
+    ranked_ledger.close()
+    token = _token(location)
+    first = _preparer(location, tmp_path, wait_s=120)
+    got = first.frame("residual_hazard", DAY, "pessimistic", token)
+    _same(got, expected)
+    _same(first.frame("priorities", DAY, "pessimistic", token), ranked)
+    assert first.computed == 1
+    # a second server process reads the files the first wrote: nothing computed again
+    second = _preparer(location, tmp_path, wait_s=120)
+    again = second.frame("residual_hazard", DAY, "pessimistic", token)
+    assert second.computed == 0
+    _same(again, expected)
+    assert stat.S_IMODE(first.folder.stat().st_mode) == 0o700  # type: ignore[union-attr]
+
+
+def test_a_request_is_told_the_figures_are_being_prepared_never_kept_waiting(
+        ranked_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    headers = {"Authorization": "Bearer " + add_user(ranked_ledger.store, "v", "viewer",
+                                                     actor="t")}
+    areas = len(ranked_ledger.residual_hazard(DAY, samples=16))
+    ranked_ledger.close()
+    release = threading.Event()
+    real = Preparer._compute
+
+    def slow(self: Preparer, ledger: Ledger, job: Job) -> prep.Result:
+        self._told(1, 4)  # as map_blocks tells it: a quarter of the first pass
+        assert release.wait(60)
+        return real(self, ledger, job)
+
+    monkeypatch.setattr(Preparer, "_compute", slow)
+    client = TestClient(create_app(ranked_ledger.location, prepare_wait_s=0.2))
+    url = "/collections/residual_hazard/items?as_of=2026-06-01"
+    started = time.monotonic()
+    answer = client.get(url, headers=headers)
+    assert time.monotonic() - started < 30  # told at once (a bound for a hung request only)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
+    body = answer.json()
+    assert body["code"] == "BeingPrepared" and body["date"] == "2026-06-01"
+    assert body["preparing"] == {"date": "2026-06-01", "pass": 1, "blocks_done": 1, "blocks": 4}
+    assert "being prepared: pass 1, 25% done" in body["description"]
+    # another date asked meanwhile waits behind the one being computed, and says so
+    other = client.get("/collections/priorities/items?as_of=2026-07-01", headers=headers)
+    assert other.status_code == 503
+    assert "0 date(s) before it" in other.json()["description"]
+    release.set()
+    for _ in range(600):
+        answer = client.get(url, headers=headers)
+        if answer.status_code == 200:
+            break
+        time.sleep(0.1)
+    assert answer.status_code == 200 and answer.json()["numberReturned"] == areas > 0
+
+
+def test_too_many_dates_asked_at_once_are_asked_to_come_back(
+        ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger.close()
+    release = threading.Event()
+    monkeypatch.setattr(Preparer, "_compute", lambda self, led, job: release.wait(60) and {})
+    preparer = _preparer(ledger.location, tmp_path, wait_s=0.0)
+    token = _token(ledger.location)
+    with pytest.raises(BeingPrepared):
+        preparer.frame("residual_hazard", DAY, "pessimistic", token)
+    for _ in range(600):  # the first date is being computed
+        if preparer._current is not None:
+            break
+        time.sleep(0.05)
+    texts = []
+    for day in range(1, prep.MAX_ASKED + 3):
+        with pytest.raises(BeingPrepared) as caught:
+            preparer.frame("residual_hazard", DAY + pd.Timedelta(days=day), "pessimistic",
+                           token)
+        texts.append(caught.value.progress["description"])
+    # one computing, 8 waiting: the next two are asked to come back
+    assert ["ask again" in t for t in texts] == [False] * prep.MAX_ASKED + [True] * 2, texts
+    release.set()
+    preparer.close()
+
+
+def test_another_programs_edit_makes_new_figures(ledger: Ledger, tmp_path: Path) -> None:
+    location = ledger.location
+    ledger.close()
+    preparer = _preparer(location, tmp_path, wait_s=120)
+    before_token = _token(location)
+    before = preparer.frame("residual_hazard", NOW, "pessimistic", before_token)
+    ogr_sql(Path(location), "UPDATE records SET count = count * 10")  # as QGIS saves it
+    after_token = _token(location)
+    assert after_token != before_token
+    after = preparer.frame("residual_hazard", NOW, "pessimistic", after_token)
+    assert preparer.computed == 2
+    # HA-1 holds every record: ten times the items, ten times the expected functioning
+    np.testing.assert_allclose(after["expected_mean"], before["expected_mean"] * 10)
+    assert after["expected_mean"].iloc[0] > 0
+    # the figures of the state before are gone from the cache
+    old = Job(before_token, "pessimistic", NOW).stem().split("-")[0]
+    assert not [p for p in preparer.folder.iterdir() if p.name.startswith(old)]  # type: ignore[union-attr]
+
+
+def test_the_web_maps_dates_are_prepared_ahead_nearest_today_first(
+        ledger: Ledger, tmp_path: Path) -> None:
+    ledger.close()
+    preparer = _preparer(ledger.location, tmp_path, ahead=True)
+    token = _token(ledger.location)
+    done_order: list[str] = []
+    real = preparer._keep
+
+    def keep(job: Job, result: prep.Result) -> None:
+        done_order.append(job.shown())
+        real(job, result)
+
+    preparer._keep = keep  # type: ignore[method-assign]
+    status = preparer.status("pessimistic", token)
+    assert status["total"] == 37 and status["prepared_ahead"]
+    for _ in range(1200):
+        status = preparer.status("pessimistic", token)
+        if status["ready"] == status["total"]:
+            break
+        time.sleep(0.1)
+    assert status["ready"] == 37, status
+    assert done_order[:3] == ["2026-11-27", "2026-12-01", "2026-11-01"]
+    preparer.close()
+    started = time.monotonic()
+    preparer.frame("residual_hazard", pd.Timestamp("2025-03-01", tz="UTC"), "pessimistic",
+                   token)
+    assert preparer.computed == 37 and time.monotonic() - started < 30
+
+
+def test_a_cache_folder_others_can_write_to_is_not_trusted(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv(prep.CACHE_ENV, str(shared))
+    assert prep.cache_root() is None
+    private = tmp_path / "private"
+    monkeypatch.setenv(prep.CACHE_ENV, str(private))
+    assert prep.cache_root() == private
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+
+
+def test_progress_is_told_block_by_block(ledger: Ledger) -> None:
+    told: list[tuple[int, int]] = []
+    token = PROGRESS.set(lambda done, blocks: told.append((done, blocks)))
+    try:
+        ledger.residual_hazard(NOW, samples=40)
+    finally:
+        PROGRESS.reset(token)
+    blocks = told[0][1]
+    assert told[:blocks] == [(i, blocks) for i in range(1, blocks + 1)]
