@@ -103,8 +103,9 @@ class Work:
 
 
 def prepare(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
-            run: Run, work: Work | None = None) -> tuple[HazardInput, ParameterSamples]:
-    inp = hazard_input(records, areas)
+            run: Run, work: Work | None = None, grid_from_h: float = np.inf
+            ) -> tuple[HazardInput, ParameterSamples]:
+    inp = replace(hazard_input(records, areas), grid_from_h=grid_from_h)
     run.check(inp, catalog)
     if work is not None:
         inp = replace(inp, removals=build_removals(
@@ -125,8 +126,8 @@ def prepare(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog
 
 def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
                     run: Run, by: str = "area",
-                    incidents: pd.DataFrame | None = None, work: Work | None = None
-                    ) -> pd.DataFrame:
+                    incidents: pd.DataFrame | None = None, work: Work | None = None,
+                    grid_from_h: float = np.inf) -> pd.DataFrame:
     """Expected functioning items, P(any functions) and "likely inert by" per unit of
     ``by`` (area, region or national), with 5/50/95 % quantiles across samples.
 
@@ -136,11 +137,16 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
 
     With ``work`` (the ledger's findings and activities) the items found and removed by
     clearance or survey are subtracted, and laid, removed and remaining items are given
-    beside the expected functioning ones, each with its quantiles."""
+    beside the expected functioning ones, each with its quantiles.
+
+    Each hazard area's figures depend only on the records of its stream group
+    (``hazard.inputs.STREAM_GROUPS``): computed on a part of the ledger holding whole
+    groups, with the whole ledger's ``grid_from_h`` (the frame's ``attrs``), they are the
+    same to the bit as computed on the whole ledger."""
     if by not in LEVELS:
         raise ValueError(say("unknown level '{level}' (levels: {known})", level=by,
                              known=", ".join(LEVELS)))
-    inp, samples = prepare(records, areas, catalog, run, work)
+    inp, samples = prepare(records, areas, catalog, run, work, grid_from_h)
     t = float(hours(run.as_of))
     climate = run.climate(inp)
     figures = summarise(as_of(inp, samples, t, run.seed, run.temperature_c, engine=run.engine,
@@ -160,6 +166,7 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
     notes = ([] if work is None else
              removal_notes(records, work.findings, work.activities))
     frame.attrs["notes"] = notes
+    frame.attrs["grid_from_h"] = inp.oldest_h()
     if by != "area":
         return frame
     frame = frame.rename(columns={"area": "area_id"})
@@ -176,7 +183,7 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
     frame["region"] = frame["area_id"].map(region)
     result = gpd.GeoDataFrame(frame, geometry=frame["area_id"].map(geometry).to_numpy(),
                               crs="EPSG:4326")
-    result.attrs["notes"] = notes
+    result.attrs.update(notes=notes, grid_from_h=inp.oldest_h())
     return result
 
 

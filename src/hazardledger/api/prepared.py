@@ -47,6 +47,7 @@ import pandas as pd
 from ..domain.item_types import SCENARIOS
 from ..hazard.backends import PROGRESS
 from ..ledger import Ledger
+from ..residual_update import touched, updated
 from ..store.base import StoreError
 from ..store.gpkg_open import SERVER_WAIT_MS
 
@@ -55,6 +56,7 @@ DATED = ("residual_hazard", "priorities")
 UNDATED = ("exposure",)
 MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from the cache)
 MAX_ASKED = 8  # dates off the checkpoints waiting at once; more are asked to come back
+KEPT_STATES = 4  # states of the ledger whose figures are kept, to update later ones from
 WAIT_S = 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
 RETRY_AFTER_S = 2
@@ -118,6 +120,12 @@ def cache_root() -> Path | None:
     return root
 
 
+def _restored(frame: gpd.GeoDataFrame, kept: dict[str, Any]) -> gpd.GeoDataFrame:
+    frame = frame.astype(kept["dtypes"])
+    frame.attrs["grid_from_h"] = kept["grid_from_h"]
+    return frame
+
+
 class Preparer:
     """Prepares and keeps the computed collections of the ledger at ``location``."""
 
@@ -137,10 +145,13 @@ class Preparer:
         self._order = itertools.count()
         self._current: tuple[Job, int, int, int] | None = None  # job, pass, blocks done, all
         self._failed: dict[Job, str] = {}
-        self._seen: dict[str, str] = {}  # scenario -> the last token seen
+        # scenario -> the last states of the ledger seen, latest last: the figures of the
+        # latest one prepared are the base a later state's figures are updated from
+        self._seen: dict[str, list[str]] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self.computed = 0  # dates this process computed itself (the tests count them)
+        self.computed = 0  # dates this process computed in full (the tests count them)
+        self.updated = 0  # dates it computed from an earlier state's figures
 
     # -- what requests call -------------------------------------------------------------
 
@@ -199,15 +210,21 @@ class Preparer:
         """A state of the ledger seen for the first time: forget the figures of the states
         before it and queue this one's checkpoints (when preparing ahead)."""
         with self._cond:
-            if self._seen.get(scenario) == token:
+            seen = self._seen.setdefault(scenario, [])
+            if seen and seen[-1] == token:
                 return
-            self._seen[scenario] = token
-            current = set(self._seen.values())
-            self._queue = [e for e in self._queue if e[2].token in current]
+            if token in seen:
+                seen.remove(token)
+            seen.append(token)
+            del seen[:-KEPT_STATES]
+            latest = {s[-1] for s in self._seen.values()}
+            kept = {t for s in self._seen.values() for t in s}
+            self._queue = [e for e in self._queue if e[2].token in latest]
             heapq.heapify(self._queue)
             self._queued = {e[2] for e in self._queue}
-            for job in [j for j in self._memory if j.token not in current]:
+            for job in [j for j in self._memory if j.token not in kept]:
                 del self._memory[job]
+            current = kept
             if self.ahead:
                 today = self.today().normalize()
                 days = sorted(checkpoints(today), key=lambda d: abs(d - today))
@@ -296,8 +313,8 @@ class Preparer:
         index = self.folder / f"{job.stem()}.json"
         try:
             names = json.loads(index.read_text())
-            return {name: value if isinstance(value, str) else gpd.read_parquet(
-                        self.folder / f"{job.stem()}.{name}.parquet").astype(value)
+            return {name: value if isinstance(value, str) else _restored(
+                        gpd.read_parquet(self.folder / f"{job.stem()}.{name}.parquet"), value)
                     for name, value in names.items()}
         except (OSError, ValueError) as exc:  # not there yet, or pruned meanwhile
             if index.exists():
@@ -307,7 +324,7 @@ class Preparer:
     def _write(self, job: Job, result: Result) -> None:
         if self.folder is None:
             return
-        names: dict[str, str | dict[str, str]] = {}
+        names: dict[str, str | dict[str, Any]] = {}
         for name, value in result.items():
             if isinstance(value, str):
                 names[name] = value
@@ -316,8 +333,9 @@ class Preparer:
             value.to_parquet(f"{path}.part")
             os.replace(f"{path}.part", path)
             # Parquet keeps times to the millisecond at least: read back in their own unit
-            names[name] = {str(c): str(t) for c, t in value.dtypes.items()
-                           if isinstance(t, pd.DatetimeTZDtype)}
+            names[name] = {"dtypes": {str(c): str(t) for c, t in value.dtypes.items()
+                                      if isinstance(t, pd.DatetimeTZDtype)},
+                           "grid_from_h": value.attrs.get("grid_from_h")}
         index = self.folder / f"{job.stem()}.json"
         # written last: a reader that finds the index finds every file it names
         Path(f"{index}.part").write_text(json.dumps(names))
@@ -384,12 +402,38 @@ class Preparer:
                 return
             if ledger.store.change_token() != job.token:
                 return  # the ledger changed since: these figures would already be stale
-            result = self._compute(ledger, job)
+            result = self._update(ledger, job)
+            if result is None:
+                result = self._compute(ledger, job)
+                self.computed += 1
+            else:
+                self.updated += 1
             if ledger.store.change_token() != job.token:
                 return  # changed while computing: the figures may mix two states
             self._write(job, result)
-            self.computed += 1
         self._keep(job, result)
+
+    def _update(self, ledger: Ledger, job: Job) -> Result | None:
+        """The date's figures from those of the latest earlier state prepared, only the
+        stream groups of the hazard areas written since recomputed (residual_update)."""
+        if job.day is None:
+            return None
+        with self._cond:
+            earlier = [t for t in self._seen.get(job.scenario, []) if t != job.token]
+        for token in reversed(earlier):
+            base = self._result(Job(token, job.scenario, job.day))
+            if base is None:
+                continue
+            hazard = base["residual_hazard"]
+            if isinstance(hazard, str) or hazard.attrs.get("grid_from_h") is None:
+                return None
+            change = touched(ledger, token, job.token)
+            if change is None:
+                return None
+            frame = updated(ledger, hazard, change, job.day, job.scenario, self.samples,
+                            float(hazard.attrs["grid_from_h"]))
+            return None if frame is None else self._with_priorities(ledger, job, frame)
+        return None
 
     @contextlib.contextmanager
     def _lock(self, job: Job) -> Iterator[bool]:
@@ -412,10 +456,19 @@ class Preparer:
         if job.day is None:
             return {"exposure": ledger.exposure()}
         try:
-            hazard = gpd.GeoDataFrame(ledger.residual_hazard(
-                job.day, scenario=job.scenario, samples=self.samples))
+            frame = ledger.residual_hazard(job.day, scenario=job.scenario,
+                                           samples=self.samples)
         except ValueError as exc:  # e.g. no records: both collections say why
             return dict.fromkeys(DATED, str(exc))
+        # by area id, as an updated state's figures are: paging gives the same pages
+        hazard = gpd.GeoDataFrame(frame).sort_values("area_id", kind="stable").reset_index(
+            drop=True)
+        hazard.attrs["grid_from_h"] = frame.attrs.get("grid_from_h")
+        return self._with_priorities(ledger, job, hazard)
+
+    def _with_priorities(self, ledger: Ledger, job: Job, hazard: gpd.GeoDataFrame
+                         ) -> Result:
+        assert job.day is not None
         result: Result = {"residual_hazard": hazard}
         try:
             result["priorities"], _ = ledger.priorities(

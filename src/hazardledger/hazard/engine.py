@@ -50,23 +50,34 @@ class SampleResults:
     cleared: np.ndarray | None = None
 
 
+def group_stream(seed: int, purpose: int, sample: int, group: int) -> np.random.Generator:
+    """The random stream of one sample in one stream group of hazard areas."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(purpose, sample,
+                                                                          group)))
+
+
 def count_draws(inp: HazardInput, sample: int, seed: int, out: np.ndarray | None = None
                 ) -> np.ndarray:
-    """Item counts of every record in one sample (written into ``out`` if given)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_COUNTS, sample)))
+    """Item counts of every record in one sample (written into ``out`` if given); each
+    stream group of areas draws from its own stream (see ``inputs.STREAM_GROUPS``)."""
     if out is None:
         out = inp.count.copy()
     else:
         out[:] = inp.count
     n = out
-    ranged, dense = inp.ranged, inp.dense
-    if ranged.size:
-        low, high = inp.count[ranged], inp.count_high[ranged]
-        n[ranged] = low + np.floor(rng.random(ranged.size) * (high - low + 1))
-    if dense.size:
-        n[dense] = rng.poisson(inp.count[dense])
+    streams: dict[int, np.random.Generator] = {}
+    for group, ranged, dense in inp.random_groups:
+        rng = streams[group] = group_stream(seed, _COUNTS, sample, group)
+        if ranged.size:
+            low, high = inp.count[ranged], inp.count_high[ranged]
+            n[ranged] = low + np.floor(rng.random(ranged.size) * (high - low + 1))
+        if dense.size:
+            n[dense] = rng.poisson(inp.count[dense])
     if inp.removals is not None:
-        condition_counts(inp, inp.removals, n, rng)
+        short = np.flatnonzero(n < inp.removals.found_total)
+        for group, rows in inp.by_group(short):
+            rng = streams.get(group) or group_stream(seed, _COUNTS, sample, group)
+            condition_counts(inp, inp.removals, n, rng, rows)
     return n
 
 
@@ -115,8 +126,8 @@ def window_mean(table: SurvivalTable, w: Windows, out: np.ndarray) -> None:
 
 def grid_for(inp: HazardInput, times_h: np.ndarray) -> np.ndarray:
     """An age grid long enough for every record at every time."""
-    oldest = float(np.max(np.max(times_h) - inp.laid_from_h, initial=0.0))
-    return age_grid(max(oldest, 48.0))
+    oldest = float(np.max(times_h)) - inp.oldest_h()
+    return age_grid(max(oldest if np.isfinite(oldest) else 0.0, 48.0))
 
 
 class Workspace:
@@ -179,7 +190,7 @@ class _Removed:
         if r is None:
             return
         self.left = np.empty_like(laid)
-        self.extra = [cleared(r, laid[i].astype(float), int(s), seed)
+        self.extra = [cleared(r, laid[i].astype(float), int(s), seed, inp.group)
                       for i, s in enumerate(block)]
 
     def remaining(self, k: int, t: float) -> np.ndarray:

@@ -6,6 +6,7 @@ setting; each cohort gets one survival table per block of parameter samples.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -23,6 +24,16 @@ EXACT, RANGE, DENSITY = 0, 1, 2
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 NO_AREA = "(no hazard area)"
 NO_REGION = "(no region)"
+# Random counts and removals are drawn per sample and per stream group of hazard areas, so
+# that an area's figures depend on its group's records only: after a write, recomputing the
+# touched groups gives exactly what recomputing the ledger would (api/prepared.py).
+STREAM_GROUPS = 64
+
+
+def stream_group(area_ids: np.ndarray) -> np.ndarray:
+    """Each hazard area's stream group: a stable hash of its id, whatever else is stored."""
+    return np.fromiter((zlib.crc32(str(a).encode()) % STREAM_GROUPS for a in area_ids),
+                       dtype=np.int64, count=len(area_ids))
 
 
 def hours(times: pd.Series | pd.Timestamp) -> np.ndarray:
@@ -48,6 +59,9 @@ class HazardInput:
     regions: np.ndarray
     # findings, clearance and survey (hazard/removals.py); None: nothing removed
     removals: Removals | None = None
+    # the age grid reaches back to this laying time (hours) at least: a part of a ledger
+    # computed on its own is then computed on the whole ledger's grid
+    grid_from_h: float = np.inf
 
     @property
     def n_records(self) -> int:
@@ -66,6 +80,41 @@ class HazardInput:
     def dense(self) -> np.ndarray:
         """Records whose count is unknown, given as a density."""
         return np.flatnonzero(self.count_kind == DENSITY)
+
+    @cached_property
+    def group(self) -> np.ndarray:
+        """Per record, its hazard area's stream group."""
+        return stream_group(self.area_ids)[self.area]
+
+    @cached_property
+    def id_rank(self) -> np.ndarray:
+        """Per record, its rank by id: draws within a stream group go in this order, so that
+        they do not depend on the order the records were stored or read in."""
+        rank = np.empty(self.n_records, dtype=np.int64)
+        rank[np.argsort(self.record_ids.astype(str), kind="stable")] = np.arange(self.n_records)
+        return rank
+
+    def by_group(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """``rows`` (record positions) split by stream group, groups ascending, records by
+        id within each."""
+        groups = self.group[rows]
+        order = np.lexsort((self.id_rank[rows], groups))
+        cuts = np.flatnonzero(np.diff(groups[order])) + 1
+        return [(int(self.group[part[0]]), part) for part in np.split(rows[order], cuts)
+                if part.size]
+
+    @cached_property
+    def random_groups(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Per stream group with random counts: its ranged and its density records."""
+        ranged = dict(self.by_group(self.ranged))
+        dense = dict(self.by_group(self.dense))
+        empty = np.zeros(0, dtype=np.int64)
+        return [(g, ranged.get(g, empty), dense.get(g, empty))
+                for g in sorted(ranged.keys() | dense.keys())]
+
+    def oldest_h(self) -> float:
+        """The laying time the age grid must reach back to."""
+        return float(min(np.min(self.laid_from_h, initial=np.inf), self.grid_from_h))
 
     def segments(self) -> list[tuple[slice, slice]]:
         """Per cohort, the slices of its point-laid and window-laid records (the records

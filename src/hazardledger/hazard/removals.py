@@ -70,12 +70,10 @@ class Removals:
 
 
 def condition_counts(inp: HazardInput, removals: Removals, counts: np.ndarray,
-                     rng: np.random.Generator) -> None:
-    """Make one sample's laid counts hold at least each record's findings (in place)."""
+                     rng: np.random.Generator, short: np.ndarray) -> None:
+    """Make one sample's laid counts of the records ``short`` of their findings hold at
+    least those findings (in place)."""
     floor = removals.found_total
-    short = np.flatnonzero(counts < floor)
-    if not short.size:
-        return
     kind = inp.count_kind[short]
     counts[short] = floor[short]  # exact counts and ranges below the findings
     ranged = short[kind == RANGE]
@@ -91,23 +89,30 @@ def condition_counts(inp: HazardInput, removals: Removals, counts: np.ndarray,
         counts[dense] = np.maximum(stats.poisson.ppf(u, mean), floor[dense])
 
 
-def cleared(removals: Removals, laid: np.ndarray, sample: int, seed: int) -> np.ndarray:
-    """Items each (activity, record) pair removed beyond its findings, in one sample."""
+def cleared(removals: Removals, laid: np.ndarray, sample: int, seed: int,
+            group: np.ndarray) -> np.ndarray:
+    """Items each (activity, record) pair removed beyond its findings, in one sample; the
+    records' stream groups (``group``) each draw from their own stream."""
     if not removals.pair_record.size:
         return np.zeros(0)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_REMOVALS, sample)))
     p = removals.detection[removals.pair_method, sample] * removals.pair_coverage
     extra = np.zeros(removals.pair_record.size)
     taken = np.zeros(laid.size)  # removed by earlier activities, beyond their findings
-    # activities one date rank at a time (a record meets few): each sees what earlier ones left
-    rank = _rank_within(removals.pair_record)
-    for r in range(int(rank.max(initial=-1)) + 1):
-        k = np.flatnonzero(rank == r)
-        rec = removals.pair_record[k]
-        present = np.maximum(laid[rec] - removals.pair_found_before[k] - taken[rec], 0.0)
-        detected = rng.binomial(present.astype(np.int64), np.clip(p[k], 0.0, 1.0))
-        extra[k] = np.maximum(detected - removals.pair_found[k], 0.0)
-        np.add.at(taken, rec, extra[k])
+    pair_group = group[removals.pair_record]
+    for g in np.unique(pair_group):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(
+            _REMOVALS, sample, int(g))))
+        pairs = np.flatnonzero(pair_group == g)
+        # activities one date rank at a time (a record meets few): each sees what earlier
+        # ones left
+        rank = _rank_within(removals.pair_record[pairs])
+        for r in range(int(rank.max(initial=-1)) + 1):
+            k = pairs[rank == r]
+            rec = removals.pair_record[k]
+            present = np.maximum(laid[rec] - removals.pair_found_before[k] - taken[rec], 0.0)
+            detected = rng.binomial(present.astype(np.int64), np.clip(p[k], 0.0, 1.0))
+            extra[k] = np.maximum(detected - removals.pair_found[k], 0.0)
+            np.add.at(taken, rec, extra[k])
     return extra
 
 
@@ -147,7 +152,9 @@ def build_removals(inp: HazardInput, records: gpd.GeoDataFrame, findings: pd.Dat
     if pairs.empty or not methods:
         return replace(Removals.none(inp.n_records, n_samples), found_total=total,
                        found_record=found_record, found_h=found_h)
-    pairs = pairs.sort_values(["when_h", "activity_id"], kind="stable")
+    # a canonical order, whatever order the records were read in (see HazardInput.by_group)
+    pairs = pairs.assign(record_rank=inp.id_rank[pairs["record"].to_numpy(dtype=np.int64)]
+                         ).sort_values(["when_h", "activity_id", "record_rank"], kind="stable")
     by_activity = linked.assign(record=linked["record_id"].map(position)).dropna(
         subset=["activity_id"]).groupby(["activity_id", "record"]).size()
     key = pd.MultiIndex.from_arrays([pairs["activity_id"], pairs["record"]])

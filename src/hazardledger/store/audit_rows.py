@@ -79,7 +79,7 @@ def features_json(schema: LayerSchema, values: dict[str, list[object]],
             for row in zip(*columns, strict=True)]
 
 
-def log_query(feature_id: str | None, layer: str | None, mark: str
+def log_query(feature_id: str | None, layer: str | None, mark: str, after: int | None = None
               ) -> tuple[str, list[object]]:
     """The audit log's SELECT (optionally for one feature and/or layer), with ``mark`` as
     the driver's parameter placeholder."""
@@ -92,6 +92,9 @@ def log_query(feature_id: str | None, layer: str | None, mark: str
     if layer is not None:
         where.append(f"layer = {mark}")
         args.append(layer)
+    if after is not None:
+        where.append(f"seq > {mark}")
+        args.append(int(after))
     if where:
         sql += " WHERE " + " AND ".join(where)
     return sql + " ORDER BY seq", args

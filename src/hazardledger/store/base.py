@@ -66,6 +66,13 @@ class FeaturePage:
     matched: int
 
 
+def check_field(schema: LayerSchema, field: str) -> str:
+    """``field`` if it is one of the layer's (it is then safe to name in SQL)."""
+    if field not in schema.field_names:
+        raise ValueError(f"{schema.name} has no field '{field}'")
+    return field
+
+
 def check_result_name(name: str) -> None:
     """Refuse a name that is not one of the computed result layers."""
     if name not in RESULT_LAYERS:
@@ -81,9 +88,10 @@ class Store(AuditedStore):
     location: str
 
     @abstractmethod
-    def read_layer(self, layer: str, ids: Collection[str] | None = None
+    def read_layer(self, layer: str, ids: Collection[str] | None = None, field: str = "id"
                    ) -> gpd.GeoDataFrame | pd.DataFrame:
-        """The layer's features (all, or those with the given ids) as a typed frame."""
+        """The layer's features (all, or those whose ``field`` is one of ``ids``) as a typed
+        frame."""
 
     @abstractmethod
     def query(self, layer: str, query: FeatureQuery) -> tuple[gpd.GeoDataFrame | pd.DataFrame,
@@ -344,8 +352,10 @@ class Store(AuditedStore):
                                                                 ids, before, after))
 
     @abstractmethod
-    def audit_log(self, feature_id: str | None = None, layer: str | None = None) -> pd.DataFrame:
-        """Audit entries in order, optionally for one feature."""
+    def audit_log(self, feature_id: str | None = None, layer: str | None = None,
+                  after: int | None = None) -> pd.DataFrame:
+        """Audit entries in order, optionally for one feature, one layer, or after the
+        entry numbered ``after``."""
 
     @abstractmethod
     def item_type_definitions(self) -> list[tuple[str, str]]:

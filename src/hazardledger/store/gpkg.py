@@ -33,7 +33,7 @@ from . import (
     gpkg_results,
     rtree_bulk,
 )
-from .base import FeaturePage, FeatureQuery, Store, StoreError, check_result_name
+from .base import FeaturePage, FeatureQuery, Store, StoreError, check_field, check_result_name
 from .gpkg_geometry import decode, decode_lenient, encode
 from .gpkg_rtree import missing_rtree_triggers, restore_rtree
 from .gpkg_schema import (
@@ -172,9 +172,10 @@ class GeoPackageStore(Store):
                                  f'"rtree_{schema.name}_{GEOM}"').fetchone()
         return None if row is None or row[0] is None else tuple(map(float, row))  # type: ignore[return-value]
 
-    def read_layer(self, layer: str, ids: Collection[str] | None = None
+    def read_layer(self, layer: str, ids: Collection[str] | None = None, field: str = "id"
                    ) -> gpd.GeoDataFrame | pd.DataFrame:
         schema = layer_schema(layer)
+        field = check_field(schema, field)
         absent = self._absent.get(schema.name, ())
         select = ", ".join(f'NULL AS "{n}"' if n in absent else f'"{n}"'
                            for n in schema.field_names)
@@ -189,7 +190,7 @@ class GeoPackageStore(Store):
             rows = []
             for chunk in _chunks(sorted(set(ids))):
                 marks = ",".join("?" * len(chunk))
-                rows += self._conn.execute(base + f" WHERE id IN ({marks}) ORDER BY fid",
+                rows += self._conn.execute(base + f' WHERE "{field}" IN ({marks}) ORDER BY fid',
                                            list(chunk)).fetchall()
         return frame_from_rows(schema, rows, _blobs_to_geometries, self._open_personal)
 
@@ -355,8 +356,9 @@ class GeoPackageStore(Store):
 
     # -- audit, item types, settings ---------------------------------------------------
 
-    def audit_log(self, feature_id: str | None = None, layer: str | None = None) -> pd.DataFrame:
-        sql, args = audit_rows.log_query(feature_id, layer, "?")
+    def audit_log(self, feature_id: str | None = None, layer: str | None = None,
+                  after: int | None = None) -> pd.DataFrame:
+        sql, args = audit_rows.log_query(feature_id, layer, "?", after)
         return audit_rows.log_frame(self._conn.execute(sql, args).fetchall())
 
     def _verify_chain(self) -> list[str]:

@@ -30,6 +30,7 @@ from .base import (
     FeatureQuery,
     Store,
     StoreError,
+    check_field,
     check_result_name,
 )
 from .gpkg_geometry import promote_to_multi
@@ -179,12 +180,13 @@ class PostGISStore(Store):
             f'ST_Extent("{GEOM}") AS e FROM "{schema.name}") AS x').fetchone()
         return None if row is None or row[0] is None else tuple(map(float, row))  # type: ignore[return-value]
 
-    def read_layer(self, layer: str, ids: Collection[str] | None = None
+    def read_layer(self, layer: str, ids: Collection[str] | None = None, field: str = "id"
                    ) -> gpd.GeoDataFrame | pd.DataFrame:
         schema = layer_schema(layer)
+        field = check_field(schema, field)
         if ids is None:
             return self._read(schema, " ORDER BY fid")
-        return self._read(schema, " WHERE id = ANY(%s::text[]) ORDER BY fid",
+        return self._read(schema, f' WHERE "{field}"::text = ANY(%s::text[]) ORDER BY fid',
                           [sorted(set(ids))])
 
     def _rows(self, schema: LayerSchema, clause: str, params: Sequence[object] = ()
@@ -292,8 +294,9 @@ class PostGISStore(Store):
 
     # -- audit, item types, settings ---------------------------------------------------
 
-    def audit_log(self, feature_id: str | None = None, layer: str | None = None) -> pd.DataFrame:
-        sql, args = audit_rows.log_query(feature_id, layer, "%s")
+    def audit_log(self, feature_id: str | None = None, layer: str | None = None,
+                  after: int | None = None) -> pd.DataFrame:
+        sql, args = audit_rows.log_query(feature_id, layer, "%s", after)
         return audit_rows.log_frame(self._conn.execute(sql, args).fetchall())
 
     def _verify_chain(self) -> list[str]:

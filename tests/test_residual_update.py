@@ -1,0 +1,98 @@
+"""After a write, recomputing only the stream groups of the hazard areas it touched gives
+the same figures, to the bit, as recomputing the whole ledger; what cannot be placed asks
+for the whole ledger."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hazardledger.hazard.inputs import STREAM_GROUPS, stream_group
+from hazardledger.ledger import Ledger
+from hazardledger.residual_update import in_groups, touched, updated
+
+SAMPLES = 48
+WHEN = pd.Timestamp("2026-06-01", tz="UTC")
+
+
+def _by_area(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(frame).sort_values("area_id", kind="stable").reset_index(drop=True)
+    return out.drop(columns="computed_at", errors="ignore")
+
+
+@pytest.fixture
+def demo_copy(demo: tuple[Path, str], tmp_path: Path) -> Ledger:
+    shutil.copy(demo[0], tmp_path / "ledger.gpkg")
+    return Ledger(tmp_path / "ledger.gpkg")
+
+
+def _full(led: Ledger) -> pd.DataFrame:
+    return led.residual_hazard(WHEN, samples=SAMPLES)
+
+
+def test_stream_groups_are_stable_and_spread() -> None:
+    ids = np.array([f"HA-{i}" for i in range(6400)], dtype=object)
+    groups = stream_group(ids)
+    assert np.array_equal(groups, stream_group(ids[::-1])[::-1])  # per id, not per position
+    counts = np.bincount(groups, minlength=STREAM_GROUPS)
+    assert counts.min() > 50 and counts.max() < 150  # about 100 each
+
+
+def test_a_corrected_record_and_a_new_finding_update_only_their_groups(
+        demo_copy: Ledger) -> None:
+    led = demo_copy
+    before = _full(led)
+    earlier = led.store.change_token()
+    records = led.read("records")
+    record = records[records["count"].notna()].iloc[0]
+    corrected = records[records["id"] == record["id"]].copy()
+    corrected["count"] = record["count"] + 7
+    led.import_frame("records", corrected, source="test", update=True, actor="test")
+    other = records[(records["area_id"] != record["area_id"])].iloc[0]
+    led.import_frame("findings", pd.DataFrame({
+        "id": ["F-new"], "record_id": [other["id"]], "area_id": [other["area_id"]],
+        "item_type": [other["item_type"]], "found_at": ["2026-01-15T10:00:00Z"],
+        "state": ["functional"], "geometry": [shapely.Point(other.geometry.centroid.coords[0])]
+    }), source="test", actor="test")
+    later = led.store.change_token()
+    change = touched(led, earlier, later)
+    assert change is not None
+    assert change.areas == {record["area_id"], other["area_id"]}
+    part = updated(led, before, change, WHEN, "pessimistic", SAMPLES,
+                   before.attrs["grid_from_h"])
+    assert part is not None
+    after = _full(led)
+    pd.testing.assert_frame_equal(_by_area(part), _by_area(after))  # to the bit
+    # the write changed its areas' figures, and the groups were not the whole ledger
+    moved = _by_area(after)["expected_mean"] != _by_area(before)["expected_mean"]
+    assert set(_by_area(after)["area_id"][moved]) <= set(in_groups(before["area_id"],
+                                                                   change.groups))
+    assert moved.any()
+    assert len(in_groups(before["area_id"], change.groups)) < len(before) / 10
+
+
+def test_what_cannot_be_placed_recomputes_the_whole_ledger(demo_copy: Ledger) -> None:
+    led = demo_copy
+    earlier = led.store.change_token()
+    activities = led.read("activities")
+    edited = activities.iloc[[0]].copy()
+    edited["organisation"] = "Another organisation"
+    led.import_frame("activities", edited, source="test", update=True, actor="test")
+    assert touched(led, earlier, led.store.change_token()) is None
+    # another program's edit, not in the audit trail: the token's edits mark moved
+    assert touched(led, earlier + "x", led.store.change_token()) is None
+
+
+def test_writes_elsewhere_touch_nothing(demo_copy: Ledger) -> None:
+    led = demo_copy
+    earlier = led.store.change_token()
+    led.import_frame("places", pd.DataFrame({
+        "id": ["P-new"], "name": ["New place"], "population": [900],
+        "geometry": [shapely.Point(36.2, 49.9)]}), source="test", actor="test")
+    change = touched(led, earlier, led.store.change_token())
+    assert change is not None and not change.areas and not change.groups
