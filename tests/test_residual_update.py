@@ -96,3 +96,29 @@ def test_writes_elsewhere_touch_nothing(demo_copy: Ledger) -> None:
         "geometry": [shapely.Point(36.2, 49.9)]}), source="test", actor="test")
     change = touched(led, earlier, led.store.change_token())
     assert change is not None and not change.areas and not change.groups
+
+
+def test_likely_inert_by_settles_units_at_the_horizon_first_and_gives_the_same_dates(
+        demo: tuple[Path, str]) -> None:
+    from hazardledger.hazard.backends import map_blocks
+    from hazardledger.hazard.engine import SAMPLE_BLOCK, grid_for
+    from hazardledger.hazard.inert import OFFSETS_H, _inert_task, _unit_of_record, inert_times
+    from hazardledger.hazard.inputs import hours
+    from hazardledger.residual import Run, prepare
+
+    with Ledger(demo[0]) as led:
+        inp, samples = prepare(led.read("records"), led.read("hazard_areas"), led.catalog,
+                               Run(WHEN, samples=SAMPLES), led.work())
+    t = float(hours(WHEN))
+    for by in ("area", "region", "national"):
+        got = inert_times(inp, samples, t, 0, by)
+        times = t + OFFSETS_H
+        # every checkpoint for every record, as before the shortcut
+        every = np.concatenate(map_blocks(_inert_task, SAMPLES, SAMPLE_BLOCK, "numpy", inp,
+                                          samples, times, 0, 20.0, grid_for(inp, times), by,
+                                          0.01, None, None))
+        assert np.array_equal(got, every), by
+    # the demo holds both kinds of area: settled at the horizon, and computed in full
+    settled = ~np.isfinite(got := inert_times(inp, samples, t, 0, "area")).any(axis=0)
+    assert 0 < settled[_unit_of_record(inp, "area")].mean() < 1
+    assert np.isfinite(got).any()

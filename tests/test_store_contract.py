@@ -242,6 +242,21 @@ def test_reading_some_ids_keeps_fid_order(store_url: str) -> None:
         assert store.existing_ids("records", []) == frozenset()
         laid = store.laid_from(["R-4", "R-404"])
         assert laid == {"R-4": pd.Timestamp("2024-04-01T12:34:56.789Z")}
+        # by another field: the records of some hazard areas, in fid order
+        by_area = store.read_layer("records", ["HA-3", "HA-1", "HA-9"], field="area_id")
+        assert list(by_area["id"]) == ["R-1", "R-2", "R-3", "R-6"]
+        with pytest.raises(ValueError, match="no field"):
+            store.read_layer("records", ["x"], field='id" OR 1=1 --')
+
+
+def test_the_change_token_moves_with_every_write(store_url: str) -> None:
+    with make_store(store_url) as store:
+        before = store.change_token()
+        store.write("records", typed("records", records()), actor="t")
+        after = store.change_token()
+        assert after != before and store.change_token() == after  # reading moves nothing
+        seq = int(after.split(":")[0])
+        assert len(store.audit_log(after=seq - 2)) == 2
 
 
 def test_layer_bounds_are_the_datas(store_url: str) -> None:

@@ -137,7 +137,7 @@ class Preparer:
         self.folder = None if cache is None else cache / hashlib.sha256(
             location.encode()).hexdigest()[:20]
         if self.folder is not None:
-            self.folder.mkdir(mode=0o700, exist_ok=True)
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._cond = threading.Condition()
         self._memory: OrderedDict[Job, Result] = OrderedDict()
         self._queue: list[tuple[tuple[int, int], int, Job]] = []

@@ -22,7 +22,7 @@ depend on how samples are blocked or spread over workers.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -147,13 +147,15 @@ class Workspace:
 def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray,
                 block: np.ndarray, seed: int, temperature_c: float = 20.0,
                 grid: np.ndarray | None = None, plans: list[list[Windows]] | None = None,
-                work: Workspace | None = None, climate: Climate | None = None
-                ) -> SampleResults:
+                work: Workspace | None = None, climate: Climate | None = None,
+                part: Part | None = None) -> SampleResults:
     """Per-area sums for one block of samples at each time: arrays (times, block, areas).
 
     Survival tables and counts are made once per block and reused for every time;
     ``plans`` (from :func:`windows`, one list per time) and ``work`` may be shared
-    between blocks."""
+    between blocks. With ``part`` only its records are summed at each time (``plans``
+    are then the part's), their counts drawn with the whole input's: the sums of the
+    areas whose records it holds are the same as without it; the others are 0."""
     times_h = np.atleast_1d(np.asarray(times_h, dtype=float))
     grid = grid_for(inp, times_h) if grid is None else grid
     work = work or Workspace(inp.n_records, block.size)
@@ -166,17 +168,39 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
         lives = [samples.life[code] for code, _ in inp.cohorts]
         return _climate_block(inp, params, lives, times_h, grid, counts, mean_s, product,
                               climate, removed)
-    plans = plans or [windows(inp, grid, t) for t in times_h]
     tables = [survival_table(p, grid, temperature_c, samples.life[code])
               for p, (code, _) in zip(params, inp.cohorts, strict=True)]
     expected = np.empty((times_h.size, block.size, inp.area_ids.size))
     log_none = np.empty_like(expected)
+    if part is not None:
+        # the part's cohorts are the whole input's, so the tables serve it as they are
+        plans = plans or [windows(part.inp, grid, t) for t in times_h]
+        mean_s, product = (np.empty((block.size, part.rows.size), np.float32) for _ in "mp")
+    plans = plans or [windows(inp, grid, t) for t in times_h]
     for k in range(times_h.size):
         for table, w in zip(tables, plans[k], strict=True):
             window_mean(table, w, mean_s)
-        expected[k], log_none[k] = _sums(inp, removed.remaining(k, times_h[k]), mean_s,
-                                         product)
+        left = removed.remaining(k, times_h[k], sums=part is None)
+        if part is None:
+            expected[k], log_none[k] = _sums(inp, left, mean_s, product)
+        else:
+            expected[k], log_none[k] = _sums(part.inp, left[:, part.rows], mean_s, product)
     return removed.results(expected, log_none)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Some of an input's records (``rows``, ascending), as an input of their own."""
+
+    inp: HazardInput
+    rows: np.ndarray
+
+    @classmethod
+    def of(cls, inp: HazardInput, rows: np.ndarray) -> Part:
+        per_record = ("record_ids", "cohort", "count_kind", "count", "count_high",
+                      "laid_from_h", "laid_to_h", "area")
+        return cls(replace(inp, removals=None, **{name: getattr(inp, name)[rows]
+                                                  for name in per_record}), rows)
 
 
 class _Removed:
@@ -193,8 +217,9 @@ class _Removed:
         self.extra = [cleared(r, laid[i].astype(float), int(s), seed, inp.group)
                       for i, s in enumerate(block)]
 
-    def remaining(self, k: int, t: float) -> np.ndarray:
-        """Items left at time ``t`` in each record (samples, records); records the sums."""
+    def remaining(self, k: int, t: float, sums: bool = True) -> np.ndarray:
+        """Items left at time ``t`` in each record (samples, records); records the sums of
+        laid, found and removed items per area unless ``sums`` is False."""
         r, inp = self.inp.removals, self.inp
         if r is None:
             return self.laid
@@ -204,11 +229,14 @@ class _Removed:
         for i, extra in enumerate(self.extra):
             gone = found + cleared_by(r, extra, t, inp.n_records)
             self.left[i] = np.maximum(self.laid[i] - gone, 0.0)
-            laid_sum[i] = np.bincount(inp.area, weights=self.laid[i], minlength=n_areas)
-            cleared_sum[i] = np.bincount(inp.area, weights=np.minimum(
-                self.laid[i] - found, gone - found).clip(0.0), minlength=n_areas)
-        found_sum = np.bincount(inp.area, weights=found, minlength=n_areas)
-        self.sums.append((laid_sum, np.broadcast_to(found_sum, laid_sum.shape), cleared_sum))
+            if sums:
+                laid_sum[i] = np.bincount(inp.area, weights=self.laid[i], minlength=n_areas)
+                cleared_sum[i] = np.bincount(inp.area, weights=np.minimum(
+                    self.laid[i] - found, gone - found).clip(0.0), minlength=n_areas)
+        if sums:
+            found_sum = np.bincount(inp.area, weights=found, minlength=n_areas)
+            self.sums.append((laid_sum, np.broadcast_to(found_sum, laid_sum.shape),
+                              cleared_sum))
         return self.left
 
     def results(self, expected: np.ndarray, log_none: np.ndarray) -> SampleResults:
@@ -276,7 +304,7 @@ def _as_of_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
                 climate: Climate | None) -> SampleResults:
     plans = None if climate is not None else plans_for(inp, times, grid)
     return as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans,
-                       _workspace(inp.n_records, block.size), climate)
+                       thread_workspace(inp.n_records, block.size), climate)
 
 
 def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[list[Windows]]:
@@ -286,19 +314,23 @@ def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[lis
     with _PLANS_LOCK:
         if key not in _PLANS:
             _PLANS.clear()
-            _PLANS[key] = [windows(inp, grid, t) for t in times]
-        return _PLANS[key]
+            # the input and grid are held with their plans: their ids cannot be reused by
+            # other objects while the plans are kept
+            _PLANS[key] = (inp, grid, [windows(inp, grid, t) for t in times])
+        return _PLANS[key][2]
 
 
 # Per process: the grid positions of the input being computed, read by every block the
 # process computes (here, or on a Dask worker); per thread, one set of buffers.
-_PLANS: dict[tuple[int, tuple[float, ...], int], list[list[Windows]]] = {}
+_PLANS: dict[tuple[int, tuple[float, ...], int],
+             tuple[HazardInput, np.ndarray, list[list[Windows]]]] = {}
 _PLANS_LOCK = threading.Lock()
 _CLIMATE_PLANS: dict[tuple[int, tuple[float, ...]], list[list[ClimatePlan]]] = {}
 _THREAD = threading.local()
 
 
-def _workspace(n_records: int, rows: int) -> Workspace:
+def thread_workspace(n_records: int, rows: int) -> Workspace:
+    """This thread's buffers, made again only when too small or for other records."""
     held: Workspace | None = getattr(_THREAD, "workspace", None)
     if held is None or held.counts.shape[1] != n_records or held.counts.shape[0] < rows:
         held = _THREAD.workspace = Workspace(n_records, max(rows, SAMPLE_BLOCK))

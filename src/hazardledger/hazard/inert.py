@@ -17,7 +17,7 @@ import pandas as pd
 from ..locale import N_
 from .backends import map_blocks
 from .climate import Climate
-from .engine import SAMPLE_BLOCK, Workspace, as_of_block, grid_for, plans_for
+from .engine import SAMPLE_BLOCK, Part, as_of_block, grid_for, plans_for, thread_workspace
 from .inputs import EPOCH, HazardInput
 from .parameters import ParameterSamples
 from .summary import group, unit_names
@@ -35,20 +35,51 @@ def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, see
                 engine: str = "numpy", chunk: int = SAMPLE_BLOCK,
                 climate: Climate | None = None) -> np.ndarray:
     """Per sample and unit, the hour (since 1970) from which P(any) stays below
-    ``threshold``; ``inf`` where that is not within the horizon. Shape (samples, units)."""
+    ``threshold``; ``inf`` where that is not within the horizon. Shape (samples, units).
+
+    P(any) must stay below the threshold up to the horizon's end, so a unit at or above it
+    there in every sample is not inert within the horizon: P(any) at the end is computed
+    first, and the checkpoints only for the records of the other units (a unit holding a
+    persistent mine is settled by the first pass). The figures are the same as computing
+    every checkpoint for every record."""
     times = as_of_h + OFFSETS_H
-    parts = map_blocks(_inert_task, samples.n_samples, chunk, engine, inp, samples, times, seed,
-                       temperature_c, grid_for(inp, times), by, threshold, climate)
-    return np.concatenate(parts)
+    grid = grid_for(inp, times)
+    units = unit_names(inp, by).size
+    if climate is not None:  # the regional temperatures are laid out per record: all of them
+        return np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
+                                         samples, times, seed, temperature_c, grid, by,
+                                         threshold, climate, None))
+    end = np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
+                                    samples, times[-1:], seed, temperature_c, grid, by,
+                                    threshold, None, None))
+    open_units = np.isfinite(end).any(axis=0)
+    out = np.full((samples.n_samples, units), np.inf)
+    if not open_units.any():
+        return out
+    part = Part.of(inp, np.flatnonzero(open_units[_unit_of_record(inp, by)]))
+    times_part = np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
+                                           samples, times, seed, temperature_c, grid, by,
+                                           threshold, None, part))
+    out[:, open_units] = times_part[:, open_units]
+    return out
+
+
+def _unit_of_record(inp: HazardInput, by: str) -> np.ndarray:
+    if by == "area":
+        return inp.area
+    if by == "region":
+        return inp.area_region[inp.area]
+    return np.zeros(inp.n_records, dtype=np.int64)
 
 
 def _inert_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
                 times: np.ndarray, seed: int, temperature_c: float, grid: np.ndarray, by: str,
-                threshold: float, climate: Climate | None) -> np.ndarray:
-    plans = None if climate is not None else plans_for(inp, times, grid)
-    part = as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans,
-                       Workspace(inp.n_records, block.size), climate)
-    p_any = -np.expm1(group(part.log_none, inp, by))  # (times, block, units)
+                threshold: float, climate: Climate | None, part: Part | None) -> np.ndarray:
+    plans = None if climate is not None else plans_for(
+        inp if part is None else part.inp, times, grid)
+    sums = as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans,
+                       thread_workspace(inp.n_records, block.size), climate, part)
+    p_any = -np.expm1(group(sums.log_none, inp, by))  # (times, block, units)
     below = p_any < threshold
     stays = np.flip(np.logical_and.accumulate(np.flip(below, axis=0), axis=0), axis=0)
     first = np.argmax(stays, axis=0)
