@@ -229,3 +229,40 @@ def test_progress_is_told_block_by_block(ledger: Ledger) -> None:
         PROGRESS.reset(token)
     blocks = told[0][1]
     assert told[:blocks] == [(i, blocks) for i in range(1, blocks + 1)]
+
+
+def test_while_a_write_is_taken_in_the_earlier_figures_are_served_and_said_to_be(
+        ranked_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    headers = {"Authorization": "Bearer " + add_user(ranked_ledger.store, "v", "viewer",
+                                                     actor="t")}
+    client = TestClient(create_app(ranked_ledger.location, prepare_wait_s=60))
+    url = "/collections/residual_hazard/items?as_of=2026-06-01"
+    first = client.get(url, headers=headers)
+    assert first.status_code == 200 and first.headers["X-Figures-State"] == "current"
+    assert first.json()["figures"] == {"state": "current"}
+    release = threading.Event()
+    real = Preparer._update
+
+    def slow(self: Preparer, ledger: Ledger, job: Job) -> prep.Result | None:
+        assert release.wait(60)
+        return real(self, ledger, job)
+
+    monkeypatch.setattr(Preparer, "_update", slow)
+    records = ranked_ledger.read("records")
+    ranked_ledger.import_frame("records", records[records["id"] == "R-1"].assign(count=99),
+                               source="t", update=True, actor="t")
+    ranked_ledger.close()
+    client.app.state.preparer.wait_s = 0.2  # type: ignore[attr-defined]
+    earlier = client.get(url, headers=headers)
+    assert earlier.status_code == 200
+    assert earlier.headers["X-Figures-State"] == "earlier; writes-since=1; being-updated"
+    assert earlier.json()["figures"]["state"] == "earlier"
+    assert earlier.json()["features"] == first.json()["features"]
+    release.set()
+    for _ in range(600):
+        now = client.get(url, headers=headers)
+        if now.headers["X-Figures-State"] == "current":
+            break
+        time.sleep(0.1)
+    assert now.headers["X-Figures-State"] == "current"
+    assert now.json()["features"] != first.json()["features"]

@@ -107,6 +107,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                        tile_origin=tiles.origin if tiles else None)
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.state.location = location
+    app.state.preparer = preparer
     collections = all_collections()
 
     # async: run on the event loop, not as a hop to the thread pool (the work is a queue
@@ -283,8 +284,8 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                                           "it is now (hazardledger hazard --state-at computes "
                                           "it from a past state)")
             params.only(request.query_params.multi_items(), params.COMPUTED, cid)
-            frame, matched = page_in_memory(
-                computed_frame(preparer, led, cid, as_of(as_of_), scenario), box, size, start)
+            whole, figures = computed_frame(preparer, led, cid, as_of(as_of_), scenario)
+            frame, matched = page_in_memory(whole, box, size, start)
         else:
             window = params.datetime_window(datetime_, cid)
             equals = params.equals(request.query_params.multi_items(), cid)
@@ -304,7 +305,9 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
             return _json(page_document(request, found, page.matched, start, size),
                          media_type=GEOJSON)
         found = features(frame, withheld=withheld(cid, user))
-        return _json(page_document(request, found, matched, start, size), media_type=GEOJSON)
+        document = page_document(request, found, matched, start, size)
+        document["figures"] = figures  # which state of the ledger they are of
+        return _figures_json(document, figures)
 
     @app.get("/collections/{cid}/items/{fid}", summary="One feature")
     def item(request: Request, cid: str, fid: str, led: LedgerDep, user: ViewerDep,
@@ -313,8 +316,9 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
              state_at_: StateAtQuery = None) -> Response:
         known(cid)
         moment = state_at(state_at_)
+        figures = None
         if collections[cid].computed:
-            frame = computed_frame(preparer, led, cid, as_of(as_of_), scenario)
+            frame, figures = computed_frame(preparer, led, cid, as_of(as_of_), scenario)
             frame = frame[frame["id"] == fid]
         elif moment is not None:
             frame = stood_frame(led, cid, moment)
@@ -327,7 +331,10 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
         feature["links"] = [{"href": str(request.url), "rel": "self", "type": GEOJSON},
                             {"href": f"{base(request)}/collections/{cid}", "rel": "collection",
                              "type": "application/json"}]
-        return _json(feature, media_type=GEOJSON)
+        if figures is None:
+            return _json(feature, media_type=GEOJSON)
+        feature["figures"] = figures
+        return _figures_json(feature, figures)
 
     @app.get("/prepared", summary="The web map's checkpoints: the dates whose residual "
              "hazard and priorities are prepared, and the one being computed")
@@ -358,6 +365,17 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _figures_json(document: dict[str, Any], figures: dict[str, Any]) -> Response:
+    """A computed collection's GeoJSON, saying in a header too which state of the ledger
+    its figures are of (a client that reads only features still gets told)."""
+    response = _json(document, media_type=GEOJSON)
+    state = figures["state"]
+    if state != "current":
+        state += f"; writes-since={figures['writes_since']}; being-updated"
+    response.headers["X-Figures-State"] = state
+    return response
 
 
 def _tile_basemap(led: Ledger) -> TileBasemap | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -61,15 +62,16 @@ def as_of(text: str | None) -> pd.Timestamp:
 
 
 def computed_frame(preparer: Preparer, ledger: Ledger, name: str, when: pd.Timestamp,
-                   scenario: str) -> gpd.GeoDataFrame:
-    """A computed collection's features for the ledger as it is now, prepared once per
-    state of the ledger (see :mod:`.prepared`); raises ``BeingPrepared`` while they are
-    computed."""
+                   scenario: str) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """A computed collection's features, prepared once per state of the ledger (see
+    :mod:`.prepared`), and which state they are of: the present one, or while its figures
+    are prepared after writes, the latest earlier one, said so. Raises ``BeingPrepared``
+    when there are none yet."""
     try:
-        frame = preparer.frame(name, when, scenario, ledger.store.change_token())
+        frame, state = preparer.served(name, when, scenario, ledger.store.change_token())
     except ValueError as exc:  # e.g. no records, an unknown scenario, no places
         raise BadParameter(f"{name}: {exc}") from None
-    return frame.rename(columns={"area_id": "id"}) if "area_id" in frame else frame
+    return (frame.rename(columns={"area_id": "id"}) if "area_id" in frame else frame), state
 
 
 def state_at(text: str | None) -> pd.Timestamp | None:

@@ -120,6 +120,23 @@ def cache_root() -> Path | None:
     return root
 
 
+def _value(result: Result, name: str) -> gpd.GeoDataFrame:
+    value = result[name]
+    if isinstance(value, str):
+        raise ValueError(value)
+    return value
+
+
+def _writes_between(earlier: str, later: str) -> int | None:
+    """Audit entries between two change tokens (None if another program's edits came
+    between them, which the trail does not count)."""
+    first, last = earlier.partition("|"), later.partition("|")
+    a, b = first[0].split(":", 1)[0], last[0].split(":", 1)[0]
+    if first[2] != last[2] or not (a.isdigit() and b.isdigit()):
+        return None
+    return int(b) - int(a)
+
+
 def _restored(frame: gpd.GeoDataFrame, kept: dict[str, Any]) -> gpd.GeoDataFrame:
     frame = frame.astype(kept["dtypes"])
     frame.attrs["grid_from_h"] = kept["grid_from_h"]
@@ -160,6 +177,15 @@ class Preparer:
         """The collection ``name`` at ``when`` for the ledger's state ``token``; raises
         :class:`BeingPrepared` if it is not ready within ``wait_s``, ValueError if the
         ledger cannot give it (the message says why)."""
+        return self.served(name, when, scenario, token, earlier_ok=False)[0]
+
+    def served(self, name: str, when: pd.Timestamp, scenario: str, token: str,
+               earlier_ok: bool = True) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+        """:meth:`frame`, and what state of the ledger its figures are of. With
+        ``earlier_ok``, when this state's figures are not ready within ``wait_s`` but an
+        earlier state's are (writes keep coming), those are given, said to be earlier
+        (``{"state": "earlier", "writes_since": n, "being_updated": ...}``), while this
+        state's are prepared; otherwise ``{"state": "current"}``."""
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario '{scenario}' (scenarios: "
                              f"{', '.join(SCENARIOS)})")
@@ -169,10 +195,7 @@ class Preparer:
         while True:
             result = self._result(job)
             if result is not None:
-                value = result[name]
-                if isinstance(value, str):
-                    raise ValueError(value)
-                return value
+                return _value(result, name), {"state": "current"}
             with self._cond:
                 failed = self._failed.pop(job, None)
                 if failed is not None:
@@ -180,8 +203,19 @@ class Preparer:
                 self._ask(job)
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise BeingPrepared(self._progress(job))
+                    progress = self._progress(job)
+                    earlier = [t for t in self._seen.get(scenario, []) if t != token]
+                    break
                 self._cond.wait(min(left, POLL_S))
+        for other in reversed(earlier if earlier_ok else []):
+            result = self._result(Job(other, scenario, job.day))
+            if result is not None:
+                return _value(result, name), {
+                    "state": "earlier", "writes_since": _writes_between(other, token),
+                    "being_updated": progress["preparing"],
+                    "description": "figures of the ledger before its latest writes, while "
+                                   "those of its present state are prepared"}
+        raise BeingPrepared(progress)
 
     def status(self, scenario: str, token: str) -> dict[str, Any]:
         """The checkpoints of the ledger's state ``token`` and which are ready."""

@@ -209,8 +209,16 @@ async function colourFor(index) {
     layer.getElement().setAttribute("data-fill", fill);
   }
   document.body.dataset.asOf = asOf;
-  status(tr("{n} areas modelled on {date} (scenario pessimistic).",
-            { n: hazard.numberReturned, date: asOf }));
+  if (hazard.figures && hazard.figures.state === "earlier") {
+    // the ledger was written to since: these are its figures from just before, said so,
+    // and asked for again until the present state's are ready
+    status(tr("Figures from before the latest edits ({n}), while they are brought up to date.",
+              { n: hazard.figures.writes_since ?? "?" }));
+    setTimeout(() => { if (state.asOf === asOf) colourFor(index); }, 2000);
+  } else {
+    status(tr("{n} areas modelled on {date} (scenario pessimistic).",
+              { n: hazard.numberReturned, date: asOf }));
+  }
   await listPriorities(asOf);
   if (state.selected) openDetail(state.selected);
 }
