@@ -180,7 +180,7 @@ def test_a_write_updates_the_figures_of_its_areas_only(
 def test_the_web_maps_dates_are_prepared_ahead_nearest_today_first(
         ledger: Ledger, tmp_path: Path) -> None:
     ledger.close()
-    preparer = _preparer(ledger.location, tmp_path, ahead=True)
+    preparer = _preparer(ledger.location, tmp_path, ahead=True, quiet_s=0.0)
     token = _token(ledger.location)
     done_order: list[str] = []
     real = preparer._keep
@@ -239,7 +239,7 @@ def test_while_a_write_is_taken_in_the_earlier_figures_are_served_and_said_to_be
     url = "/collections/residual_hazard/items?as_of=2026-06-01"
     first = client.get(url, headers=headers)
     assert first.status_code == 200 and first.headers["X-Figures-State"] == "current"
-    assert first.json()["figures"] == {"state": "current"}
+    assert first.json()["figures"] == {"state": "current"}  # and nothing internal
     release = threading.Event()
     real = Preparer._update
 
@@ -266,3 +266,30 @@ def test_while_a_write_is_taken_in_the_earlier_figures_are_served_and_said_to_be
         time.sleep(0.1)
     assert now.headers["X-Figures-State"] == "current"
     assert now.json()["features"] != first.json()["features"]
+
+
+def test_another_process_serves_the_earlier_figures_it_finds_in_the_cache(
+        ranked_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    location = ranked_ledger.location
+    first = _preparer(location, tmp_path, wait_s=120)
+    states = [ranked_ledger.store.change_token()]
+    before = first.frame("residual_hazard", DAY, "pessimistic", states[0])
+    records = ranked_ledger.read("records")
+    for count in (50, 60, 70, 80, 90, 99):  # more states than are kept
+        ranked_ledger.import_frame("records", records[records["id"] == "R-1"].assign(
+            count=count), source="t", update=True, actor="t")
+        states.append(ranked_ledger.store.change_token())
+        first.frame("residual_hazard", DAY, "pessimistic", states[-1])
+    assert first.updated == 6
+    digests = {p.name.split("-")[0] for p in tmp_path.rglob("*.json")}
+    assert len(digests) == prep.KEPT_STATES  # the oldest states' figures were deleted
+    ranked_ledger.import_frame("records", records[records["id"] == "R-2"].assign(count=1),
+                               source="t", update=True, actor="t")
+    latest = ranked_ledger.store.change_token()
+    ranked_ledger.close()
+    monkeypatch.setattr(Preparer, "_prepare", lambda self, ledger, job: time.sleep(60))
+    second = _preparer(location, tmp_path, wait_s=0.1)  # a process that saw none of them
+    frame, state = second.served("residual_hazard", DAY, "pessimistic", latest)
+    assert state["state"] == "earlier" and state["writes_since"] == 1
+    _same(frame, first.frame("residual_hazard", DAY, "pessimistic", states[-1]))
+    assert not frame["expected_mean"].equals(before["expected_mean"])

@@ -44,8 +44,9 @@ class Touched:
     groups: frozenset[int]
 
 
-def _head_seq(token: str) -> tuple[int, str] | None:
-    """The audit entry number and the other programs' edits mark of a change token."""
+def state_position(token: str) -> tuple[int, str] | None:
+    """Where a state of the ledger (its change token) stands: the number of its last audit
+    entry, and the mark of the edits other programs made (None if it has no entry)."""
     head, _, edits = token.partition("|")
     number = head.split(":", 1)[0]
     return (int(number), edits) if number.isdigit() else None
@@ -54,7 +55,7 @@ def _head_seq(token: str) -> tuple[int, str] | None:
 def touched(ledger: Ledger, earlier: str, later: str) -> Touched | None:
     """What the writes between two states of the ledger (change tokens) touched; None when
     the whole ledger must be recomputed."""
-    first, last = _head_seq(earlier), _head_seq(later)
+    first, last = state_position(earlier), state_position(later)
     if first is None or last is None or first[1] != last[1] or last[0] < first[0]:
         return None
     entries = ledger.store.audit_log(after=first[0])

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import orjson
 import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -48,7 +49,7 @@ from .collections import (
 )
 from .geojson import dumps, features, page_features
 from .openapi import document as openapi_document
-from .prepared import WAIT_S, BeingPrepared, Preparer, cache_root
+from .prepared import WAIT_S, BeingPrepared, MadePages, Preparer, cache_root
 from .protections import DEFAULT_MAX_BODY, Protections, validation_failed
 from .throttle import LOG, FailedLogins, TokenUse
 
@@ -78,6 +79,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
     # Open ledgers are pooled: opening one per request (connect, schema check) costs more
     # than serving a page. A ledger is used by one request at a time.
     idle: queue.SimpleQueue[Ledger] = queue.SimpleQueue()
+    pages = MadePages()
     preparer = Preparer(location, SAMPLES, ahead=prepare_ahead, wait_s=prepare_wait_s,
                         cache=cache_root())
 
@@ -285,7 +287,16 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                                           "it from a past state)")
             params.only(request.query_params.multi_items(), params.COMPUTED, cid)
             whole, figures = computed_frame(preparer, led, cid, as_of(as_of_), scenario)
-            frame, matched = page_in_memory(whole, box, size, start)
+            # a page of prepared figures is made once: the slider asks for the same pages
+            key = (figures.pop("key"), cid, box, size, start, withheld(cid, user))
+            made = pages.get(key)
+            if made is None:
+                frame, matched = page_in_memory(whole, box, size, start)
+                found = features(frame, withheld=withheld(cid, user))
+                made = pages.put(key, (orjson.Fragment(dumps(found)), len(found), matched))
+            document = page_document(request, made[0], made[2], start, size, made[1])
+            document["figures"] = figures  # which state of the ledger they are of
+            return _figures_json(document, figures)
         else:
             window = params.datetime_window(datetime_, cid)
             equals = params.equals(request.query_params.multi_items(), cid)
@@ -304,11 +315,6 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
             found = page_features(page, withheld(cid, user))
             return _json(page_document(request, found, page.matched, start, size),
                          media_type=GEOJSON)
-        found = features(frame, withheld=withheld(cid, user))
-        document = page_document(request, found, matched, start, size)
-        document["figures"] = figures  # which state of the ledger they are of
-        return _figures_json(document, figures)
-
     @app.get("/collections/{cid}/items/{fid}", summary="One feature")
     def item(request: Request, cid: str, fid: str, led: LedgerDep, user: ViewerDep,
              as_of_: Annotated[str | None, Query(alias="as_of")] = None,
@@ -333,6 +339,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                              "type": "application/json"}]
         if figures is None:
             return _json(feature, media_type=GEOJSON)
+        figures.pop("key")
         feature["figures"] = figures
         return _figures_json(feature, figures)
 
@@ -413,21 +420,25 @@ def area_curve_document(led: Ledger, area_id: str, scenario: str) -> dict[str, A
     return out
 
 
-def page_document(request: Request, found: list[dict[str, Any]], matched: int, offset: int,
-                  limit: int) -> dict[str, Any]:
-    """A FeatureCollection page with self/next/prev links that keep the other parameters."""
+def page_document(request: Request, found: list[dict[str, Any]] | orjson.Fragment,
+                  matched: int, offset: int, limit: int, returned: int | None = None
+                  ) -> dict[str, Any]:
+    """A FeatureCollection page with self/next/prev links that keep the other parameters
+    (``found`` may be the features already encoded, ``returned`` of them)."""
+    returned = len(found) if isinstance(found, list) else returned
+    assert returned is not None
     def href(new_offset: int) -> str:
         query = dict(request.query_params)
         query.update(offset=str(new_offset), limit=str(limit))
         return f"{str(request.url).split('?')[0]}?{urlencode(query)}"
 
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
-    if offset + len(found) < matched:
+    if offset + returned < matched:
         links.append({"href": href(offset + limit), "rel": "next", "type": GEOJSON})
     if offset > 0:
         links.append({"href": href(max(offset - limit, 0)), "rel": "prev", "type": GEOJSON})
     return {"type": "FeatureCollection", "features": found, "numberMatched": matched,
-            "numberReturned": len(found),
+            "numberReturned": returned,
             "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
 
 

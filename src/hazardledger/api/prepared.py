@@ -47,7 +47,7 @@ import pandas as pd
 from ..domain.item_types import SCENARIOS
 from ..hazard.backends import PROGRESS
 from ..ledger import Ledger
-from ..residual_update import touched, updated
+from ..residual_update import state_position, touched, updated
 from ..store.base import StoreError
 from ..store.gpkg_open import SERVER_WAIT_MS
 
@@ -57,10 +57,12 @@ UNDATED = ("exposure",)
 MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from the cache)
 MAX_ASKED = 8  # dates off the checkpoints waiting at once; more are asked to come back
 KEPT_STATES = 4  # states of the ledger whose figures are kept, to update later ones from
+QUIET_S = 20.0  # a state's checkpoints are prepared once it has stood this long
 WAIT_S = 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
 RETRY_AFTER_S = 2
 CACHE_ENV = "HAZARDLEDGER_CACHE"
+STATE_KEY = "__state__"  # in a date's index file: the state of the ledger it is of
 LOG = logging.getLogger("hazardledger.prepared")
 
 Result = dict[str, "gpd.GeoDataFrame | str"]  # a collection's frame, or why it has none
@@ -89,6 +91,29 @@ class Job:
 
     def shown(self) -> str:
         return "exposure" if self.day is None else self.day.strftime("%Y-%m-%d")
+
+
+class MadePages:
+    """The last pages made of prepared figures (encoded features), for the requests that
+    ask for them again; keyed by the figures and the page."""
+
+    def __init__(self, size: int = 32):
+        self.size = size
+        self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            if key in self._pages:
+                self._pages.move_to_end(key)
+            return self._pages.get(key)
+
+    def put(self, key: tuple[Any, ...], page: Any) -> Any:
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+        return page
 
 
 def checkpoints(today: pd.Timestamp) -> list[pd.Timestamp]:
@@ -128,13 +153,12 @@ def _value(result: Result, name: str) -> gpd.GeoDataFrame:
 
 
 def _writes_between(earlier: str, later: str) -> int | None:
-    """Audit entries between two change tokens (None if another program's edits came
-    between them, which the trail does not count)."""
-    first, last = earlier.partition("|"), later.partition("|")
-    a, b = first[0].split(":", 1)[0], last[0].split(":", 1)[0]
-    if first[2] != last[2] or not (a.isdigit() and b.isdigit()):
+    """Audit entries between two states (None if another program's edits came between
+    them, which the trail does not count)."""
+    first, last = state_position(earlier), state_position(later)
+    if first is None or last is None or first[1] != last[1]:
         return None
-    return int(b) - int(a)
+    return last[0] - first[0]
 
 
 def _restored(frame: gpd.GeoDataFrame, kept: dict[str, Any]) -> gpd.GeoDataFrame:
@@ -147,9 +171,10 @@ class Preparer:
     """Prepares and keeps the computed collections of the ledger at ``location``."""
 
     def __init__(self, location: str, samples: int, *, ahead: bool = False,
-                 wait_s: float = WAIT_S, cache: Path | None = None,
+                 wait_s: float = WAIT_S, cache: Path | None = None, quiet_s: float = QUIET_S,
                  today: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC")):
         self.location, self.samples, self.ahead, self.wait_s = location, samples, ahead, wait_s
+        self.quiet_s = quiet_s
         self.today = today
         self.folder = None if cache is None else cache / hashlib.sha256(
             location.encode()).hexdigest()[:20]
@@ -165,6 +190,7 @@ class Preparer:
         # scenario -> the last states of the ledger seen, latest last: the figures of the
         # latest one prepared are the base a later state's figures are updated from
         self._seen: dict[str, list[str]] = {}
+        self._since: dict[str, float] = {}  # state -> when this process first saw it
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.computed = 0  # dates this process computed in full (the tests count them)
@@ -185,37 +211,74 @@ class Preparer:
         ``earlier_ok``, when this state's figures are not ready within ``wait_s`` but an
         earlier state's are (writes keep coming), those are given, said to be earlier
         (``{"state": "earlier", "writes_since": n, "being_updated": ...}``), while this
-        state's are prepared; otherwise ``{"state": "current"}``."""
+        state's are prepared; otherwise ``{"state": "current"}``. ``key`` names the figures
+        given (for a cache of what is made of them)."""
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario '{scenario}' (scenarios: "
                              f"{', '.join(SCENARIOS)})")
         job = Job(token, scenario, None if name in UNDATED else when)
         deadline = time.monotonic() + self.wait_s
         self._see(token, scenario)
+        result = self._result(job)
+        if result is not None:
+            return _value(result, name), {"state": "current", "key": job.stem()}
+        # after writes, the latest earlier state's figures at once, said so: a request waits
+        # only when there are none
+        earlier = self._earlier(job) if earlier_ok else None
         while True:
-            result = self._result(job)
-            if result is not None:
-                return _value(result, name), {"state": "current"}
             with self._cond:
                 failed = self._failed.pop(job, None)
                 if failed is not None:
                     raise StoreError(failed)
-                self._ask(job)
+                try:
+                    self._ask(job)
+                except BeingPrepared:
+                    if earlier is None:
+                        raise
+                progress = self._progress(job)
+                if earlier is not None:
+                    break
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    progress = self._progress(job)
-                    earlier = [t for t in self._seen.get(scenario, []) if t != token]
-                    break
+                    raise BeingPrepared(progress)
                 self._cond.wait(min(left, POLL_S))
-        for other in reversed(earlier if earlier_ok else []):
-            result = self._result(Job(other, scenario, job.day))
+            result = self._result(job)
             if result is not None:
-                return _value(result, name), {
-                    "state": "earlier", "writes_since": _writes_between(other, token),
-                    "being_updated": progress["preparing"],
-                    "description": "figures of the ledger before its latest writes, while "
-                                   "those of its present state are prepared"}
-        raise BeingPrepared(progress)
+                return _value(result, name), {"state": "current", "key": job.stem()}
+        other, result = earlier
+        return _value(result, name), {
+            "state": "earlier", "writes_since": _writes_between(other, token),
+            "being_updated": progress["preparing"],
+            "description": "figures of the ledger before its latest writes, while those of "
+                           "its present state are prepared",
+            "key": Job(other, job.scenario, job.day).stem()}
+
+    def _earlier(self, job: Job) -> tuple[str, Result] | None:
+        """The latest earlier state of the ledger whose figures for the job's date this
+        process holds or finds in the cache (another process may have made them)."""
+        now = state_position(job.token)
+        tokens: set[str] = set()
+        with self._cond:
+            tokens.update(j.token for j in self._memory
+                          if j.scenario == job.scenario and j.day == job.day)
+        if self.folder is not None:
+            same_date = job.stem().split("-", 1)[1]
+            for index in self.folder.glob(f"*-{same_date}.json"):
+                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                    tokens.add(str(json.loads(index.read_text())[STATE_KEY]))
+        tokens.discard(job.token)
+
+        def position(token: str) -> int:
+            found = state_position(token)
+            return -1 if found is None else found[0]
+
+        for token in sorted(tokens, key=position, reverse=True):
+            if now is not None and position(token) > now[0]:
+                continue  # a later state than the one asked about
+            result = self._result(Job(token, job.scenario, job.day))
+            if result is not None:
+                return token, result
+        return None
 
     def status(self, scenario: str, token: str) -> dict[str, Any]:
         """The checkpoints of the ledger's state ``token`` and which are ready."""
@@ -241,8 +304,10 @@ class Preparer:
     # -- bookkeeping, under the lock ------------------------------------------------------
 
     def _see(self, token: str, scenario: str) -> None:
-        """A state of the ledger seen for the first time: forget the figures of the states
-        before it and queue this one's checkpoints (when preparing ahead)."""
+        """A state of the ledger seen for the first time: drop the work queued for the
+        states before it, keep the figures of the last few (to serve while this one's are
+        prepared, and to update them from), and queue this one's checkpoints (when
+        preparing ahead)."""
         with self._cond:
             seen = self._seen.setdefault(scenario, [])
             if seen and seen[-1] == token:
@@ -251,6 +316,9 @@ class Preparer:
                 seen.remove(token)
             seen.append(token)
             del seen[:-KEPT_STATES]
+            self._since[token] = time.monotonic()
+            for gone in set(self._since) - {t for s in self._seen.values() for t in s}:
+                del self._since[gone]
             latest = {s[-1] for s in self._seen.values()}
             kept = {t for s in self._seen.values() for t in s}
             self._queue = [e for e in self._queue if e[2].token in latest]
@@ -258,7 +326,6 @@ class Preparer:
             self._queued = {e[2] for e in self._queue}
             for job in [j for j in self._memory if j.token not in kept]:
                 del self._memory[job]
-            current = kept
             if self.ahead:
                 today = self.today().normalize()
                 days = sorted(checkpoints(today), key=lambda d: abs(d - today))
@@ -270,7 +337,6 @@ class Preparer:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="hazardledger-prepare")
                 self._thread.start()
-        self._prune(current)
 
     def _ask(self, job: Job) -> None:
         running = self._current is not None and self._current[0] == job
@@ -349,7 +415,7 @@ class Preparer:
             names = json.loads(index.read_text())
             return {name: value if isinstance(value, str) else _restored(
                         gpd.read_parquet(self.folder / f"{job.stem()}.{name}.parquet"), value)
-                    for name, value in names.items()}
+                    for name, value in names.items() if name != STATE_KEY}
         except (OSError, ValueError) as exc:  # not there yet, or pruned meanwhile
             if index.exists():
                 LOG.warning("prepared figures %s unreadable: %s", index.name, exc)
@@ -358,7 +424,7 @@ class Preparer:
     def _write(self, job: Job, result: Result) -> None:
         if self.folder is None:
             return
-        names: dict[str, str | dict[str, Any]] = {}
+        names: dict[str, str | dict[str, Any]] = {STATE_KEY: job.token}
         for name, value in result.items():
             if isinstance(value, str):
                 names[name] = value
@@ -374,12 +440,22 @@ class Preparer:
         # written last: a reader that finds the index finds every file it names
         Path(f"{index}.part").write_text(json.dumps(names))
         os.replace(f"{index}.part", index)
+        self._prune()
 
-    def _prune(self, current: set[str]) -> None:
-        """Delete the cached figures of states of the ledger no longer current."""
+    def _prune(self) -> None:
+        """Delete the cached figures of all but the latest states of the ledger (by when
+        their figures were written, by any process) and those this process still uses."""
         if self.folder is None:
             return
-        keep = {hashlib.sha256(t.encode()).hexdigest()[:20] for t in current}
+        written: dict[str, float] = {}
+        for index in self.folder.glob("*.json"):
+            with contextlib.suppress(OSError):
+                digest = index.name.split("-", 1)[0]
+                written[digest] = max(written.get(digest, 0.0), index.stat().st_mtime)
+        with self._cond:
+            used = {t for s in self._seen.values() for t in s}
+        keep = set(sorted(written, key=written.__getitem__)[-KEPT_STATES:]) | {
+            hashlib.sha256(t.encode()).hexdigest()[:20] for t in used}
         for path in self.folder.iterdir():
             if path.name.split("-", 1)[0] not in keep:
                 with contextlib.suppress(OSError):
@@ -389,12 +465,14 @@ class Preparer:
 
     def _run(self) -> None:
         PROGRESS.set(self._told)
-        ledger: Ledger | None = None
         try:
             while True:
                 with self._cond:
-                    while not self._queue and not self._stopping:
-                        self._cond.wait()
+                    while not self._stopping:
+                        wait = self._due_in()
+                        if wait is not None and wait <= 0:
+                            break
+                        self._cond.wait(wait)
                     if self._stopping:
                         return
                     _, _, job = heapq.heappop(self._queue)
@@ -403,22 +481,31 @@ class Preparer:
                         continue
                     self._current = (job, 1, 0, 0)
                 try:
-                    ledger = ledger or Ledger(self.location, wait_ms=SERVER_WAIT_MS)
-                    self._prepare(ledger, job)
+                    # opened per date: between dates the server holds no other connection
+                    # (a GeoPackage leaves WAL mode when the server stops only without one)
+                    with Ledger(self.location, wait_ms=SERVER_WAIT_MS) as ledger:
+                        self._prepare(ledger, job)
                 except Exception as exc:  # kept for the request that waits, which reports it
                     LOG.warning("figures for %s not prepared: %s", job.shown(), exc)
                     with self._cond:
                         self._failed[job] = f"figures for {job.shown()} not prepared: {exc}"
-                    if ledger is not None:
-                        ledger.close()
-                        ledger = None
                 finally:
                     with self._cond:
                         self._current = None
                         self._cond.notify_all()
         finally:
-            if ledger is not None:
-                ledger.close()
+            PROGRESS.set(None)
+
+    def _due_in(self) -> float | None:
+        """Seconds until the next job may start (None: no job). Dates asked for start at
+        once; the checkpoints of a state wait until it is QUIET_S old, so that while writes
+        keep coming the server does not compute every date of states already gone."""
+        if not self._queue:
+            return None
+        priority, _, job = self._queue[0]
+        if priority[0] == 0:
+            return 0.0
+        return self.quiet_s - (time.monotonic() - self._since.get(job.token, 0.0))
 
     def _told(self, done: int, blocks: int) -> None:
         with self._cond:
@@ -452,22 +539,19 @@ class Preparer:
         stream groups of the hazard areas written since recomputed (residual_update)."""
         if job.day is None:
             return None
-        with self._cond:
-            earlier = [t for t in self._seen.get(job.scenario, []) if t != job.token]
-        for token in reversed(earlier):
-            base = self._result(Job(token, job.scenario, job.day))
-            if base is None:
-                continue
-            hazard = base["residual_hazard"]
-            if isinstance(hazard, str) or hazard.attrs.get("grid_from_h") is None:
-                return None
-            change = touched(ledger, token, job.token)
-            if change is None:
-                return None
-            frame = updated(ledger, hazard, change, job.day, job.scenario, self.samples,
-                            float(hazard.attrs["grid_from_h"]))
-            return None if frame is None else self._with_priorities(ledger, job, frame)
-        return None
+        earlier = self._earlier(job)
+        if earlier is None:
+            return None
+        token, base = earlier
+        hazard = base["residual_hazard"]
+        if isinstance(hazard, str) or hazard.attrs.get("grid_from_h") is None:
+            return None
+        change = touched(ledger, token, job.token)
+        if change is None:
+            return None
+        frame = updated(ledger, hazard, change, job.day, job.scenario, self.samples,
+                        float(hazard.attrs["grid_from_h"]))
+        return None if frame is None else self._with_priorities(ledger, job, frame)
 
     @contextlib.contextmanager
     def _lock(self, job: Job) -> Iterator[bool]:
