@@ -58,6 +58,7 @@ MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from
 MAX_ASKED = 8  # dates off the checkpoints waiting at once; more are asked to come back
 KEPT_STATES = 4  # states of the ledger whose figures are kept, to update later ones from
 QUIET_S = 20.0  # a state's checkpoints are prepared once it has stood this long
+BACKGROUND_NICE = 10
 WAIT_S = 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
 RETRY_AFTER_S = 2
@@ -465,6 +466,10 @@ class Preparer:
 
     def _run(self) -> None:
         PROGRESS.set(self._told)
+        # Requests come first: this thread, and the engine's threads it starts (they inherit
+        # it), run at a lower priority, so a busy server still answers (Linux: per thread).
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
         try:
             while True:
                 with self._cond:
