@@ -105,7 +105,7 @@ def english() -> Iterator[None]:
 @pytest.fixture(autouse=True, scope="session")
 def figure_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Servers the tests start keep their prepared figures here, not in the user's cache."""
-    from hazardledger.api.prepared import CACHE_ENV
+    from hazardledger.api.figure_cache import CACHE_ENV
 
     path = tmp_path_factory.mktemp("figures")
     path.chmod(0o700)

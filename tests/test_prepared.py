@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from hazardledger.api import figure_cache as cache
 from hazardledger.api import prepared as prep
 from hazardledger.api.app import create_app
 from hazardledger.api.auth import add_user
@@ -72,7 +73,7 @@ def test_prepared_figures_are_the_ledgers_own_and_shared_between_processes(
     again = second.frame("residual_hazard", DAY, "pessimistic", token)
     assert second.computed == 0
     _same(again, got)
-    assert stat.S_IMODE(first.folder.stat().st_mode) == 0o700  # type: ignore[union-attr]
+    assert first.cache is not None and stat.S_IMODE(first.cache.folder.stat().st_mode) == 0o700
 
 
 def test_a_request_is_told_the_figures_are_being_prepared_never_kept_waiting(
@@ -84,7 +85,7 @@ def test_a_request_is_told_the_figures_are_being_prepared_never_kept_waiting(
     release = threading.Event()
     real = Preparer._compute
 
-    def slow(self: Preparer, ledger: Ledger, job: Job) -> prep.Result:
+    def slow(self: Preparer, ledger: Ledger, job: Job) -> cache.Result:
         self._told(1, 4)  # as map_blocks tells it: a quarter of the first pass
         assert release.wait(60)
         return real(self, ledger, job)
@@ -185,7 +186,7 @@ def test_the_web_maps_dates_are_prepared_ahead_nearest_today_first(
     done_order: list[str] = []
     real = preparer._keep
 
-    def keep(job: Job, result: prep.Result) -> None:
+    def keep(job: Job, result: cache.Result) -> None:
         done_order.append(job.shown())
         real(job, result)
 
@@ -212,11 +213,11 @@ def test_a_cache_folder_others_can_write_to_is_not_trusted(tmp_path: Path,
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    monkeypatch.setenv(prep.CACHE_ENV, str(shared))
-    assert prep.cache_root() is None
+    monkeypatch.setenv(cache.CACHE_ENV, str(shared))
+    assert cache.cache_root() is None
     private = tmp_path / "private"
-    monkeypatch.setenv(prep.CACHE_ENV, str(private))
-    assert prep.cache_root() == private
+    monkeypatch.setenv(cache.CACHE_ENV, str(private))
+    assert cache.cache_root() == private
     assert stat.S_IMODE(private.stat().st_mode) == 0o700
 
 
@@ -243,7 +244,7 @@ def test_while_a_write_is_taken_in_the_earlier_figures_are_served_and_said_to_be
     release = threading.Event()
     real = Preparer._update
 
-    def slow(self: Preparer, ledger: Ledger, job: Job) -> prep.Result | None:
+    def slow(self: Preparer, ledger: Ledger, job: Job) -> cache.Result | None:
         assert release.wait(60)
         return real(self, ledger, job)
 
@@ -282,7 +283,7 @@ def test_another_process_serves_the_earlier_figures_it_finds_in_the_cache(
         first.frame("residual_hazard", DAY, "pessimistic", states[-1])
     assert first.updated == 6
     digests = {p.name.split("-")[0] for p in tmp_path.rglob("*.json")}
-    assert len(digests) == prep.KEPT_STATES  # the oldest states' figures were deleted
+    assert len(digests) == cache.KEPT_STATES  # the oldest states' figures were deleted
     ranked_ledger.import_frame("records", records[records["id"] == "R-2"].assign(count=1),
                                source="t", update=True, actor="t")
     latest = ranked_ledger.store.change_token()

@@ -47,9 +47,10 @@ from .collections import (
     state_at,
     stood_frame,
 )
+from .figure_cache import MadePages, cache_root
 from .geojson import dumps, features, page_features
 from .openapi import document as openapi_document
-from .prepared import WAIT_S, BeingPrepared, MadePages, Preparer, cache_root
+from .prepared import WAIT_S, BeingPrepared, Preparer
 from .protections import DEFAULT_MAX_BODY, Protections, validation_failed
 from .throttle import LOG, FailedLogins, TokenUse
 

@@ -15,31 +15,22 @@ A request waits at most ``wait_s`` for its date. If the figures are not ready by
 gets :class:`BeingPrepared`, saying what is being computed and how far it has got, which
 the API answers with 503 and Retry-After: never a hung request.
 
-Several server processes share the work through a cache directory (``HAZARDLEDGER_CACHE``,
-else ``$XDG_CACHE_HOME/hazardledger``): the process that takes a date's lock computes it
-and writes GeoParquet files, the others read them. A directory another user could write to
-is not used (the figures are what people decide on); without one, each process prepares
-its own and keeps the last :data:`MEMORY_DATES` dates.
+Several server processes share the work through a private cache (:mod:`.figure_cache`);
+without one each process prepares its own and keeps the last :data:`MEMORY_DATES` dates.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import heapq
 import itertools
-import json
-import logging
 import os
-import stat
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -50,23 +41,19 @@ from ..ledger import Ledger
 from ..residual_update import state_position, touched, updated
 from ..store.base import StoreError
 from ..store.gpkg_open import SERVER_WAIT_MS
+from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result
 
 BACK_DAYS, AHEAD_DAYS = 730, 365  # the web map's slider
 DATED = ("residual_hazard", "priorities")
 UNDATED = ("exposure",)
 MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from the cache)
 MAX_ASKED = 8  # dates off the checkpoints waiting at once; more are asked to come back
-KEPT_STATES = 4  # states of the ledger whose figures are kept, to update later ones from
 QUIET_S = 20.0  # a state's checkpoints are prepared once it has stood this long
 BACKGROUND_NICE = 10
 WAIT_S = 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
 RETRY_AFTER_S = 2
-CACHE_ENV = "HAZARDLEDGER_CACHE"
-STATE_KEY = "__state__"  # in a date's index file: the state of the ledger it is of
-LOG = logging.getLogger("hazardledger.prepared")
 
-Result = dict[str, "gpd.GeoDataFrame | str"]  # a collection's frame, or why it has none
 
 
 class BeingPrepared(Exception):
@@ -77,73 +64,12 @@ class BeingPrepared(Exception):
         self.progress = progress
 
 
-@dataclass(frozen=True)
-class Job:
-    """One date's figures (``day`` None: the undated ones) for one state of the ledger."""
-
-    token: str
-    scenario: str
-    day: pd.Timestamp | None
-
-    def stem(self) -> str:
-        digest = hashlib.sha256(self.token.encode()).hexdigest()[:20]
-        when = "undated" if self.day is None else self.day.strftime("%Y%m%dT%H%M%S")
-        return f"{digest}-{self.scenario}-{when}"
-
-    def shown(self) -> str:
-        return "exposure" if self.day is None else self.day.strftime("%Y-%m-%d")
-
-
-class MadePages:
-    """The last pages made of prepared figures (encoded features), for the requests that
-    ask for them again; keyed by the figures and the page."""
-
-    def __init__(self, size: int = 32):
-        self.size = size
-        self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Any:
-        with self._lock:
-            if key in self._pages:
-                self._pages.move_to_end(key)
-            return self._pages.get(key)
-
-    def put(self, key: tuple[Any, ...], page: Any) -> Any:
-        with self._lock:
-            self._pages[key] = page
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
-        return page
-
-
 def checkpoints(today: pd.Timestamp) -> list[pd.Timestamp]:
     """Today and the first of every month on the slider, oldest first."""
     today = today.normalize()
     months = pd.date_range(today - pd.Timedelta(days=BACK_DAYS),
                            today + pd.Timedelta(days=AHEAD_DAYS), freq="MS")
     return sorted({today, *months})
-
-
-def cache_root() -> Path | None:
-    """The user's cache directory for prepared figures, made private; None if it cannot be
-    used safely (another user owns it or can write to it) or made at all."""
-    text = os.environ.get(CACHE_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hazardledger")
-    root = Path(text)
-    try:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = root.stat()
-        probe = root / f".probe-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        LOG.warning("prepared figures kept in memory only: %s: %s", root, exc.strerror)
-        return None
-    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        LOG.warning("prepared figures kept in memory only: %s is writable by others", root)
-        return None
-    return root
 
 
 def _value(result: Result, name: str) -> gpd.GeoDataFrame:
@@ -162,12 +88,6 @@ def _writes_between(earlier: str, later: str) -> int | None:
     return last[0] - first[0]
 
 
-def _restored(frame: gpd.GeoDataFrame, kept: dict[str, Any]) -> gpd.GeoDataFrame:
-    frame = frame.astype(kept["dtypes"])
-    frame.attrs["grid_from_h"] = kept["grid_from_h"]
-    return frame
-
-
 class Preparer:
     """Prepares and keeps the computed collections of the ledger at ``location``."""
 
@@ -177,10 +97,7 @@ class Preparer:
         self.location, self.samples, self.ahead, self.wait_s = location, samples, ahead, wait_s
         self.quiet_s = quiet_s
         self.today = today
-        self.folder = None if cache is None else cache / hashlib.sha256(
-            location.encode()).hexdigest()[:20]
-        if self.folder is not None:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.cache = None if cache is None else FigureCache(cache, location)
         self._cond = threading.Condition()
         self._memory: OrderedDict[Job, Result] = OrderedDict()
         self._queue: list[tuple[tuple[int, int], int, Job]] = []
@@ -262,11 +179,8 @@ class Preparer:
         with self._cond:
             tokens.update(j.token for j in self._memory
                           if j.scenario == job.scenario and j.day == job.day)
-        if self.folder is not None:
-            same_date = job.stem().split("-", 1)[1]
-            for index in self.folder.glob(f"*-{same_date}.json"):
-                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                    tokens.add(str(json.loads(index.read_text())[STATE_KEY]))
+        if self.cache is not None:
+            tokens |= self.cache.states(job)
         tokens.discard(job.token)
 
         def position(token: str) -> int:
@@ -330,7 +244,7 @@ class Preparer:
             if self.ahead:
                 today = self.today().normalize()
                 days = sorted(checkpoints(today), key=lambda d: abs(d - today))
-                if self.folder is None:
+                if self.cache is None:
                     days = days[:MEMORY_DATES]
                 for rank, day in enumerate(days):
                     self._push(Job(token, scenario, day), (1, rank))
@@ -389,7 +303,7 @@ class Preparer:
             if job in self._memory:
                 self._memory.move_to_end(job)
                 return self._memory[job]
-        result = self._read(job)
+        result = None if self.cache is None else self.cache.read(job)
         if result is not None:
             self._keep(job, result)
         return result
@@ -406,61 +320,7 @@ class Preparer:
         with self._cond:
             if job in self._memory:
                 return True
-        return self.folder is not None and (self.folder / f"{job.stem()}.json").exists()
-
-    def _read(self, job: Job) -> Result | None:
-        if self.folder is None:
-            return None
-        index = self.folder / f"{job.stem()}.json"
-        try:
-            names = json.loads(index.read_text())
-            return {name: value if isinstance(value, str) else _restored(
-                        gpd.read_parquet(self.folder / f"{job.stem()}.{name}.parquet"), value)
-                    for name, value in names.items() if name != STATE_KEY}
-        except (OSError, ValueError) as exc:  # not there yet, or pruned meanwhile
-            if index.exists():
-                LOG.warning("prepared figures %s unreadable: %s", index.name, exc)
-            return None
-
-    def _write(self, job: Job, result: Result) -> None:
-        if self.folder is None:
-            return
-        names: dict[str, str | dict[str, Any]] = {STATE_KEY: job.token}
-        for name, value in result.items():
-            if isinstance(value, str):
-                names[name] = value
-                continue
-            path = self.folder / f"{job.stem()}.{name}.parquet"
-            value.to_parquet(f"{path}.part")
-            os.replace(f"{path}.part", path)
-            # Parquet keeps times to the millisecond at least: read back in their own unit
-            names[name] = {"dtypes": {str(c): str(t) for c, t in value.dtypes.items()
-                                      if isinstance(t, pd.DatetimeTZDtype)},
-                           "grid_from_h": value.attrs.get("grid_from_h")}
-        index = self.folder / f"{job.stem()}.json"
-        # written last: a reader that finds the index finds every file it names
-        Path(f"{index}.part").write_text(json.dumps(names))
-        os.replace(f"{index}.part", index)
-        self._prune()
-
-    def _prune(self) -> None:
-        """Delete the cached figures of all but the latest states of the ledger (by when
-        their figures were written, by any process) and those this process still uses."""
-        if self.folder is None:
-            return
-        written: dict[str, float] = {}
-        for index in self.folder.glob("*.json"):
-            with contextlib.suppress(OSError):
-                digest = index.name.split("-", 1)[0]
-                written[digest] = max(written.get(digest, 0.0), index.stat().st_mtime)
-        with self._cond:
-            used = {t for s in self._seen.values() for t in s}
-        keep = set(sorted(written, key=written.__getitem__)[-KEPT_STATES:]) | {
-            hashlib.sha256(t.encode()).hexdigest()[:20] for t in used}
-        for path in self.folder.iterdir():
-            if path.name.split("-", 1)[0] not in keep:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        return self.cache is not None and self.cache.ready(job)
 
     # -- the background thread ------------------------------------------------------------
 
@@ -521,7 +381,8 @@ class Preparer:
     def _prepare(self, ledger: Ledger, job: Job) -> None:
         if self._result(job) is not None:
             return
-        with self._lock(job) as mine:
+        with contextlib.nullcontext(True) if self.cache is None else self.cache.lock(
+                job) as mine:
             if not mine:  # another process is computing it: its result is read on request
                 return
             if self._result(job) is not None:
@@ -536,7 +397,10 @@ class Preparer:
                 self.updated += 1
             if ledger.store.change_token() != job.token:
                 return  # changed while computing: the figures may mix two states
-            self._write(job, result)
+            if self.cache is not None:
+                with self._cond:
+                    used = {t for s in self._seen.values() for t in s}
+                self.cache.write(job, result, used)
         self._keep(job, result)
 
     def _update(self, ledger: Ledger, job: Job) -> Result | None:
@@ -557,23 +421,6 @@ class Preparer:
         frame = updated(ledger, hazard, change, job.day, job.scenario, self.samples,
                         float(hazard.attrs["grid_from_h"]))
         return None if frame is None else self._with_priorities(ledger, job, frame)
-
-    @contextlib.contextmanager
-    def _lock(self, job: Job) -> Iterator[bool]:
-        if self.folder is None:
-            yield True
-            return
-        handle: IO[str] = open(self.folder / f"{job.stem()}.lock", "a")  # noqa: SIM115
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            handle.close()  # releases the lock
 
     def _compute(self, ledger: Ledger, job: Job) -> Result:
         if job.day is None:

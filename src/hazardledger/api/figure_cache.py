@@ -1,0 +1,191 @@
+"""The prepared figures' cache: GeoParquet files in a private folder, shared by the
+server's worker processes (see :mod:`.prepared`).
+
+Each date of each state of the ledger is one index file (JSON: the state, and per collection
+the reason it has no figures or how to read its Parquet file back) written after its
+Parquet files, so a reader that finds the index finds every file it names. One process
+computes a date, holding its lock file (``flock``); the others read it. The last
+:data:`KEPT_STATES` states written by any process are kept, to be served while a later
+state's figures are prepared and to update them from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import stat
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import geopandas as gpd
+import pandas as pd
+
+CACHE_ENV = "HAZARDLEDGER_CACHE"
+STATE_KEY = "__state__"  # in a date's index file: the state of the ledger it is of
+KEPT_STATES = 4  # states of the ledger whose figures are kept, to update later ones from
+LOG = logging.getLogger("hazardledger.prepared")
+
+Result = dict[str, "gpd.GeoDataFrame | str"]  # a collection's frame, or why it has none
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One date's figures (``day`` None: the undated ones) for one state of the ledger."""
+
+    token: str
+    scenario: str
+    day: pd.Timestamp | None
+
+    def stem(self) -> str:
+        digest = _digest(self.token)
+        when = "undated" if self.day is None else self.day.strftime("%Y%m%dT%H%M%S")
+        return f"{digest}-{self.scenario}-{when}"
+
+    def shown(self) -> str:
+        return "exposure" if self.day is None else self.day.strftime("%Y-%m-%d")
+
+
+class MadePages:
+    """The last pages made of prepared figures (encoded features), for the requests that
+    ask for them again; keyed by the figures and the page."""
+
+    def __init__(self, size: int = 32):
+        self.size = size
+        self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            if key in self._pages:
+                self._pages.move_to_end(key)
+            return self._pages.get(key)
+
+    def put(self, key: tuple[Any, ...], page: Any) -> Any:
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+        return page
+
+
+def cache_root() -> Path | None:
+    """The user's cache directory for prepared figures, made private; None if it cannot be
+    used safely (another user owns it or can write to it) or made at all."""
+    text = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hazardledger")
+    root = Path(text)
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = root.stat()
+        probe = root / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        LOG.warning("prepared figures kept in memory only: %s: %s", root, exc.strerror)
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        LOG.warning("prepared figures kept in memory only: %s is writable by others", root)
+        return None
+    return root
+
+
+def restored(frame: gpd.GeoDataFrame, kept: dict[str, Any]) -> gpd.GeoDataFrame:
+    frame = frame.astype(kept["dtypes"])
+    frame.attrs["grid_from_h"] = kept["grid_from_h"]
+    return frame
+
+
+
+class FigureCache:
+    """The cached figures of one ledger (``location``) under ``root``."""
+
+    def __init__(self, root: Path, location: str):
+        self.folder = root / _digest(location)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def ready(self, job: Job) -> bool:
+        return (self.folder / f"{job.stem()}.json").exists()
+
+    def states(self, job: Job) -> set[str]:
+        """The states of the ledger with figures for the job's date (and scenario)."""
+        found: set[str] = set()
+        same_date = job.stem().split("-", 1)[1]
+        for index in self.folder.glob(f"*-{same_date}.json"):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                found.add(str(json.loads(index.read_text())[STATE_KEY]))
+        return found
+
+    def read(self, job: Job) -> Result | None:
+        index = self.folder / f"{job.stem()}.json"
+        try:
+            names = json.loads(index.read_text())
+            return {name: value if isinstance(value, str) else restored(
+                        gpd.read_parquet(self.folder / f"{job.stem()}.{name}.parquet"), value)
+                    for name, value in names.items() if name != STATE_KEY}
+        except (OSError, ValueError) as exc:  # not there yet, or pruned meanwhile
+            if index.exists():
+                LOG.warning("prepared figures %s unreadable: %s", index.name, exc)
+            return None
+
+    def write(self, job: Job, result: Result, used: set[str]) -> None:
+        """Write one date's figures; then prune, keeping the states in ``used``."""
+        names: dict[str, str | dict[str, Any]] = {STATE_KEY: job.token}
+        for name, value in result.items():
+            if isinstance(value, str):
+                names[name] = value
+                continue
+            path = self.folder / f"{job.stem()}.{name}.parquet"
+            value.to_parquet(f"{path}.part")
+            os.replace(f"{path}.part", path)
+            # Parquet keeps times to the millisecond at least: read back in their own unit
+            names[name] = {"dtypes": {str(c): str(t) for c, t in value.dtypes.items()
+                                      if isinstance(t, pd.DatetimeTZDtype)},
+                           "grid_from_h": value.attrs.get("grid_from_h")}
+        index = self.folder / f"{job.stem()}.json"
+        # written last: a reader that finds the index finds every file it names
+        Path(f"{index}.part").write_text(json.dumps(names))
+        os.replace(f"{index}.part", index)
+        self.prune(used)
+
+    def prune(self, used: set[str]) -> None:
+        """Delete the cached figures of all but the latest states of the ledger (by when
+        their figures were written, by any process) and those in ``used``."""
+        written: dict[str, float] = {}
+        for index in self.folder.glob("*.json"):
+            with contextlib.suppress(OSError):
+                digest = index.name.split("-", 1)[0]
+                written[digest] = max(written.get(digest, 0.0), index.stat().st_mtime)
+        keep = set(sorted(written, key=written.__getitem__)[-KEPT_STATES:]) | {
+            _digest(t) for t in used}
+        for path in self.folder.iterdir():
+            if path.name.split("-", 1)[0] not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    @contextlib.contextmanager
+    def lock(self, job: Job) -> Iterator[bool]:
+        """True if this process got the date's lock (held until the block ends)."""
+        handle: IO[str] = open(self.folder / f"{job.stem()}.lock", "a")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            handle.close()  # releases the lock
+
