@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,11 +53,17 @@ def served_demo(demo: tuple[Path, str], tmp_path: Path) -> Iterator[tuple[str, s
     with Ledger(copy) as led:
         token = add_user(led.store, "ogctests", "viewer", actor="t")
     with serve(copy) as url:
-        # The computed collections are computed on their first request (several seconds
-        # for the demo), longer than ogctests' 5 s client timeout: ask once first.
+        # The computed collections are prepared in the background from their first request
+        # on (several seconds for the demo), longer than ogctests' 5 s client timeout: ask
+        # until they are ready, as the server's Retry-After says.
         for cid in ("residual_hazard", "exposure", "priorities"):
-            answer = httpx2.get(f"{url}/collections/{cid}/items?limit=1", timeout=None,
-                                headers={"Authorization": f"Bearer {token}"})
+            for _ in range(600):
+                answer = httpx2.get(f"{url}/collections/{cid}/items?limit=1", timeout=None,
+                                    headers={"Authorization": f"Bearer {token}"})
+                if answer.status_code != 503:
+                    break
+                assert answer.json()["code"] == "BeingPrepared", answer.text
+                time.sleep(float(answer.headers["Retry-After"]))
             assert answer.status_code == 200, answer.text
         yield url, token
 

@@ -6,7 +6,7 @@ hazard area's figures depend only on the records of its group, the type paramete
 the age grid. After writes that touched some hazard areas, recomputing the groups of those
 areas on their own (on the whole ledger's age grid) and keeping every other area's
 figures gives, to the bit, what recomputing the whole ledger would; one write to one area
-recomputes 1/64 of the ledger.
+recomputes 1/16 of the ledger.
 
 What the writes touched is read from the audit trail since the earlier state: the hazard
 areas of the records, findings and incidents written (before and after the write, and the

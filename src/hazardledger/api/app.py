@@ -316,6 +316,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
             found = page_features(page, withheld(cid, user))
             return _json(page_document(request, found, page.matched, start, size),
                          media_type=GEOJSON)
+
     @app.get("/collections/{cid}/items/{fid}", summary="One feature")
     def item(request: Request, cid: str, fid: str, led: LedgerDep, user: ViewerDep,
              as_of_: Annotated[str | None, Query(alias="as_of")] = None,
@@ -381,7 +382,8 @@ def _figures_json(document: dict[str, Any], figures: dict[str, Any]) -> Response
     response = _json(document, media_type=GEOJSON)
     state = figures["state"]
     if state != "current":
-        state += f"; writes-since={figures['writes_since']}; being-updated"
+        since = figures["writes_since"]
+        state += f"; writes-since={'unknown' if since is None else since}; being-updated"
     response.headers["X-Figures-State"] = state
     return response
 

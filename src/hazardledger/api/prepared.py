@@ -132,8 +132,7 @@ class Preparer:
         state's are prepared; otherwise ``{"state": "current"}``. ``key`` names the figures
         given (for a cache of what is made of them)."""
         if scenario not in SCENARIOS:
-            raise ValueError(f"unknown scenario '{scenario}' (scenarios: "
-                             f"{', '.join(SCENARIOS)})")
+            raise ValueError(f"not a scenario (scenarios: {', '.join(SCENARIOS)})")
         job = Job(token, scenario, None if name in UNDATED else when)
         deadline = time.monotonic() + self.wait_s
         self._see(token, scenario)
@@ -198,8 +197,7 @@ class Preparer:
     def status(self, scenario: str, token: str) -> dict[str, Any]:
         """The checkpoints of the ledger's state ``token`` and which are ready."""
         if scenario not in SCENARIOS:
-            raise ValueError(f"unknown scenario '{scenario}' (scenarios: "
-                             f"{', '.join(SCENARIOS)})")
+            raise ValueError(f"not a scenario (scenarios: {', '.join(SCENARIOS)})")
         self._see(token, scenario)
         days = checkpoints(self.today())
         ready = [self._ready(Job(token, scenario, day)) for day in days]

@@ -177,7 +177,7 @@ def _cleared(inp: HazardInput, plan: CorrectionPlan, laid: np.ndarray, block: np
     pairs = np.flatnonzero(where[r.pair_record] >= 0)
     if not pairs.size:
         return out
-    extra = np.stack([cleared(r, laid[i].astype(float), int(s), seed, inp.group)
+    extra = np.stack([cleared(r, laid[i].astype(float), int(s), seed, inp.pair_plan)
                       for i, s in enumerate(block)])[:, pairs]  # (S, activity pairs)
     # per record, cumulative over days: only the records an activity covers
     covered, slot = np.unique(where[r.pair_record[pairs]], return_inverse=True)

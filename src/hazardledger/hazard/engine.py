@@ -214,7 +214,7 @@ class _Removed:
         if r is None:
             return
         self.left = np.empty_like(laid)
-        self.extra = [cleared(r, laid[i].astype(float), int(s), seed, inp.group)
+        self.extra = [cleared(r, laid[i].astype(float), int(s), seed, inp.pair_plan)
                       for i, s in enumerate(block)]
 
     def remaining(self, k: int, t: float, sums: bool = True) -> np.ndarray:
@@ -344,7 +344,7 @@ def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int
     arrays (samples, areas)."""
     times = np.array([as_of_h])
     parts = map_blocks(_as_of_task, samples.n_samples, chunk, engine, inp, samples, times, seed,
-                       temperature_c, grid_for(inp, times), climate)
+                       temperature_c, grid_for(inp, times), climate, records=inp.n_records)
 
     def joined(name: str) -> np.ndarray | None:
         values = [getattr(p, name) for p in parts]

@@ -48,10 +48,10 @@ def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, see
     if climate is not None:  # the regional temperatures are laid out per record: all of them
         return np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
                                          samples, times, seed, temperature_c, grid, by,
-                                         threshold, climate, None))
+                                         threshold, climate, None, records=inp.n_records))
     end = np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
                                     samples, times[-1:], seed, temperature_c, grid, by,
-                                    threshold, None, None))
+                                    threshold, None, None, records=inp.n_records))
     open_units = np.isfinite(end).any(axis=0)
     out = np.full((samples.n_samples, units), np.inf)
     if not open_units.any():
@@ -59,7 +59,7 @@ def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, see
     part = Part.of(inp, np.flatnonzero(open_units[_unit_of_record(inp, by)]))
     times_part = np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
                                            samples, times, seed, temperature_c, grid, by,
-                                           threshold, None, part))
+                                           threshold, None, part, records=inp.n_records))
     out[:, open_units] = times_part[:, open_units]
     return out
 

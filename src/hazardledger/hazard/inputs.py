@@ -27,7 +27,7 @@ NO_REGION = "(no region)"
 # Random counts and removals are drawn per sample and per stream group of hazard areas, so
 # that an area's figures depend on its group's records only: after a write, recomputing the
 # touched groups gives exactly what recomputing the ledger would (api/prepared.py).
-STREAM_GROUPS = 64
+STREAM_GROUPS = 16
 
 
 def stream_group(area_ids: np.ndarray) -> np.ndarray:
@@ -111,6 +111,13 @@ class HazardInput:
         empty = np.zeros(0, dtype=np.int64)
         return [(g, ranged.get(g, empty), dense.get(g, empty))
                 for g in sorted(ranged.keys() | dense.keys())]
+
+    @cached_property
+    def pair_plan(self) -> list[tuple[int, list[np.ndarray]]]:
+        """The activity pairs by stream group and date rank (see ``removals.cleared``)."""
+        from .removals import pair_plan
+
+        return [] if self.removals is None else pair_plan(self.removals, self.group)
 
     def oldest_h(self) -> float:
         """The laying time the age grid must reach back to."""

@@ -90,30 +90,37 @@ def condition_counts(inp: HazardInput, removals: Removals, counts: np.ndarray,
 
 
 def cleared(removals: Removals, laid: np.ndarray, sample: int, seed: int,
-            group: np.ndarray) -> np.ndarray:
+            plan: list[tuple[int, list[np.ndarray]]]) -> np.ndarray:
     """Items each (activity, record) pair removed beyond its findings, in one sample; the
-    records' stream groups (``group``) each draw from their own stream."""
+    pairs of each stream group of areas draw from that group's stream, date rank by date
+    rank (``plan``: :func:`pair_plan`)."""
     if not removals.pair_record.size:
         return np.zeros(0)
     p = removals.detection[removals.pair_method, sample] * removals.pair_coverage
     extra = np.zeros(removals.pair_record.size)
     taken = np.zeros(laid.size)  # removed by earlier activities, beyond their findings
-    pair_group = group[removals.pair_record]
-    for g in np.unique(pair_group):
+    for g, ranks in plan:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(
-            _REMOVALS, sample, int(g))))
-        pairs = np.flatnonzero(pair_group == g)
-        # activities one date rank at a time (a record meets few): each sees what earlier
-        # ones left
-        rank = _rank_within(removals.pair_record[pairs])
-        for r in range(int(rank.max(initial=-1)) + 1):
-            k = pairs[rank == r]
+            _REMOVALS, sample, g)))
+        for k in ranks:  # each activity sees what the earlier ones left
             rec = removals.pair_record[k]
             present = np.maximum(laid[rec] - removals.pair_found_before[k] - taken[rec], 0.0)
             detected = rng.binomial(present.astype(np.int64), np.clip(p[k], 0.0, 1.0))
             extra[k] = np.maximum(detected - removals.pair_found[k], 0.0)
             np.add.at(taken, rec, extra[k])
     return extra
+
+
+def pair_plan(removals: Removals, group: np.ndarray) -> list[tuple[int, list[np.ndarray]]]:
+    """Per stream group with activity pairs, its pairs one date rank at a time (a record
+    meets few activities): the same for every sample, so made once per input."""
+    pair_group = group[removals.pair_record]
+    plan = []
+    for g in np.unique(pair_group):
+        pairs = np.flatnonzero(pair_group == g)
+        rank = _rank_within(removals.pair_record[pairs])
+        plan.append((int(g), [pairs[rank == r] for r in range(int(rank.max(initial=-1)) + 1)]))
+    return plan
 
 
 def _rank_within(group: np.ndarray) -> np.ndarray:
