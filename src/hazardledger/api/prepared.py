@@ -223,10 +223,8 @@ class Preparer:
         preparing ahead)."""
         with self._cond:
             seen = self._seen.setdefault(scenario, [])
-            if seen and seen[-1] == token:
-                return
-            if token in seen:
-                seen.remove(token)
+            if token in seen:  # a request that read the ledger just before a write
+                return  # does not make the state it saw the latest again
             seen.append(token)
             del seen[:-KEPT_STATES]
             self._since[token] = time.monotonic()
