@@ -70,6 +70,20 @@ def records_frame(n: int = 3, area: str = "HA-1") -> pd.DataFrame:
     })
 
 
+@contextlib.contextmanager
+def environment(name: str, value: str) -> Iterator[None]:
+    """``name`` set to ``value`` for the session, and put back as it was after it."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 @pytest.fixture(autouse=True, scope="session")
 def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Victims' personal fields are sealed with a key held outside the ledger: every test
@@ -78,13 +92,8 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     path = tmp_path_factory.mktemp("keys") / "ledger.key"
     create_key_file(path)
-    before = os.environ.get(KEY_FILE_ENV)
-    os.environ[KEY_FILE_ENV] = str(path)
-    yield path
-    if before is None:
-        os.environ.pop(KEY_FILE_ENV, None)
-    else:
-        os.environ[KEY_FILE_ENV] = before
+    with environment(KEY_FILE_ENV, str(path)):
+        yield path
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -93,13 +102,8 @@ def english() -> Iterator[None]:
     whatever the machine's locale."""
     from hazardledger.locale import LANG_ENV
 
-    before = os.environ.get(LANG_ENV)
-    os.environ[LANG_ENV] = "en"
-    yield
-    if before is None:
-        os.environ.pop(LANG_ENV, None)
-    else:
-        os.environ[LANG_ENV] = before
+    with environment(LANG_ENV, "en"):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -109,13 +113,8 @@ def figure_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     path = tmp_path_factory.mktemp("figures")
     path.chmod(0o700)
-    before = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(path)
-    yield path
-    if before is None:
-        os.environ.pop(CACHE_ENV, None)
-    else:
-        os.environ[CACHE_ENV] = before
+    with environment(CACHE_ENV, str(path)):
+        yield path
 
 
 @pytest.fixture(scope="session")
