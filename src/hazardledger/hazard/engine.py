@@ -28,13 +28,14 @@ import numpy as np
 
 from .backends import map_blocks
 from .climate import Climate, ClimatePlan, climate_plans, climate_window_mean
+from .counts import count_draws
 from .inputs import HazardInput
+from .kernels import RecordCells, StackedTables, SumBuffers, area_sums
 from .parameters import ParameterSamples
-from .removals import cleared, cleared_by, condition_counts
-from .tables import Cell, SurvivalTable, age_grid, locate, survival_table
+from .removals import cleared, cleared_by
+from .tables import age_grid, survival_table
 
 SAMPLE_BLOCK = 16
-_COUNTS = 0x636F756E  # "coun": keeps count streams apart from parameter streams
 
 
 @dataclass
@@ -50,37 +51,6 @@ class SampleResults:
     cleared: np.ndarray | None = None
 
 
-def group_stream(seed: int, purpose: int, sample: int, group: int) -> np.random.Generator:
-    """The random stream of one sample in one stream group of hazard areas."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(purpose, sample,
-                                                                          group)))
-
-
-def count_draws(inp: HazardInput, sample: int, seed: int, out: np.ndarray | None = None
-                ) -> np.ndarray:
-    """Item counts of every record in one sample (written into ``out`` if given); each
-    stream group of areas draws from its own stream (see ``inputs.STREAM_GROUPS``)."""
-    if out is None:
-        out = inp.count.copy()
-    else:
-        out[:] = inp.count
-    n = out
-    streams: dict[int, np.random.Generator] = {}
-    for group, ranged, dense in inp.random_groups:
-        rng = streams[group] = group_stream(seed, _COUNTS, sample, group)
-        if ranged.size:
-            low, high = inp.count[ranged], inp.count_high[ranged]
-            n[ranged] = low + np.floor(rng.random(ranged.size) * (high - low + 1))
-        if dense.size:
-            n[dense] = rng.poisson(inp.count[dense])
-    if inp.removals is not None:
-        short = np.flatnonzero(n < inp.removals.found_total)
-        for group, rows in inp.by_group(short):
-            rng = streams.get(group) or group_stream(seed, _COUNTS, sample, group)
-            condition_counts(inp, inp.removals, n, rng, rows)
-    return n
-
-
 def cohort_params(samples: ParameterSamples, code: str, setting: float,
                   block: np.ndarray) -> dict[str, np.ndarray]:
     """A cohort's parameters for a block of samples; a recorded setting replaces the prior."""
@@ -90,38 +60,9 @@ def cohort_params(samples: ParameterSamples, code: str, setting: float,
     return p
 
 
-@dataclass(frozen=True)
-class Windows:
-    """Where one cohort's laying windows fall on the age grid at one time."""
-
-    point: slice
-    windowed: slice
-    point_cell: Cell
-    point_started: np.ndarray
-    from_cell: Cell
-    to_cell: Cell
-    inv_width: np.ndarray
-
-
-def windows(inp: HazardInput, grid: np.ndarray, t: float) -> list[Windows]:
-    """Grid positions for every cohort at time ``t``: computed once, used for every sample."""
-    out = []
-    for point, spread in inp.segments():
-        lf_p = inp.laid_from_h[point]
-        lf, lt = inp.laid_from_h[spread], inp.laid_to_h[spread]
-        out.append(Windows(
-            point, spread, locate(grid, np.maximum(t - lf_p, 0.0)), (t >= lf_p).astype(float),
-            locate(grid, np.maximum(t - lf, 0.0)), locate(grid, np.maximum(t - lt, 0.0)),
-            1.0 / (lt - lf)))
-    return out
-
-
-def window_mean(table: SurvivalTable, w: Windows, out: np.ndarray) -> None:
-    """Mean of S over each record's laying window (0 for items not laid yet), written
-    into ``out`` (samples, records) at the cohort's slices."""
-    out[:, w.point] = table.survival_at(w.point_cell) * w.point_started
-    out[:, w.windowed] = (table.integral_at(w.from_cell) - table.integral_at(w.to_cell)) * (
-        w.inv_width)
+def windows(inp: HazardInput, grid: np.ndarray, t: float) -> RecordCells:
+    """Grid positions for every record at time ``t``: computed once, used for every sample."""
+    return RecordCells.at(grid, inp.laid_from_h, inp.laid_to_h, t)
 
 
 def grid_for(inp: HazardInput, times_h: np.ndarray) -> np.ndarray:
@@ -133,58 +74,74 @@ def grid_for(inp: HazardInput, times_h: np.ndarray) -> np.ndarray:
 class Workspace:
     """Buffers for one block of samples, allocated once and reused block after block
     (fresh 100 MB arrays per block would cost more in page faults than the arithmetic).
-    32-bit shares and counts halve the memory traffic; sums stay 64-bit."""
+    32-bit counts halve the memory traffic; sums stay 64-bit. The shares of S are made
+    only with regional temperatures (without, the kernels compute them as they sum)."""
 
     def __init__(self, n_records: int, size: int = SAMPLE_BLOCK):
+        self.n_records, self.size = n_records, size
         self.counts = np.empty((size, n_records), dtype=np.float32)
-        self.mean_s = np.empty((size, n_records), dtype=np.float32)
-        self.product = np.empty((size, n_records), dtype=np.float32)
+        self.mean_s: np.ndarray | None = None
+        self.sums: SumBuffers | None = None
 
-    def view(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.counts[:rows], self.mean_s[:rows], self.product[:rows]
+    def sum_buffers(self, n_areas: int, rows: int) -> SumBuffers:
+        """This workspace's buffers for the sums of ``rows`` samples over ``n_areas``."""
+        if self.sums is None or not self.sums.fits(n_areas, rows):
+            self.sums = SumBuffers(n_areas, rows)
+        return self.sums
+
+    def view(self, rows: int) -> np.ndarray:
+        """The counts of ``rows`` samples: (samples, records)."""
+        return self.counts[:rows]
+
+    def shares(self, rows: int) -> np.ndarray:
+        """A buffer for the mean of S in each record (samples, records)."""
+        if self.mean_s is None:
+            self.mean_s = np.empty((self.size, self.n_records), dtype=np.float32)
+        return self.mean_s[:rows]
 
 
 def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray,
                 block: np.ndarray, seed: int, temperature_c: float = 20.0,
-                grid: np.ndarray | None = None, plans: list[list[Windows]] | None = None,
+                grid: np.ndarray | None = None, plans: list[RecordCells] | None = None,
                 work: Workspace | None = None, climate: Climate | None = None,
-                part: Part | None = None) -> SampleResults:
+                part: Part | None = None,
+                into: tuple[np.ndarray, np.ndarray] | None = None) -> SampleResults:
     """Per-area sums for one block of samples at each time: arrays (times, block, areas).
 
     Survival tables and counts are made once per block and reused for every time;
     ``plans`` (from :func:`windows`, one list per time) and ``work`` may be shared
     between blocks. With ``part`` only its records are summed at each time (``plans``
     are then the part's), their counts drawn with the whole input's: the sums of the
-    areas whose records it holds are the same as without it; the others are 0."""
+    areas whose records it holds are the same as without it; the others are 0. ``into``:
+    arrays (times, block, areas) the expected items and log P(none) are written into."""
     times_h = np.atleast_1d(np.asarray(times_h, dtype=float))
     grid = grid_for(inp, times_h) if grid is None else grid
     work = work or Workspace(inp.n_records, block.size)
-    counts, mean_s, product = work.view(block.size)
+    counts = work.view(block.size)
     for i, s in enumerate(block):
-        counts[i] = count_draws(inp, int(s), seed)
+        count_draws(inp, int(s), seed, out=counts[i])
     removed = _Removed(inp, counts, block, seed)
     params = [cohort_params(samples, code, setting, block) for code, setting in inp.cohorts]
     if climate is not None:
         lives = [samples.life[code] for code, _ in inp.cohorts]
-        return _climate_block(inp, params, lives, times_h, grid, counts, mean_s, product,
-                              climate, removed)
-    tables = [survival_table(p, grid, temperature_c, samples.life[code])
-              for p, (code, _) in zip(params, inp.cohorts, strict=True)]
-    expected = np.empty((times_h.size, block.size, inp.area_ids.size))
-    log_none = np.empty_like(expected)
-    if part is not None:
-        # the part's cohorts are the whole input's, so the tables serve it as they are
-        plans = plans or [windows(part.inp, grid, t) for t in times_h]
-        mean_s, product = (np.empty((block.size, part.rows.size), np.float32) for _ in "mp")
-    plans = plans or [windows(inp, grid, t) for t in times_h]
+        return _climate_block(inp, params, lives, times_h, grid, work.shares(block.size),
+                              climate, removed, work.sum_buffers(inp.area_ids.size,
+                                                                 block.size), into)
+    tables = StackedTables.of([survival_table(p, grid, temperature_c, samples.life[code])
+                               for p, (code, _) in zip(params, inp.cohorts, strict=True)])
+    n_areas = inp.area_ids.size
+    expected, log_none = into or (np.empty((times_h.size, block.size, n_areas)),
+                                  np.empty((times_h.size, block.size, n_areas)))
+    buffers = work.sum_buffers(n_areas, block.size)
+    # a part's cohorts are the whole input's, so the tables serve it as they are
+    summed = inp if part is None else part.inp
+    plans = plans or [windows(summed, grid, t) for t in times_h]
     for k in range(times_h.size):
-        for table, w in zip(tables, plans[k], strict=True):
-            window_mean(table, w, mean_s)
         left = removed.remaining(k, times_h[k], sums=part is None)
-        if part is None:
-            expected[k], log_none[k] = _sums(inp, left, mean_s, product)
-        else:
-            expected[k], log_none[k] = _sums(part.inp, left[:, part.rows], mean_s, product)
+        if part is not None:
+            left = left[:, part.rows]
+        expected[k], log_none[k] = area_sums(left, summed.area, n_areas, summed.cohort,
+                                             plans[k], tables, buffers=buffers)
     return removed.results(expected, log_none)
 
 
@@ -247,12 +204,12 @@ class _Removed:
 
 
 def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives: list[str],
-                   times_h: np.ndarray,
-                   grid: np.ndarray, counts: np.ndarray, mean_s: np.ndarray,
-                   product: np.ndarray, climate: Climate, removed: _Removed) -> SampleResults:
+                   times_h: np.ndarray, grid: np.ndarray, mean_s: np.ndarray,
+                   climate: Climate, removed: _Removed, buffers: SumBuffers,
+                   into: tuple[np.ndarray, np.ndarray] | None) -> SampleResults:
     """The as-of sums with regional temperatures: the self-destruct part on real age, the
     power-source part on temperature-equivalent age."""
-    zero = np.zeros(counts.shape[0])
+    zero = np.zeros(mean_s.shape[0])
     # Equivalent ages run ahead of real ages where it is warm: the grid must reach them.
     fastest = max(float(climate.factors(p["temp_coef_per_c"]).max()) for p in params)
     grid = age_grid(float(grid[-1]) * max(fastest, 1.0) * 1.01)
@@ -260,8 +217,8 @@ def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives:
               survival_table(dict(p, rho_sd=zero), grid, life=life))
              for p, life in zip(params, lives, strict=True)]
     n_areas = inp.area_ids.size
-    expected = np.empty((times_h.size, counts.shape[0], n_areas))
-    log_none = np.empty_like(expected)
+    expected, log_none = into or (np.empty((times_h.size, mean_s.shape[0], n_areas)),
+                                  np.empty((times_h.size, mean_s.shape[0], n_areas)))
     segments = inp.segments()
     key = (id(inp), tuple(times_h))
     with _PLANS_LOCK:
@@ -274,40 +231,24 @@ def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives:
                 parts, plans[k], segments, params, strict=True):
             climate_window_mean(sd, power, plan, point, windowed, p["temp_coef_per_c"],
                                 climate, mean_s)
-        expected[k], log_none[k] = _sums(inp, removed.remaining(k, times_h[k]), mean_s,
-                                         product)
+        expected[k], log_none[k] = area_sums(removed.remaining(k, times_h[k]), inp.area,
+                                             n_areas, mean_s=mean_s, buffers=buffers)
     return removed.results(expected, log_none)
-
-
-def _sums(inp: HazardInput, counts: np.ndarray, mean_s: np.ndarray,
-          product: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-area expected functioning items and log P(none); ``mean_s`` is overwritten."""
-    n_areas = inp.area_ids.size
-
-    def per_area(values: np.ndarray) -> np.ndarray:
-        # One sample at a time: the bins of one row stay in cache, unlike one big bincount.
-        return np.stack([np.bincount(inp.area, weights=row, minlength=n_areas)
-                         for row in values])
-
-    np.multiply(counts, mean_s, out=product)
-    expected = per_area(product)
-    # Just below 1 so that log(1 - m) stays finite: exp of the sum is 0 anyway.
-    np.minimum(mean_s, np.float32(1.0 - 2.0**-23), out=mean_s)
-    np.negative(mean_s, out=mean_s)
-    np.log1p(mean_s, out=mean_s)
-    mean_s *= counts
-    return expected, per_area(mean_s)
 
 
 def _as_of_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
                 times: np.ndarray, seed: int, temperature_c: float, grid: np.ndarray,
-                climate: Climate | None) -> SampleResults:
+                climate: Climate | None,
+                into: tuple[np.ndarray, np.ndarray] | None = None) -> SampleResults:
     plans = None if climate is not None else plans_for(inp, times, grid)
+    rows = slice(int(block[0]), int(block[-1]) + 1)
     return as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans,
-                       thread_workspace(inp.n_records, block.size), climate)
+                       thread_workspace(inp.n_records, block.size), climate,
+                       into=None if into is None else (into[0][None, rows],
+                                                       into[1][None, rows]))
 
 
-def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[list[Windows]]:
+def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[RecordCells]:
     """Grid positions for every time, kept for the blocks that follow in this process
     (made once, by the first thread to ask; the others wait for it and read them)."""
     key = (id(inp), tuple(times), id(grid))
@@ -323,7 +264,7 @@ def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[lis
 # Per process: the grid positions of the input being computed, read by every block the
 # process computes (here, or on a Dask worker); per thread, one set of buffers.
 _PLANS: dict[tuple[int, tuple[float, ...], int],
-             tuple[HazardInput, np.ndarray, list[list[Windows]]]] = {}
+             tuple[HazardInput, np.ndarray, list[RecordCells]]] = {}
 _PLANS_LOCK = threading.Lock()
 _CLIMATE_PLANS: dict[tuple[int, tuple[float, ...]], list[list[ClimatePlan]]] = {}
 _THREAD = threading.local()
@@ -332,7 +273,7 @@ _THREAD = threading.local()
 def thread_workspace(n_records: int, rows: int) -> Workspace:
     """This thread's buffers, made again only when too small or for other records."""
     held: Workspace | None = getattr(_THREAD, "workspace", None)
-    if held is None or held.counts.shape[1] != n_records or held.counts.shape[0] < rows:
+    if held is None or held.n_records != n_records or held.size < rows:
         held = _THREAD.workspace = Workspace(n_records, max(rows, SAMPLE_BLOCK))
     return held
 
@@ -341,14 +282,20 @@ def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int
           temperature_c: float = 20.0, engine: str = "numpy", chunk: int = SAMPLE_BLOCK,
           climate: Climate | None = None) -> SampleResults:
     """Every sample at one time, block after block (memory bounded by the block size):
-    arrays (samples, areas)."""
+    arrays (samples, areas). Here, the blocks write into the results themselves (joining
+    copies would be 1.6 GB of fresh memory at national scale); on Dask they are joined."""
     times = np.array([as_of_h])
+    shape = (samples.n_samples, inp.area_ids.size)
+    into = (np.empty(shape), np.empty(shape)) if engine == "numpy" else None
     parts = map_blocks(_as_of_task, samples.n_samples, chunk, engine, inp, samples, times, seed,
-                       temperature_c, grid_for(inp, times), climate, records=inp.n_records)
+                       temperature_c, grid_for(inp, times), climate, into,
+                       records=inp.n_records)
 
     def joined(name: str) -> np.ndarray | None:
         values = [getattr(p, name) for p in parts]
         return None if values[0] is None else np.concatenate([v[0] for v in values])
 
-    return SampleResults(*(joined(name) for name in ("expected", "log_none", "laid", "found",
-                                                     "cleared")))  # type: ignore[arg-type]
+    if into is None:
+        into = (np.concatenate([p.expected[0] for p in parts]),
+                np.concatenate([p.log_none[0] for p in parts]))
+    return SampleResults(*into, *(joined(name) for name in ("laid", "found", "cleared")))

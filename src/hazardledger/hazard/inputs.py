@@ -18,6 +18,7 @@ import pandas as pd
 from ..domain import bounds
 
 if TYPE_CHECKING:
+    from .counts import CountPlan
     from .removals import Removals
 
 EXACT, RANGE, DENSITY = 0, 1, 2
@@ -113,6 +114,13 @@ class HazardInput:
                 for g in sorted(ranged.keys() | dense.keys())]
 
     @cached_property
+    def count_plan(self) -> CountPlan:
+        """Where every random count's draw comes from (see ``counts.CountPlan``)."""
+        from .counts import CountPlan
+
+        return CountPlan.of(self)
+
+    @cached_property
     def pair_plan(self) -> list[tuple[int, list[np.ndarray]]]:
         """The activity pairs by stream group and date rank (see ``removals.cleared``)."""
         from .removals import pair_plan
@@ -203,11 +211,13 @@ def _refuse_impossible(ids: np.ndarray, count: np.ndarray, high: np.ndarray,
 
 def sort_records(inp: HazardInput) -> HazardInput:
     """Records ordered by cohort, then point-laid before window-laid, so the engine works
-    on contiguous slices instead of scattered indices. Removals are attached after."""
+    on contiguous slices instead of scattered indices, then by hazard area, so that its
+    sums per area are added in order through memory (measured: a third less time in the
+    as-of kernels at national scale). Removals are attached after."""
     if inp.removals is not None:
         raise ValueError("sort the records before attaching their removals")
     windowed = (inp.laid_to_h > inp.laid_from_h).astype(np.int64)
-    order = np.argsort(inp.cohort * 2 + windowed, kind="stable")
+    order = np.lexsort((inp.area, inp.cohort * 2 + windowed))
     per_record = ("record_ids", "cohort", "count_kind", "count", "count_high", "laid_from_h",
                   "laid_to_h", "area")
     return replace(inp, **{name: getattr(inp, name)[order] for name in per_record})
