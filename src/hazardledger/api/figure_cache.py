@@ -19,6 +19,7 @@ import logging
 import os
 import stat
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import pandas as pd
 CACHE_ENV = "HAZARDLEDGER_CACHE"
 STATE_KEY = "__state__"  # in a date's index file: the state of the ledger it is of
 KEPT_STATES = 4  # states of the ledger whose figures are kept, to update later ones from
+STATES_S = 1.0  # the states found for a date are read again at least this often
 LOG = logging.getLogger("hazardledger.prepared")
 
 Result = dict[str, "gpd.GeoDataFrame | str"]  # a collection's frame, or why it has none
@@ -112,19 +114,39 @@ class FigureCache:
     """The cached figures of one ledger (``location``) under ``root``."""
 
     def __init__(self, root: Path, location: str):
-        self.folder = root / _digest(location)
+        from ..residual import MODEL_VERSION
+
+        # figures of another model are never served nor updated from: a folder per version
+        self.folder = root / _digest(f"{location}\n{MODEL_VERSION}")
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # per date: the folder's modification time, when the states were read, the states
+        self._states: dict[str, tuple[int, float, frozenset[str]]] = {}
+        self._states_lock = threading.Lock()
 
     def ready(self, job: Job) -> bool:
         return (self.folder / f"{job.stem()}.json").exists()
 
     def states(self, job: Job) -> set[str]:
-        """The states of the ledger with figures for the job's date (and scenario)."""
-        found: set[str] = set()
+        """The states of the ledger with figures for the job's date (and scenario). Read
+        again when the folder changed (files are renamed into it) or after STATES_S: a
+        slider request asks this while a state's figures are prepared, and reading every
+        index file each time cost more than the answer."""
         same_date = job.stem().split("-", 1)[1]
+        try:
+            version = self.folder.stat().st_mtime_ns
+        except OSError:
+            return set()
+        now = time.monotonic()
+        with self._states_lock:
+            held = self._states.get(same_date)
+            if held is not None and held[0] == version and now - held[1] < STATES_S:
+                return set(held[2])
+        found: set[str] = set()
         for index in self.folder.glob(f"*-{same_date}.json"):
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
                 found.add(str(json.loads(index.read_text())[STATE_KEY]))
+        with self._states_lock:
+            self._states[same_date] = (version, now, frozenset(found))
         return found
 
     def read(self, job: Job) -> Result | None:

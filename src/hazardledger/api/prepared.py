@@ -79,6 +79,11 @@ def _value(result: Result, name: str) -> gpd.GeoDataFrame:
     return value
 
 
+def _check_scenario(scenario: str) -> None:
+    if scenario not in SCENARIOS:
+        raise ValueError(f"not a scenario (scenarios: {', '.join(SCENARIOS)})")
+
+
 def _writes_between(earlier: str, later: str) -> int | None:
     """Audit entries between two states (None if another program's edits came between
     them, which the trail does not count)."""
@@ -131,8 +136,7 @@ class Preparer:
         (``{"state": "earlier", "writes_since": n, "being_updated": ...}``), while this
         state's are prepared; otherwise ``{"state": "current"}``. ``key`` names the figures
         given (for a cache of what is made of them)."""
-        if scenario not in SCENARIOS:
-            raise ValueError(f"not a scenario (scenarios: {', '.join(SCENARIOS)})")
+        _check_scenario(scenario)
         job = Job(token, scenario, None if name in UNDATED else when)
         deadline = time.monotonic() + self.wait_s
         self._see(token, scenario)
@@ -196,8 +200,7 @@ class Preparer:
 
     def status(self, scenario: str, token: str) -> dict[str, Any]:
         """The checkpoints of the ledger's state ``token`` and which are ready."""
-        if scenario not in SCENARIOS:
-            raise ValueError(f"not a scenario (scenarios: {', '.join(SCENARIOS)})")
+        _check_scenario(scenario)
         self._see(token, scenario)
         days = checkpoints(self.today())
         ready = [self._ready(Job(token, scenario, day)) for day in days]

@@ -149,8 +149,8 @@ def _fill_counts(out: np.ndarray, count: np.ndarray, ranged: np.ndarray, low: np
 
 def _poisson_search(out: np.ndarray, rows: np.ndarray, mean: np.ndarray,
                     uniforms: np.ndarray) -> None:  # pragma: no cover - compiled
-    # the least k whose cumulative probability reaches u; the search ends where the
-    # probabilities underflow, should rounding keep the sum below a u within 1e-16 of 1
+    # the least k whose cumulative probability reaches u; should rounding keep the sum
+    # below a u within 1e-16 of 1, the search ends where the terms stop adding to it
     # (a kernel of its own: inside the counts' kernel the compiler made it 4x slower)
     for i in range(rows.size):
         u, lam = uniforms[i], mean[i]
@@ -159,6 +159,8 @@ def _poisson_search(out: np.ndarray, rows: np.ndarray, mean: np.ndarray,
         while u > cumulative and p > 0.0:
             k += 1
             p *= lam / k
+            if cumulative + p == cumulative:
+                break  # the tail no longer adds up: k is as far out as the sum can tell
             cumulative += p
         out[rows[i]] = k
 
@@ -169,15 +171,28 @@ _COMPILED: dict[str, Callable[..., Any]] = {}
 def _kernel(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function`` compiled without the interpreter lock on first use, its machine code
     cached beside the source or in the user's cache; where neither can be written (a
-    read-only install and home), compiled afresh in each process."""
+    read-only install and home), or saving it fails (a full disk), compiled afresh in each
+    process."""
     name = function.__name__
     if name not in _COMPILED:
         import numba
 
         try:
-            _COMPILED[name] = numba.njit(nogil=True, cache=True)(function)
+            cached = numba.njit(nogil=True, cache=True)(function)
         except RuntimeError:  # numba: no locator available for the cache
             _COMPILED[name] = numba.njit(nogil=True)(function)
+            return _COMPILED[name]
+
+        def first_call(*args: Any) -> Any:
+            try:
+                result = cached(*args)
+                _COMPILED[name] = cached
+            except OSError:  # the machine code could not be saved: keep it in memory only
+                _COMPILED[name] = numba.njit(nogil=True)(function)
+                result = _COMPILED[name](*args)
+            return result
+
+        _COMPILED[name] = first_call
     return _COMPILED[name]
 
 
