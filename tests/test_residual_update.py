@@ -117,7 +117,7 @@ def test_likely_inert_by_settles_units_at_the_horizon_first_and_gives_the_same_d
         # every checkpoint for every record, as before the shortcut
         every = np.concatenate(map_blocks(_inert_task, SAMPLES, SAMPLE_BLOCK, "numpy", inp,
                                           samples, times, 0, 20.0, grid_for(inp, times), by,
-                                          0.01, None, None))
+                                          0.01, None, None, None))
         assert np.array_equal(got, every), by
     # the demo holds both kinds of area: settled at the horizon, and computed in full
     settled = ~np.isfinite(got := inert_times(inp, samples, t, 0, "area")).any(axis=0)

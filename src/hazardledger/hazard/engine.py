@@ -105,15 +105,17 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
                 grid: np.ndarray | None = None, plans: list[RecordCells] | None = None,
                 work: Workspace | None = None, climate: Climate | None = None,
                 part: Part | None = None,
-                into: tuple[np.ndarray, np.ndarray] | None = None) -> SampleResults:
+                into: tuple[np.ndarray, np.ndarray] | None = None,
+                removal_sums: bool = True) -> SampleResults:
     """Per-area sums for one block of samples at each time: arrays (times, block, areas).
 
     Survival tables and counts are made once per block and reused for every time;
     ``plans`` (from :func:`windows`, one list per time) and ``work`` may be shared
     between blocks. With ``part`` only its records are summed at each time (``plans``
-    are then the part's), their counts drawn with the whole input's: the sums of the
-    areas whose records it holds are the same as without it; the others are 0. ``into``:
-    arrays (times, block, areas) the expected items and log P(none) are written into."""
+    are then the part's), their counts drawn with the whole input's, and the sums are
+    those of ``part.areas`` (the last axis), the same as without the part. ``into``:
+    arrays (times, block, areas) the expected items and log P(none) are written into.
+    ``removal_sums``: also the items laid, found and removed per area (without a part)."""
     times_h = np.atleast_1d(np.asarray(times_h, dtype=float))
     grid = grid_for(inp, times_h) if grid is None else grid
     work = work or Workspace(inp.n_records, block.size)
@@ -129,7 +131,10 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
                                                                  block.size), into)
     tables = StackedTables.of([survival_table(p, grid, temperature_c, samples.life[code])
                                for p, (code, _) in zip(params, inp.cohorts, strict=True)])
-    n_areas = inp.area_ids.size
+    # a part's sums are for its own areas only (``part.areas``): at 41 checkpoints the
+    # whole ledger's would be a gigabyte of zeros per block at national scale
+    n_areas, area = ((inp.area_ids.size, inp.area) if part is None
+                     else (part.areas.size, part.area_at))
     expected, log_none = into or (np.empty((times_h.size, block.size, n_areas)),
                                   np.empty((times_h.size, block.size, n_areas)))
     buffers = work.sum_buffers(n_areas, block.size)
@@ -137,27 +142,31 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
     summed = inp if part is None else part.inp
     plans = plans or [windows(summed, grid, t) for t in times_h]
     for k in range(times_h.size):
-        left = removed.remaining(k, times_h[k], sums=part is None)
-        if part is not None:
-            left = left[:, part.rows]
-        expected[k], log_none[k] = area_sums(left, summed.area, n_areas, summed.cohort,
-                                             plans[k], tables, buffers=buffers)
+        left = removed.remaining(k, times_h[k], sums=part is None and removal_sums,
+                                 rows=None if part is None else part.rows)
+        expected[k], log_none[k] = area_sums(left, area, n_areas, summed.cohort, plans[k],
+                                             tables, buffers=buffers)
     return removed.results(expected, log_none)
 
 
 @dataclass(frozen=True)
 class Part:
-    """Some of an input's records (``rows``, ascending), as an input of their own."""
+    """Some of an input's records (``rows``, ascending), as an input of their own; the
+    hazard areas they are in (``areas``, ascending) and each record's place among them."""
 
     inp: HazardInput
     rows: np.ndarray
+    areas: np.ndarray
+    area_at: np.ndarray
 
     @classmethod
     def of(cls, inp: HazardInput, rows: np.ndarray) -> Part:
         per_record = ("record_ids", "cohort", "count_kind", "count", "count_high",
                       "laid_from_h", "laid_to_h", "area")
+        areas, area_at = np.unique(inp.area[rows], return_inverse=True)
         return cls(replace(inp, removals=None, **{name: getattr(inp, name)[rows]
-                                                  for name in per_record}), rows)
+                                                  for name in per_record}), rows, areas,
+                   area_at.astype(np.int64))
 
 
 class _Removed:
@@ -167,6 +176,7 @@ class _Removed:
     def __init__(self, inp: HazardInput, laid: np.ndarray, block: np.ndarray, seed: int):
         self.inp, self.laid = inp, laid
         self.sums: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._part: tuple[np.ndarray, ...] | None = None
         r = inp.removals
         if r is None:
             return
@@ -174,12 +184,16 @@ class _Removed:
         self.extra = [cleared(r, laid[i].astype(float), int(s), seed, inp.pair_plan)
                       for i, s in enumerate(block)]
 
-    def remaining(self, k: int, t: float, sums: bool = True) -> np.ndarray:
-        """Items left at time ``t`` in each record (samples, records); records the sums of
-        laid, found and removed items per area unless ``sums`` is False."""
+    def remaining(self, k: int, t: float, sums: bool = True,
+                  rows: np.ndarray | None = None) -> np.ndarray:
+        """Items left at time ``t`` in each record (samples, records), or in the records
+        ``rows`` only (samples, rows); records the sums of laid, found and removed items
+        per area unless ``sums`` is False (or ``rows`` are given)."""
         r, inp = self.inp.removals, self.inp
         if r is None:
-            return self.laid
+            return self.laid if rows is None else self.laid[:, rows]
+        if rows is not None:
+            return self._remaining_of(rows, t)
         found = r.found_by(t, inp.n_records)
         n_areas = inp.area_ids.size
         laid_sum, cleared_sum = (np.empty((self.laid.shape[0], n_areas)) for _ in range(2))
@@ -195,6 +209,28 @@ class _Removed:
             self.sums.append((laid_sum, np.broadcast_to(found_sum, laid_sum.shape),
                               cleared_sum))
         return self.left
+
+    def _remaining_of(self, rows: np.ndarray, t: float) -> np.ndarray:
+        """:meth:`remaining` of the records ``rows``: the findings and removals of those
+        records only, added in the same order, so the same to the bit (at 41 checkpoints
+        of "likely inert by", the whole ledger's would cost more than all the rest)."""
+        r = self.inp.removals
+        assert r is not None
+        if self._part is None or self._part[0] is not rows:
+            at = np.full(self.inp.n_records, -1)
+            at[rows] = np.arange(rows.size)
+            found_in, pair_in = at[r.found_record] >= 0, at[r.pair_record] >= 0
+            self._part = (rows, at[r.found_record[found_in]], r.found_h[found_in], pair_in,
+                          at[r.pair_record[pair_in]], r.pair_h[pair_in])
+        _, found_at, found_h, pair_in, pair_at, pair_h = self._part
+        found = np.bincount(found_at[found_h <= t], minlength=rows.size).astype(float)
+        done = pair_h <= t
+        left = np.empty((len(self.extra), rows.size), dtype=self.laid.dtype)
+        for i, extra in enumerate(self.extra):
+            gone = found + np.bincount(pair_at[done], weights=extra[pair_in][done],
+                                       minlength=rows.size)
+            left[i] = np.maximum(self.laid[i, rows] - gone, 0.0)
+        return left
 
     def results(self, expected: np.ndarray, log_none: np.ndarray) -> SampleResults:
         if not self.sums:

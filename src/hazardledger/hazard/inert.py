@@ -48,10 +48,11 @@ def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, see
     if climate is not None:  # the regional temperatures are laid out per record: all of them
         return np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
                                          samples, times, seed, temperature_c, grid, by,
-                                         threshold, climate, None, records=inp.n_records))
+                                         threshold, climate, None, None,
+                                         records=inp.n_records))
     end = np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
                                     samples, times[-1:], seed, temperature_c, grid, by,
-                                    threshold, None, None, records=inp.n_records))
+                                    threshold, None, None, None, records=inp.n_records))
     open_units = np.isfinite(end).any(axis=0)
     out = np.full((samples.n_samples, units), np.inf)
     if not open_units.any():
@@ -59,8 +60,9 @@ def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, see
     part = Part.of(inp, np.flatnonzero(open_units[_unit_of_record(inp, by)]))
     times_part = np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
                                            samples, times, seed, temperature_c, grid, by,
-                                           threshold, None, part, records=inp.n_records))
-    out[:, open_units] = times_part[:, open_units]
+                                           threshold, None, part, np.flatnonzero(open_units),
+                                           records=inp.n_records))
+    out[:, open_units] = times_part
     return out
 
 
@@ -74,16 +76,37 @@ def _unit_of_record(inp: HazardInput, by: str) -> np.ndarray:
 
 def _inert_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
                 times: np.ndarray, seed: int, temperature_c: float, grid: np.ndarray, by: str,
-                threshold: float, climate: Climate | None, part: Part | None) -> np.ndarray:
+                threshold: float, climate: Climate | None, part: Part | None,
+                units: np.ndarray | None) -> np.ndarray:
+    """Per sample of the block and unit (``units`` only, if given), its inert-by hour."""
     plans = None if climate is not None else plans_for(
         inp if part is None else part.inp, times, grid)
     sums = as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans,
-                       thread_workspace(inp.n_records, block.size), climate, part)
-    p_any = -np.expm1(group(sums.log_none, inp, by))  # (times, block, units)
+                       thread_workspace(inp.n_records, block.size), climate, part,
+                       removal_sums=False)
+    log_none = _unit_log_none(sums.log_none, inp, by, part, units)
+    p_any = -np.expm1(log_none)  # (times, block, units)
     below = p_any < threshold
     stays = np.flip(np.logical_and.accumulate(np.flip(below, axis=0), axis=0), axis=0)
     first = np.argmax(stays, axis=0)
     return np.where(stays.any(axis=0), times[first], np.inf)
+
+
+def _unit_log_none(log_none: np.ndarray, inp: HazardInput, by: str, part: Part | None,
+                   units: np.ndarray | None) -> np.ndarray:
+    """log P(none) per unit (``units`` only, if given) from a block's per-area sums (the
+    part's areas only, with a part: its other areas hold no record of it, 0)."""
+    if part is None:
+        values = group(log_none, inp, by)
+        return values if units is None else values[..., units]
+    if by == "area" and units is not None:
+        out = np.zeros((*log_none.shape[:2], units.size))
+        out[..., np.searchsorted(units, part.areas)] = log_none
+        return out
+    every = np.zeros((*log_none.shape[:2], inp.area_ids.size))
+    every[..., part.areas] = log_none
+    values = group(every, inp, by)
+    return values if units is None else values[..., units]
 
 
 def inert_summary(inp: HazardInput, times: np.ndarray, by: str) -> pd.DataFrame:
