@@ -291,8 +291,11 @@ class Ledger:
         from .residual import Run, residual_hazard
 
         run = Run(utc_timestamp(as_of), scenario, samples, seed, threshold, engine)
-        frame = residual_hazard(self.read("records"), self.read("hazard_areas"), self.catalog,
-                                run, by, self.read("incidents"), self.work())
+        compute = residual_hazard
+        if engine == "dask" and by == "area":  # a stream group per task: bounded memory
+            from .residual_groups import residual_by_groups as compute  # type: ignore[assignment]
+        frame = compute(self.read("records"), self.read("hazard_areas"), self.catalog,
+                        run, by, self.read("incidents"), self.work())
         if store and by == "area":
             self.store_result("residual_hazard", frame, actor=actor, run=run.describe())
         return frame

@@ -34,7 +34,8 @@ from .hazard.summary import LEVELS, add_quantiles, summarise
 from .hazard.survival import REFERENCE_TEMPERATURE_C
 from .locale import say
 
-MODEL_VERSION = f"hazardledger {__version__}, residual hazard model 1 (DESIGN.md)"
+# 2: counts of small Poisson mean drawn by inversion, sums in float64 (compiled kernels)
+MODEL_VERSION = f"hazardledger {__version__}, residual hazard model 2 (DESIGN.md)"
 DEFAULT_SCENARIO = "pessimistic"
 
 
@@ -103,17 +104,25 @@ class Work:
 
 
 def prepare(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
-            run: Run, work: Work | None = None, grid_from_h: float = np.inf
-            ) -> tuple[HazardInput, ParameterSamples]:
+            run: Run, work: Work | None = None, grid_from_h: float = np.inf,
+            samples: ParameterSamples | None = None) -> tuple[HazardInput, ParameterSamples]:
     inp = replace(hazard_input(records, areas), grid_from_h=grid_from_h)
     run.check(inp, catalog)
     if work is not None:
         inp = replace(inp, removals=build_removals(
             inp, records, work.findings, work.activities,
             sample_detection(run.scenario, run.samples, run.seed)))
-    samples = sample_parameters(catalog, inp.codes, run.scenario, run.samples, run.seed)
+    return inp, samples or parameter_samples(records, catalog, run, inp.codes)
+
+
+def parameter_samples(records: gpd.GeoDataFrame, catalog: Catalog, run: Run,
+                      codes: list[str]) -> ParameterSamples:
+    """The run's parameter samples for the item types ``codes``: from the scenario's priors,
+    or, with the run's findings, from the posterior of the types with findings in
+    ``records``."""
+    samples = sample_parameters(catalog, codes, run.scenario, run.samples, run.seed)
     if run.findings is not None:
-        for code in inp.codes:
+        for code in codes:
             data = findings_of(run.findings, records, code)
             if data.n == 0:
                 continue
@@ -121,13 +130,14 @@ def prepare(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog
                                          run.seed)
             for name, values in draws.items():
                 samples.values[name][samples.index(code)] = values
-    return inp, samples
+    return samples
 
 
 def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
                     run: Run, by: str = "area",
                     incidents: pd.DataFrame | None = None, work: Work | None = None,
-                    grid_from_h: float = np.inf) -> pd.DataFrame:
+                    grid_from_h: float = np.inf, samples: ParameterSamples | None = None
+                    ) -> pd.DataFrame:
     """Expected functioning items, P(any functions) and "likely inert by" per unit of
     ``by`` (area, region or national), with 5/50/95 % quantiles across samples.
 
@@ -142,11 +152,12 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
     Each hazard area's figures depend only on the records of its stream group
     (``hazard.inputs.STREAM_GROUPS``): computed on a part of the ledger holding whole
     groups, with the whole ledger's ``grid_from_h`` (the frame's ``attrs``), they are the
-    same to the bit as computed on the whole ledger."""
+    same to the bit as computed on the whole ledger (given the whole ledger's parameter
+    ``samples`` when they are drawn from findings)."""
     if by not in LEVELS:
         raise ValueError(say("unknown level '{level}' (levels: {known})", level=by,
                              known=", ".join(LEVELS)))
-    inp, samples = prepare(records, areas, catalog, run, work, grid_from_h)
+    inp, samples = prepare(records, areas, catalog, run, work, grid_from_h, samples)
     t = float(hours(run.as_of))
     climate = run.climate(inp)
     figures = summarise(as_of(inp, samples, t, run.seed, run.temperature_c, engine=run.engine,

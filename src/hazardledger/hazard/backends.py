@@ -49,7 +49,9 @@ def sample_blocks(n_samples: int, size: int) -> list[np.ndarray]:
 
 
 @contextmanager
-def _client() -> Iterator[Any]:
+def dask_client() -> Iterator[Any]:
+    """A client of the cluster at ``DASK_SCHEDULER_ADDRESS``, else of a local cluster of one
+    single-threaded worker process per core (their engine on one thread each)."""
     from distributed import Client, LocalCluster
 
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
@@ -59,8 +61,8 @@ def _client() -> Iterator[Any]:
         return
     # Loopback only: the local cluster serves this process and nothing else.
     with LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                      host="127.0.0.1", dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+                      host="127.0.0.1", dashboard_address=None,
+                      env={THREADS_ENV: "1"}) as cluster, Client(cluster) as client:
         yield client
 
 
@@ -90,7 +92,7 @@ def map_blocks(task: Callable[..., T], n_samples: int, chunk: int, engine: str,
             return told(task(block, *shared) for block in chunks)
         with ThreadPoolExecutor(workers, thread_name_prefix="hazard") as pool:
             return told(pool.map(lambda block: task(block, *shared), chunks))
-    with _client() as client:
+    with dask_client() as client:
         # Inputs go to the workers once, not once per task.
         scattered = [client.scatter(obj, broadcast=True) for obj in shared]
         futures = [client.submit(task, block, *scattered, pure=False) for block in chunks]
