@@ -294,3 +294,28 @@ def test_another_process_serves_the_earlier_figures_it_finds_in_the_cache(
     assert state["state"] == "earlier" and state["writes_since"] == 1
     _same(frame, first.frame("residual_hazard", DAY, "pessimistic", states[-1]))
     assert not frame["expected_mean"].equals(before["expected_mean"])
+
+
+def test_a_burst_of_writes_is_taken_in_before_the_figures_are_updated(
+        ranked_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    location = ranked_ledger.location
+    preparer = _preparer(location, tmp_path, wait_s=120)
+    before = ranked_ledger.store.change_token()
+    preparer.frame("residual_hazard", DAY, "pessimistic", before)
+    records = ranked_ledger.read("records")
+    ranked_ledger.import_frame("records", records[records["id"] == "R-1"].assign(count=99),
+                               source="t", update=True, actor="t")
+    after = ranked_ledger.store.change_token()
+    ranked_ledger.close()
+    monkeypatch.setattr(prep, "UPDATE_QUIET_S", 3600.0)  # writes keep coming
+    for _ in range(3):  # the earlier figures at once, and no update asked for yet
+        _, state = preparer.served("residual_hazard", DAY, "pessimistic", after)
+        assert state["state"] == "earlier" and state["writes_since"] == 1
+    assert preparer.updated == 0 and not preparer._queue
+    monkeypatch.setattr(prep, "UPDATE_MAX_S", 0.0)  # ... for longer than an update may wait
+    for _ in range(600):
+        _, state = preparer.served("residual_hazard", DAY, "pessimistic", after)
+        if state["state"] == "current":
+            break
+        time.sleep(0.1)
+    assert state["state"] == "current" and preparer.updated == 1

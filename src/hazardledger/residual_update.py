@@ -52,6 +52,15 @@ def state_position(token: str) -> tuple[int, str] | None:
     return (int(number), edits) if number.isdigit() else None
 
 
+def writes_between(earlier: str, later: str) -> int | None:
+    """Audit entries between two states of the ledger (None if another program's edits
+    came between them, which the trail does not count)."""
+    first, last = state_position(earlier), state_position(later)
+    if first is None or last is None or first[1] != last[1]:
+        return None
+    return last[0] - first[0]
+
+
 def touched(ledger: Ledger, earlier: str, later: str) -> Touched | None:
     """What the writes between two states of the ledger (change tokens) touched; None when
     the whole ledger must be recomputed."""

@@ -211,3 +211,11 @@ class FigureCache:
         finally:
             handle.close()  # releases the lock
 
+
+def value_of(result: Result, name: str) -> gpd.GeoDataFrame:
+    """The collection ``name`` of a date's figures; ValueError with the reason the ledger
+    could not give it."""
+    value = result[name]
+    if isinstance(value, str):
+        raise ValueError(value)
+    return value

@@ -38,10 +38,10 @@ import pandas as pd
 from ..domain.item_types import SCENARIOS
 from ..hazard.backends import PROGRESS
 from ..ledger import Ledger
-from ..residual_update import state_position, touched, updated
+from ..residual_update import state_position, touched, updated, writes_between
 from ..store.base import StoreError
 from ..store.gpkg_open import SERVER_WAIT_MS
-from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result
+from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result, value_of
 
 BACK_DAYS, AHEAD_DAYS = 730, 365  # the web map's slider
 DATED = ("residual_hazard", "priorities")
@@ -49,11 +49,14 @@ UNDATED = ("exposure",)
 MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from the cache)
 MAX_ASKED = 8  # dates off the checkpoints waiting at once; more are asked to come back
 QUIET_S = 20.0  # a state's checkpoints are prepared once it has stood this long
+# With earlier figures to serve, a date is updated once its state stood UPDATE_QUIET_S, or
+# UPDATE_MAX_S after its last update while writes keep coming (one per write, seconds each
+# at national scale, left the readers no core: benchmarks/slider_load_bench.py)
+UPDATE_QUIET_S, UPDATE_MAX_S = 2.0, 60.0
 BACKGROUND_NICE = 10
 WAIT_S = 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
 RETRY_AFTER_S = 2
-
 
 
 class BeingPrepared(Exception):
@@ -72,25 +75,9 @@ def checkpoints(today: pd.Timestamp) -> list[pd.Timestamp]:
     return sorted({today, *months})
 
 
-def _value(result: Result, name: str) -> gpd.GeoDataFrame:
-    value = result[name]
-    if isinstance(value, str):
-        raise ValueError(value)
-    return value
-
-
 def _check_scenario(scenario: str) -> None:
     if scenario not in SCENARIOS:
         raise ValueError(f"not a scenario (scenarios: {', '.join(SCENARIOS)})")
-
-
-def _writes_between(earlier: str, later: str) -> int | None:
-    """Audit entries between two states (None if another program's edits came between
-    them, which the trail does not count)."""
-    first, last = state_position(earlier), state_position(later)
-    if first is None or last is None or first[1] != last[1]:
-        return None
-    return last[0] - first[0]
 
 
 class Preparer:
@@ -114,6 +101,7 @@ class Preparer:
         # latest one prepared are the base a later state's figures are updated from
         self._seen: dict[str, list[str]] = {}
         self._since: dict[str, float] = {}  # state -> when this process first saw it
+        self._asked_at: dict[tuple[str, Any], float] = {}  # (scenario, day) -> last update
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.computed = 0  # dates this process computed in full (the tests count them)
@@ -142,7 +130,7 @@ class Preparer:
         self._see(token, scenario)
         result = self._result(job)
         if result is not None:
-            return _value(result, name), {"state": "current", "key": job.stem()}
+            return value_of(result, name), {"state": "current", "key": job.stem()}
         # after writes, the latest earlier state's figures at once, said so: a request waits
         # only when there are none
         earlier = self._earlier(job) if earlier_ok else None
@@ -152,7 +140,8 @@ class Preparer:
                 if failed is not None:
                     raise StoreError(failed)
                 try:
-                    self._ask(job)
+                    if earlier is None or self._update_due(job):
+                        self._ask(job)
                 except BeingPrepared:
                     if earlier is None:
                         raise
@@ -165,10 +154,10 @@ class Preparer:
                 self._cond.wait(min(left, POLL_S))
             result = self._result(job)
             if result is not None:
-                return _value(result, name), {"state": "current", "key": job.stem()}
+                return value_of(result, name), {"state": "current", "key": job.stem()}
         other, result = earlier
-        return _value(result, name), {
-            "state": "earlier", "writes_since": _writes_between(other, token),
+        return value_of(result, name), {
+            "state": "earlier", "writes_since": writes_between(other, token),
             "being_updated": progress["preparing"],
             "description": "figures of the ledger before its latest writes, while those of "
                            "its present state are prepared",
@@ -251,6 +240,16 @@ class Preparer:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="hazardledger-prepare")
                 self._thread.start()
+
+    def _update_due(self, job: Job) -> bool:
+        """Whether to update the job's date now, an earlier state's figures being served."""
+        now = time.monotonic()
+        key = (job.scenario, job.day)
+        if (now - self._since.get(job.token, now) < UPDATE_QUIET_S
+                and now - self._asked_at.setdefault(key, now) < UPDATE_MAX_S):
+            return False
+        self._asked_at[key] = now
+        return True
 
     def _ask(self, job: Job) -> None:
         running = self._current is not None and self._current[0] == job
