@@ -319,3 +319,35 @@ def test_a_burst_of_writes_is_taken_in_before_the_figures_are_updated(
             break
         time.sleep(0.1)
     assert state["state"] == "current" and preparer.updated == 1
+
+
+def test_under_a_stream_of_writes_the_earlier_figures_are_read_from_the_cache_once(
+        ranked_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    # at national scale each read is a 100,000-area GeoParquet: read again for every new
+    # state (dropped with the states no longer seen), it took most of the server's time
+    location = ranked_ledger.location
+    first = _preparer(location, tmp_path, wait_s=120)
+    before = first.frame("residual_hazard", DAY, "pessimistic",
+                         ranked_ledger.store.change_token())
+    reads: list[str] = []
+    real = cache.FigureCache.read
+
+    def counted(self: cache.FigureCache, job: Job) -> cache.Result | None:
+        result = real(self, job)
+        if result is not None:
+            reads.append(job.token)
+        return result
+
+    monkeypatch.setattr(cache.FigureCache, "read", counted)
+    monkeypatch.setattr(Preparer, "_prepare", lambda self, ledger, job: None)  # no updates
+    second = _preparer(location, tmp_path, wait_s=0.05)  # another server process
+    records = ranked_ledger.read("records")
+    for count in range(50, 50 + 3 * cache.KEPT_STATES):  # more states than are kept
+        ranked_ledger.import_frame("records", records[records["id"] == "R-1"].assign(
+            count=count), source="t", update=True, actor="t")
+        frame, state = second.served("residual_hazard", DAY, "pessimistic",
+                                     ranked_ledger.store.change_token())
+        assert state["state"] == "earlier" and state["writes_since"] == count - 49
+        _same(frame, before)
+    ranked_ledger.close()
+    assert len(reads) == 1

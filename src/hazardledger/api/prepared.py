@@ -104,8 +104,7 @@ class Preparer:
         self._asked_at: dict[tuple[str, Any], float] = {}  # (scenario, day) -> last update
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self.computed = 0  # dates this process computed in full (the tests count them)
-        self.updated = 0  # dates it computed from an earlier state's figures
+        self.computed = self.updated = 0  # dates computed in full; updated from earlier ones
 
     # -- what requests call -------------------------------------------------------------
 
@@ -210,9 +209,7 @@ class Preparer:
 
     def _see(self, token: str, scenario: str) -> None:
         """A state of the ledger seen for the first time: drop the work queued for the
-        states before it, keep the figures of the last few (to serve while this one's are
-        prepared, and to update them from), and queue this one's checkpoints (when
-        preparing ahead)."""
+        states before it; queue this one's checkpoints (when preparing ahead)."""
         with self._cond:
             seen = self._seen.setdefault(scenario, [])
             if token in seen:  # a request that read the ledger just before a write
@@ -223,12 +220,9 @@ class Preparer:
             for gone in set(self._since) - {t for s in self._seen.values() for t in s}:
                 del self._since[gone]
             latest = {s[-1] for s in self._seen.values()}
-            kept = {t for s in self._seen.values() for t in s}
             self._queue = [e for e in self._queue if e[2].token in latest]
             heapq.heapify(self._queue)
             self._queued = {e[2] for e in self._queue}
-            for job in [j for j in self._memory if j.token not in kept]:
-                del self._memory[job]
             if self.ahead:
                 today = self.today().normalize()
                 days = sorted(checkpoints(today), key=lambda d: abs(d - today))
@@ -307,7 +301,17 @@ class Preparer:
         return result
 
     def _keep(self, job: Job, result: Result) -> None:
+        """Hold a date's figures in place of earlier states': under writes they are what
+        is served (dropped sooner, they were read again from the cache, a 100,000-area
+        GeoParquet, for nearly every request: benchmarks/slider_load_bench.py)."""
+        position = state_position(job.token)
         with self._cond:
+            if position is not None:
+                for other in [j for j in self._memory
+                              if j.scenario == job.scenario and j.day == job.day]:
+                    before = state_position(other.token)
+                    if before is not None and before[0] < position[0]:
+                        del self._memory[other]
             self._memory[job] = result
             self._memory.move_to_end(job)
             while len(self._memory) > MEMORY_DATES:
