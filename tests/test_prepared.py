@@ -351,3 +351,58 @@ def test_under_a_stream_of_writes_the_earlier_figures_are_read_from_the_cache_on
         _same(frame, before)
     ranked_ledger.close()
     assert len(reads) == 1
+
+
+def test_a_page_asked_for_by_many_requests_at_once_is_made_once() -> None:
+    # an update lands and every reader of the slider asks for its new page at once
+    pages = cache.MadePages()
+    made: list[int] = []
+    start = threading.Barrier(8)
+
+    def make() -> tuple[str, int]:
+        made.append(1)
+        time.sleep(0.2)
+        return ("page", len(made))
+
+    got: list[object] = []
+
+    def ask() -> None:
+        start.wait()
+        got.append(pages.made(("figures", "page 1"), make))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and got == [("page", 1)] * 8
+    assert pages.made(("figures", "page 2"), make) == ("page", 2)  # another page: made
+
+
+def test_figures_read_by_many_requests_at_once_are_read_from_the_cache_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = cache.FigureCache(tmp_path, "ledger.gpkg")
+    reads: list[cache.Job] = []
+
+    def slow(self: cache.FigureCache, job: cache.Job) -> cache.Result | None:
+        reads.append(job)
+        time.sleep(0.2)
+        return {"residual_hazard": f"figures of {job.token}"}
+
+    monkeypatch.setattr(cache.FigureCache, "_read", slow)
+    start = threading.Barrier(8)
+    got: list[object] = []
+    job = Job("7:abc|", "pessimistic", DAY)
+
+    def ask() -> None:
+        start.wait()
+        got.append(figures.read(job))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert reads == [job] and got == [{"residual_hazard": "figures of 7:abc|"}] * 8
+    figures.read(job)  # asked again later: read again (the preparer keeps what it read)
+    assert len(reads) == 2

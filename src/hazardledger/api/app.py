@@ -290,11 +290,12 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
             whole, figures = computed_frame(preparer, led, cid, as_of(as_of_), scenario)
             # a page of prepared figures is made once: the slider asks for the same pages
             key = (figures.pop("key"), cid, box, size, start, withheld(cid, user))
-            made = pages.get(key)
-            if made is None:
+            def make() -> tuple[orjson.Fragment, int, int]:
                 frame, matched = page_in_memory(whole, box, size, start)
                 found = features(frame, withheld=withheld(cid, user))
-                made = pages.put(key, (orjson.Fragment(dumps(found)), len(found), matched))
+                return orjson.Fragment(dumps(found)), len(found), matched
+
+            made = pages.made(key, make)
             document = page_document(request, made[0], made[2], start, size, made[1])
             document["figures"] = figures  # which state of the ledger they are of
             return _figures_json(document, figures)

@@ -21,7 +21,8 @@ import stat
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -61,11 +62,15 @@ class Job:
 
 class MadePages:
     """The last pages made of prepared figures (encoded features), for the requests that
-    ask for them again; keyed by the figures and the page."""
+    ask for them again; keyed by the figures and the page. A page is made by one request
+    while the others asking for it wait: at national scale a page of 10,000 areas takes
+    about a second of the interpreter, and the slider's readers all ask for the new page at
+    once when an update lands (benchmarks/slider_load_bench.py)."""
 
     def __init__(self, size: int = 32):
         self.size = size
         self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._making: dict[tuple[Any, ...], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> Any:
@@ -74,11 +79,26 @@ class MadePages:
                 self._pages.move_to_end(key)
             return self._pages.get(key)
 
-    def put(self, key: tuple[Any, ...], page: Any) -> Any:
+    def made(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """The page ``key``, made by ``make`` if no request has made it yet."""
+        page = self.get(key)
+        if page is not None:
+            return page
         with self._lock:
-            self._pages[key] = page
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            page = self.get(key)
+            if page is not None:
+                return page
+            try:
+                page = make()
+                with self._lock:
+                    self._pages[key] = page
+                    while len(self._pages) > self.size:
+                        self._pages.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._making.pop(key, None)
         return page
 
 
@@ -122,6 +142,7 @@ class FigureCache:
         # per date: the folder's modification time, when the states were read, the states
         self._states: dict[str, tuple[int, float, frozenset[str]]] = {}
         self._states_lock = threading.Lock()
+        self._reading: dict[Job, Future[Result | None]] = {}
 
     def ready(self, job: Job) -> bool:
         return (self.folder / f"{job.stem()}.json").exists()
@@ -150,6 +171,27 @@ class FigureCache:
         return found
 
     def read(self, job: Job) -> Result | None:
+        """The job's figures, None if not (or no longer) there. Requests asking at once
+        share one read: an update that lands is asked for by every reader of the slider,
+        and each read is a 100,000-area GeoParquet at national scale."""
+        with self._states_lock:
+            reading = self._reading.get(job)
+            mine = reading is None
+            if mine:
+                reading = self._reading[job] = Future()
+        assert reading is not None
+        if not mine:
+            return reading.result()
+        try:
+            reading.set_result(self._read(job))
+        except BaseException as exc:
+            reading.set_exception(exc)
+        finally:
+            with self._states_lock:
+                del self._reading[job]
+        return reading.result()
+
+    def _read(self, job: Job) -> Result | None:
         index = self.folder / f"{job.stem()}.json"
         try:
             names = json.loads(index.read_text())
