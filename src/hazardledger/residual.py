@@ -20,7 +20,7 @@ from .evidence.table import findings_of
 from .hazard.backends import ENGINES
 from .hazard.climate import Climate, climate_from_frame
 from .hazard.curve import daily_curve
-from .hazard.engine import as_of
+from .hazard.engine import SampleResults, as_of
 from .hazard.inert import DEFAULT_THRESHOLD, WARNING, inert_summary, inert_times
 from .hazard.inputs import EPOCH, NO_AREA, NO_REGION, HazardInput, hazard_input, hours
 from .hazard.parameters import (
@@ -30,7 +30,7 @@ from .hazard.parameters import (
     sample_parameters,
 )
 from .hazard.removals import build_removals, removal_notes
-from .hazard.summary import LEVELS, add_quantiles, summarise
+from .hazard.summary import LEVELS, add_quantiles, grouped, summarise_units, unit_names
 from .hazard.survival import REFERENCE_TEMPERATURE_C
 from .locale import say
 
@@ -158,14 +158,36 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
         raise ValueError(say("unknown level '{level}' (levels: {known})", level=by,
                              known=", ".join(LEVELS)))
     inp, samples = prepare(records, areas, catalog, run, work, grid_from_h, samples)
+    results, times = sample_figures(inp, samples, run, by)
+    return figures_frame(inp, grouped(results, inp, by), times, run, by, records, areas,
+                         incidents, work)
+
+
+def sample_figures(inp: HazardInput, samples: ParameterSamples, run: Run, by: str,
+                   sample_range: range | None = None) -> tuple[SampleResults, np.ndarray]:
+    """Every sample's figures (or those of ``sample_range``): the as-of sums per hazard area
+    and the inert-by hours per unit of ``by``, each (samples, columns). A sample's figures
+    are the same to the bit whichever samples are computed with it."""
     t = float(hours(run.as_of))
     climate = run.climate(inp)
-    figures = summarise(as_of(inp, samples, t, run.seed, run.temperature_c, engine=run.engine,
-                              climate=climate), inp, by)
+    results = as_of(inp, samples, t, run.seed, run.temperature_c, engine=run.engine,
+                    climate=climate, sample_range=sample_range)
     times = inert_times(inp, samples, t, run.seed, by, run.threshold, run.temperature_c,
-                        engine=run.engine, climate=climate)
+                        engine=run.engine, climate=climate, sample_range=sample_range)
+    return results, times
+
+
+def figures_frame(inp: HazardInput, results: SampleResults, times: np.ndarray, run: Run,
+                  by: str, records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
+                  incidents: pd.DataFrame | None = None, work: Work | None = None,
+                  units: slice = slice(None)) -> pd.DataFrame:
+    """The frame :func:`residual_hazard` gives, from every sample's figures per unit of
+    ``by`` (``results`` added up to the units). With ``units`` (a step-1 slice), the
+    figures are those of the level's units ``units`` only, and so is the frame: the rows
+    are the same as the whole frame's for those units."""
+    figures = summarise_units(results, unit_names(inp, by)[units], by)
     key = figures.columns[0]
-    frame = figures.merge(inert_summary(inp, times, by), on=key)
+    frame = figures.merge(inert_summary(inp, times, by, units), on=key)
     # the catch-all units exist only when some record needs them
     used = set(inp.area_ids[inp.area]) | set(inp.regions[inp.area_region[inp.area]])
     frame = frame[~frame[key].isin({NO_AREA, NO_REGION} - used)].reset_index(drop=True)

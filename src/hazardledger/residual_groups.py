@@ -1,14 +1,22 @@
-"""The residual hazard per area of a ledger too large for one machine: one task per stream
-group of hazard areas on a Dask cluster.
+"""The residual hazard per area of a ledger too large for one machine: a stream group of
+hazard areas at a time, in tasks on a Dask cluster.
 
 An area's figures depend only on the records of its stream group
-(``hazard.inputs.STREAM_GROUPS``), the type parameters and the age grid. So each group's
-records, hazard areas, incidents and findings go to a worker with the whole ledger's
-parameter samples and grid reach, and the worker computes them as one machine would: the
-per-area figures are the same to the bit as the whole ledger's on one machine. A worker
-holds one group's share of the ledger (about a sixteenth) and one block of samples' buffers
-at a time, whatever the size of the ledger. Every activity goes to every task, since an
-activity's polygon may cover records of any group.
+(``hazard.inputs.STREAM_GROUPS``), the type parameters and the age grid; and a sample's
+figures only on its own random streams. So each group's records, hazard areas, incidents
+and findings go to a worker with the whole ledger's parameter samples and grid reach, and:
+
+1. a task prepares the group's input (its records as arrays, their findings and removals);
+2. sample tasks compute a range of samples each, every area of the group, and cut their
+   figures into chunks of areas;
+3. summary tasks take one chunk of areas from every sample task and give those areas'
+   quantiles and "likely inert by" dates.
+
+The per-area figures are the same to the bit as the whole ledger's on one machine. The
+ranges and chunks are sized so that one task's figures are about :data:`TASK_BYTES`,
+however many samples are asked for and however large the group: a worker holds a group's
+input (about a sixteenth of the ledger's records) and a few tasks' figures. Every activity
+goes to every group, since an activity's polygon may cover records of any group.
 
 Regional and national figures add up every area's samples, so they are computed on one
 machine (the sample blocks may still go to the cluster: ``--engine dask``).
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from operator import getitem
 from typing import Any
 
 import geopandas as gpd
@@ -26,9 +35,21 @@ import pandas as pd
 
 from .catalog.loader import Catalog
 from .hazard.backends import dask_client
-from .hazard.inputs import NO_AREA, STREAM_GROUPS, hours, stream_group
+from .hazard.engine import SAMPLE_BLOCK, SampleResults
+from .hazard.inputs import NO_AREA, STREAM_GROUPS, HazardInput, hours, stream_group
+from .hazard.parameters import ParameterSamples
 from .hazard.removals import removal_notes
-from .residual import Run, Work, parameter_samples, residual_hazard
+from .residual import (
+    Run,
+    Work,
+    figures_frame,
+    parameter_samples,
+    prepare,
+    residual_hazard,
+    sample_figures,
+)
+
+TASK_BYTES = 256 * 2**20  # a sample task's figures; a summary task's share of them
 
 
 def record_groups(records: pd.DataFrame, areas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -60,14 +81,57 @@ def tasks(records: pd.DataFrame, areas: pd.DataFrame, as_of: pd.Timestamp
             for gs in members.values()]
 
 
-def _task(part: tuple[Any, ...], catalog: Catalog, run: Run, grid_from_h: float,
-          samples: Any) -> gpd.GeoDataFrame:
+def _prepared(part: tuple[Any, ...], catalog: Catalog, run: Run, grid_from_h: float,
+              samples: ParameterSamples) -> HazardInput:
+    records, areas, _, work = part
+    return prepare(records, areas, catalog, run, work, grid_from_h, samples)[0]
+
+
+Piece = tuple[SampleResults, np.ndarray, float]  # a chunk of areas' figures, a peak in GB
+
+
+def _sample_task(inp: HazardInput, samples: ParameterSamples, run: Run, first: int,
+                 last: int, chunks: list[slice]) -> list[Piece]:
+    """The figures of samples ``first`` to ``last``, cut into the chunks of areas the
+    summary tasks take (copies: a piece alone is sent on and kept)."""
     import resource
 
+    results, times = sample_figures(inp, samples, run, "area", range(first, last))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return [(_columns(results, units), np.ascontiguousarray(times[:, units]), peak)
+            for units in chunks]
+
+
+def _columns(results: SampleResults, units: slice) -> SampleResults:
+    def take(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a[:, units])
+
+    laid, found, cleared = (None if a is None else take(a)
+                            for a in (results.laid, results.found, results.cleared))
+    return SampleResults(take(results.expected), take(results.log_none), laid, found, cleared)
+
+
+def _joined(parts: list[SampleResults]) -> SampleResults:
+    def join(name: str) -> np.ndarray | None:
+        arrays = [getattr(p, name) for p in parts]
+        return None if arrays[0] is None else np.concatenate(arrays)
+
+    laid, found, cleared = (join(name) for name in ("laid", "found", "cleared"))
+    return SampleResults(np.concatenate([p.expected for p in parts]),
+                         np.concatenate([p.log_none for p in parts]), laid, found, cleared)
+
+
+def _summary_task(inp: HazardInput, part: tuple[Any, ...], run: Run, units: slice,
+                  *pieces: Piece) -> gpd.GeoDataFrame:
+    """The frame's rows of the areas ``units`` from every sample's pieces, in order."""
+    import resource
+
+    results = _joined([p[0] for p in pieces])
     records, areas, incidents, work = part
-    frame = residual_hazard(records, areas, catalog, run, "area", incidents, work, grid_from_h,
-                            samples)
-    frame.attrs["peak_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    frame = figures_frame(inp, results, np.concatenate([p[1] for p in pieces]), run, "area",
+                          records, areas, incidents, work, units)
+    frame.attrs["peak_gb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                                 *(p[2] for p in pieces))
     return frame
 
 
@@ -83,10 +147,21 @@ def _parts(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, incidents: pd.Dat
                    work.activities))
 
 
+def split(n_samples: int, n_units: int, arrays: int) -> tuple[list[range], list[slice]]:
+    """The sample ranges of a group's tasks and the chunks of its areas each summary task
+    takes, so that one task's figures stay near :data:`TASK_BYTES` (``arrays`` float64
+    arrays of (samples, areas))."""
+    per_sample = max(1, n_units * arrays * 8)
+    size = max(SAMPLE_BLOCK, TASK_BYTES // per_sample // SAMPLE_BLOCK * SAMPLE_BLOCK)
+    ranges = [range(s, min(s + size, n_samples)) for s in range(0, n_samples, size)]
+    width = max(1, TASK_BYTES // max(1, n_samples * arrays * 8))
+    return ranges, [slice(a, min(a + width, n_units)) for a in range(0, n_units, width)]
+
+
 def residual_by_groups(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog: Catalog,
                        run: Run, by: str = "area", incidents: pd.DataFrame | None = None,
                        work: Work | None = None) -> gpd.GeoDataFrame:
-    """The residual hazard per hazard area, each stream group computed by a task on the
+    """The residual hazard per hazard area, each stream group computed by tasks on the
     Dask cluster at ``DASK_SCHEDULER_ADDRESS`` (else a local cluster): the same frame as
     :func:`~hazardledger.residual.residual_hazard` at area level, to the bit. Its ``attrs``
     also give ``peak_gb``, the largest memory a worker process had reached."""
@@ -98,22 +173,33 @@ def residual_by_groups(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catal
     samples = parameter_samples(records, catalog, run,
                                 sorted(set(records["item_type"].astype(str))))
     here = replace(run, engine="numpy")  # within a task, one machine's engine
-    frames = []
+    frames: list[gpd.GeoDataFrame] = []
     with dask_client() as client:
-        from distributed import as_completed
-
         catalog_, run_, samples_ = client.scatter([catalog, here, samples], broadcast=True)
-        # a few groups in flight per worker: neither this process nor a worker holds more
-        # than a few groups' records at once
-        window = 2 * max(1, len(client.scheduler_info()["workers"]))
-        running = as_completed()
+        workers = max(1, len(client.scheduler_info()["workers"]))
+        flight: list[list[Any]] = []  # each group's summary futures, oldest first
         for part in _parts(records, areas, incidents, work, run):
-            [data] = client.scatter([part])
-            running.add(client.submit(_task, data, catalog_, run_, grid_from_h, samples_,
-                                      pure=False))
-            if running.count() >= window:
-                frames.append(next(running).result())
-        frames.extend(future.result() for future in running)
+            ranges, chunks = split(run.samples, len(part[1]) + 1, 6 if work else 3)
+            [part_] = client.scatter([part])
+            inp_ = client.submit(_prepared, part_, catalog_, run_, grid_from_h, samples_,
+                                 pure=False)
+            blocks = [client.submit(_sample_task, inp_, samples_, run_, r.start, r.stop,
+                                    chunks, pure=False) for r in ranges]
+            # a group's pieces are taken off each block's list where it was made: the
+            # blocks' lists are let go as soon as their pieces are
+            pieces = [[client.submit(getitem, b, c, pure=False) for b in blocks]
+                      for c in range(len(chunks))]
+            del blocks
+            flight.append([client.submit(_summary_task, inp_, part_, run_, units, *got,
+                                         pure=False) for units, got in zip(chunks, pieces,
+                                                                         strict=True)])
+            del pieces, inp_, part_
+            # groups in flight: enough sample tasks for every worker, and no more, so that
+            # memory per worker stays that of a few tasks whatever the ledger's size
+            while len(flight) > max(2, -(-2 * workers // len(ranges))):
+                frames.extend(f.result() for f in flight.pop(0))
+        for summaries in flight:
+            frames.extend(f.result() for f in summaries)
     frame = pd.concat(frames, ignore_index=True)
     # a task without incidents gives no incident columns: the whole ledger's frame has them
     # (0 and none) for every area when any area has one

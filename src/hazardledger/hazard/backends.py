@@ -44,8 +44,9 @@ def threads() -> int:
     return int(text)
 
 
-def sample_blocks(n_samples: int, size: int) -> list[np.ndarray]:
-    return [np.arange(s, min(s + size, n_samples)) for s in range(0, n_samples, size)]
+def sample_blocks(n_samples: int, size: int, start: int = 0) -> list[np.ndarray]:
+    """The samples from ``start`` to ``n_samples`` in blocks of ``size``."""
+    return [np.arange(s, min(s + size, n_samples)) for s in range(start, n_samples, size)]
 
 
 @contextmanager
@@ -67,13 +68,14 @@ def dask_client() -> Iterator[Any]:
 
 
 def map_blocks(task: Callable[..., T], n_samples: int, chunk: int, engine: str,
-               *shared: Any, records: int | None = None) -> list[T]:
-    """``task(block, *shared)`` for each block of samples, in sample order. Blocks of fewer
-    than THREADED_RECORDS ``records`` run on one thread: on small inputs NumPy's calls are
-    too short to release the interpreter lock for long, and threads only contend for it."""
+               *shared: Any, records: int | None = None, start: int = 0) -> list[T]:
+    """``task(block, *shared)`` for each block of the samples from ``start`` to
+    ``n_samples``, in sample order. Blocks of fewer than THREADED_RECORDS ``records`` run on
+    one thread: on small inputs NumPy's calls are too short to release the interpreter lock
+    for long, and threads only contend for it."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine '{engine}' (engines: {', '.join(ENGINES)})")
-    chunks = sample_blocks(n_samples, chunk)
+    chunks = sample_blocks(n_samples, chunk, start)
     report = PROGRESS.get()
 
     def told(results: Iterator[T]) -> list[T]:

@@ -275,9 +275,10 @@ def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives:
 def _as_of_task(block: np.ndarray, inp: HazardInput, samples: ParameterSamples,
                 times: np.ndarray, seed: int, temperature_c: float, grid: np.ndarray,
                 climate: Climate | None,
-                into: tuple[np.ndarray, np.ndarray] | None = None) -> SampleResults:
+                into: tuple[np.ndarray, np.ndarray] | None = None, first: int = 0
+                ) -> SampleResults:
     plans = None if climate is not None else plans_for(inp, times, grid)
-    rows = slice(int(block[0]), int(block[-1]) + 1)
+    rows = slice(int(block[0]) - first, int(block[-1]) + 1 - first)
     return as_of_block(inp, samples, times, block, seed, temperature_c, grid, plans,
                        thread_workspace(inp.n_records, block.size), climate,
                        into=None if into is None else (into[0][None, rows],
@@ -316,16 +317,19 @@ def thread_workspace(n_records: int, rows: int) -> Workspace:
 
 def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int,
           temperature_c: float = 20.0, engine: str = "numpy", chunk: int = SAMPLE_BLOCK,
-          climate: Climate | None = None) -> SampleResults:
-    """Every sample at one time, block after block (memory bounded by the block size):
-    arrays (samples, areas). Here, the blocks write into the results themselves (joining
-    copies would be 1.6 GB of fresh memory at national scale); on Dask they are joined."""
+          climate: Climate | None = None, sample_range: range | None = None
+          ) -> SampleResults:
+    """Every sample (or those of ``sample_range``, a step-1 range) at one time, block after
+    block (memory bounded by the block size): arrays (samples, areas). Here, the blocks
+    write into the results themselves (joining copies would be 1.6 GB of fresh memory at
+    national scale); on Dask they are joined."""
+    which = range(samples.n_samples) if sample_range is None else sample_range
     times = np.array([as_of_h])
-    shape = (samples.n_samples, inp.area_ids.size)
+    shape = (len(which), inp.area_ids.size)
     into = (np.empty(shape), np.empty(shape)) if engine == "numpy" else None
-    parts = map_blocks(_as_of_task, samples.n_samples, chunk, engine, inp, samples, times, seed,
-                       temperature_c, grid_for(inp, times), climate, into,
-                       records=inp.n_records)
+    parts = map_blocks(_as_of_task, which.stop, chunk, engine, inp, samples, times, seed,
+                       temperature_c, grid_for(inp, times), climate, into, which.start,
+                       records=inp.n_records, start=which.start)
 
     def joined(name: str) -> np.ndarray | None:
         values = [getattr(p, name) for p in parts]

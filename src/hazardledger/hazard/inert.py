@@ -33,9 +33,11 @@ DEFAULT_THRESHOLD = 0.01
 def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int,
                 by: str, threshold: float = DEFAULT_THRESHOLD, temperature_c: float = 20.0,
                 engine: str = "numpy", chunk: int = SAMPLE_BLOCK,
-                climate: Climate | None = None) -> np.ndarray:
-    """Per sample and unit, the hour (since 1970) from which P(any) stays below
-    ``threshold``; ``inf`` where that is not within the horizon. Shape (samples, units).
+                climate: Climate | None = None, sample_range: range | None = None
+                ) -> np.ndarray:
+    """Per sample (of ``sample_range``, a step-1 range, if given) and unit, the hour
+    (since 1970) from which P(any) stays below ``threshold``; ``inf`` where that is not
+    within the horizon. Shape (samples, units).
 
     P(any) must stay below the threshold up to the horizon's end, so a unit at or above it
     there in every sample is not inert within the horizon: P(any) at the end is computed
@@ -45,23 +47,27 @@ def inert_times(inp: HazardInput, samples: ParameterSamples, as_of_h: float, see
     times = as_of_h + OFFSETS_H
     grid = grid_for(inp, times)
     units = unit_names(inp, by).size
+    which = range(samples.n_samples) if sample_range is None else sample_range
+    blocks = {"records": inp.n_records, "start": which.start}
     if climate is not None:  # the regional temperatures are laid out per record: all of them
-        return np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
+        return np.concatenate(map_blocks(_inert_task, which.stop, chunk, engine, inp,
                                          samples, times, seed, temperature_c, grid, by,
-                                         threshold, climate, None, None,
-                                         records=inp.n_records))
-    end = np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
+                                         threshold, climate, None, None, **blocks))
+    end = np.concatenate(map_blocks(_inert_task, which.stop, chunk, engine, inp,
                                     samples, times[-1:], seed, temperature_c, grid, by,
-                                    threshold, None, None, None, records=inp.n_records))
+                                    threshold, None, None, None, **blocks))
+    # A sample whose P(any) is at or above the threshold at the horizon's end is not inert
+    # within it, whatever the checkpoints say: the units open in no sample of the range are
+    # settled, and the figures do not depend on which samples are computed together.
     open_units = np.isfinite(end).any(axis=0)
-    out = np.full((samples.n_samples, units), np.inf)
+    out = np.full((len(which), units), np.inf)
     if not open_units.any():
         return out
     part = Part.of(inp, np.flatnonzero(open_units[_unit_of_record(inp, by)]))
-    times_part = np.concatenate(map_blocks(_inert_task, samples.n_samples, chunk, engine, inp,
+    times_part = np.concatenate(map_blocks(_inert_task, which.stop, chunk, engine, inp,
                                            samples, times, seed, temperature_c, grid, by,
                                            threshold, None, part, np.flatnonzero(open_units),
-                                           records=inp.n_records))
+                                           **blocks))
     out[:, open_units] = times_part
     return out
 
@@ -109,9 +115,11 @@ def _unit_log_none(log_none: np.ndarray, inp: HazardInput, by: str, part: Part |
     return values if units is None else values[..., units]
 
 
-def inert_summary(inp: HazardInput, times: np.ndarray, by: str) -> pd.DataFrame:
-    """Quantiles of the inert-by dates per unit (NaT: not within the horizon)."""
-    frame = pd.DataFrame({by if by != "national" else "level": unit_names(inp, by)})
+def inert_summary(inp: HazardInput, times: np.ndarray, by: str, units: slice = slice(None)
+                  ) -> pd.DataFrame:
+    """Quantiles of the inert-by dates per unit (NaT: not within the horizon); ``times``
+    are those of the level's units ``units`` only, if given."""
+    frame = pd.DataFrame({by if by != "national" else "level": unit_names(inp, by)[units]})
     for q in (0.05, 0.5, 0.95):
         hours = np.quantile(times, q, axis=0, method="inverted_cdf")
         stamps = EPOCH + pd.to_timedelta(np.where(np.isfinite(hours), hours, np.nan), unit="h")

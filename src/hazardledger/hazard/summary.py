@@ -35,17 +35,28 @@ def group(values: np.ndarray, inp: HazardInput, by: str) -> np.ndarray:
     return values.sum(axis=-1, keepdims=True)
 
 
+def grouped(results: SampleResults, inp: HazardInput, by: str) -> SampleResults:
+    """Per-area results added up to the units of a level."""
+    laid, found, cleared = (None if v is None else group(v, inp, by)
+                            for v in (results.laid, results.found, results.cleared))
+    return SampleResults(group(results.expected, inp, by), group(results.log_none, inp, by),
+                         laid, found, cleared)
+
+
 def summarise(results: SampleResults, inp: HazardInput, by: str) -> pd.DataFrame:
     """Expected functioning items and P(at least one functions): mean and quantiles."""
-    names = unit_names(inp, by)
-    expected, log_none = group(results.expected, inp, by), group(results.log_none, inp, by)
-    p_any = -np.expm1(log_none)
+    return summarise_units(grouped(results, inp, by), unit_names(inp, by), by)
+
+
+def summarise_units(results: SampleResults, names: np.ndarray, by: str) -> pd.DataFrame:
+    """:func:`summarise` of results already per unit of the level (the units ``names``,
+    which may be some of the level's: each unit's figures are its own column's)."""
+    p_any = -np.expm1(results.log_none)
     frame = pd.DataFrame({by if by != "national" else "level": names})
-    add_quantiles(frame, expected=expected, p_any=p_any)
+    add_quantiles(frame, expected=results.expected, p_any=p_any)
     if results.laid is None or results.found is None or results.cleared is None:
         return frame
-    laid, found, cleared = (group(v, inp, by) for v in (results.laid, results.found,
-                                                          results.cleared))
+    laid, found, cleared = results.laid, results.found, results.cleared
     return add_quantiles(frame, laid=laid, removed_found=found, removed_cleared=cleared,
                          remaining=np.maximum(laid - found - cleared, 0.0))
 
