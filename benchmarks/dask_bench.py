@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import time
 
 import geopandas as gpd
@@ -30,7 +29,7 @@ import shapely
 
 from hazardledger.catalog.loader import Catalog
 from hazardledger.residual import Run, residual_hazard
-from hazardledger.residual_groups import residual_by_groups
+from hazardledger.residual_groups import peak_gb, residual_by_groups
 
 TYPES = ["ap-persistent", "at-persistent", "ap-nonpersistent-48h", "ap-rd-apii",
          "ap-pfm1s-like", "submunition-generic"]
@@ -117,8 +116,7 @@ def main() -> None:
     print(f"2. whole ledger by stream group: {seconds:,.0f} s for {len(frame):,} areas, "
           f"{rate:,.0f} records/s ({rate / (len(sub) / baseline):.2f}x the baseline's rate); "
           f"largest worker process {frame.attrs['peak_gb']:.2f} GB (limit "
-          f"{args.memory_limit}); this process "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
+          f"{args.memory_limit}); this process {peak_gb():.2f} GB")
     if cluster is not None:
         cluster.close()
     if not equal:

@@ -67,8 +67,8 @@ def test_samples_computed_in_ranges_and_summed_up_in_chunks_of_areas_equal_the_w
         results = SampleResults(*(join(n) for n in ("expected", "log_none", "laid", "found",
                                                      "cleared")))
         frames.append(figures_frame(inp, results, np.concatenate(
-            [p[1][:, chunk] for p in pieces]), run, "area", records, areas,
-            led.read("incidents"), work, chunk))
+            [p[1][:, chunk] for p in pieces]), run, "area", areas, led.read("incidents"),
+            chunk))
     got = pd.concat(frames, ignore_index=True)
     got["incidents"] = got["incidents"].fillna(0).astype(int)
     got = got[whole.columns]

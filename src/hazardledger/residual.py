@@ -159,8 +159,10 @@ def residual_hazard(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catalog:
                              known=", ".join(LEVELS)))
     inp, samples = prepare(records, areas, catalog, run, work, grid_from_h, samples)
     results, times = sample_figures(inp, samples, run, by)
-    return figures_frame(inp, grouped(results, inp, by), times, run, by, records, areas,
-                         incidents, work)
+    frame = figures_frame(inp, grouped(results, inp, by), times, run, by, areas, incidents)
+    frame.attrs["notes"] = ([] if work is None else
+                            removal_notes(records, work.findings, work.activities))
+    return frame
 
 
 def sample_figures(inp: HazardInput, samples: ParameterSamples, run: Run, by: str,
@@ -178,13 +180,13 @@ def sample_figures(inp: HazardInput, samples: ParameterSamples, run: Run, by: st
 
 
 def figures_frame(inp: HazardInput, results: SampleResults, times: np.ndarray, run: Run,
-                  by: str, records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
-                  incidents: pd.DataFrame | None = None, work: Work | None = None,
+                  by: str, areas: gpd.GeoDataFrame, incidents: pd.DataFrame | None = None,
                   units: slice = slice(None)) -> pd.DataFrame:
-    """The frame :func:`residual_hazard` gives, from every sample's figures per unit of
-    ``by`` (``results`` added up to the units). With ``units`` (a step-1 slice), the
-    figures are those of the level's units ``units`` only, and so is the frame: the rows
-    are the same as the whole frame's for those units."""
+    """The frame :func:`residual_hazard` gives (but for the notes on removals in its
+    ``attrs``), from every sample's figures per unit of ``by`` (``results`` added up to
+    the units). With ``units`` (a step-1 slice), the figures are those of the level's units
+    ``units`` only, and so is the frame: the rows are the same as the whole frame's for
+    those units."""
     figures = summarise_units(results, unit_names(inp, by)[units], by)
     key = figures.columns[0]
     frame = figures.merge(inert_summary(inp, times, by, units), on=key)
@@ -196,9 +198,6 @@ def figures_frame(inp: HazardInput, results: SampleResults, times: np.ndarray, r
     frame["samples"], frame["seed"] = run.samples, run.seed
     frame["inert_by_threshold"] = run.threshold
     frame["model_version"] = MODEL_VERSION
-    notes = ([] if work is None else
-             removal_notes(records, work.findings, work.activities))
-    frame.attrs["notes"] = notes
     frame.attrs["grid_from_h"] = inp.oldest_h()
     if by != "area":
         return frame
@@ -216,7 +215,7 @@ def figures_frame(inp: HazardInput, results: SampleResults, times: np.ndarray, r
     frame["region"] = frame["area_id"].map(region)
     result = gpd.GeoDataFrame(frame, geometry=frame["area_id"].map(geometry).to_numpy(),
                               crs="EPSG:4326")
-    result.attrs.update(notes=notes, grid_from_h=inp.oldest_h())
+    result.attrs["grid_from_h"] = inp.oldest_h()
     return result
 
 

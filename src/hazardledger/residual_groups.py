@@ -24,6 +24,7 @@ machine (the sample blocks may still go to the cluster: ``--engine dask``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 from operator import getitem
@@ -94,12 +95,23 @@ def _sample_task(inp: HazardInput, samples: ParameterSamples, run: Run, first: i
                  last: int, chunks: list[slice]) -> list[Piece]:
     """The figures of samples ``first`` to ``last``, cut into the chunks of areas the
     summary tasks take (copies: a piece alone is sent on and kept)."""
+    results, times = sample_figures(inp, samples, run, "area", range(first, last))
+    return [(_columns(results, units), np.ascontiguousarray(times[:, units]), peak_gb())
+            for units in chunks]
+
+
+def peak_gb() -> float:
+    """The most memory this process has held, in GB: the high-water mark of its own memory
+    (Linux's VmHWM). Not ru_maxrss: a process started by fork and exec keeps its parent's
+    there, and a local cluster's workers are started by the client, which may hold the
+    whole ledger."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20
     import resource
 
-    results, times = sample_figures(inp, samples, run, "area", range(first, last))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    return [(_columns(results, units), np.ascontiguousarray(times[:, units]), peak)
-            for units in chunks]
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def _columns(results: SampleResults, units: slice) -> SampleResults:
@@ -124,14 +136,11 @@ def _joined(parts: list[SampleResults]) -> SampleResults:
 def _summary_task(inp: HazardInput, part: tuple[Any, ...], run: Run, units: slice,
                   *pieces: Piece) -> gpd.GeoDataFrame:
     """The frame's rows of the areas ``units`` from every sample's pieces, in order."""
-    import resource
-
     results = _joined([p[0] for p in pieces])
-    records, areas, incidents, work = part
+    _, areas, incidents, _ = part
     frame = figures_frame(inp, results, np.concatenate([p[1] for p in pieces]), run, "area",
-                          records, areas, incidents, work, units)
-    frame.attrs["peak_gb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-                                 *(p[2] for p in pieces))
+                          areas, incidents, units)
+    frame.attrs["peak_gb"] = max(peak_gb(), *(p[2] for p in pieces))
     return frame
 
 
