@@ -133,11 +133,11 @@ def _joined(parts: list[SampleResults]) -> SampleResults:
                          np.concatenate([p.log_none for p in parts]), laid, found, cleared)
 
 
-def _summary_task(inp: HazardInput, part: tuple[Any, ...], run: Run, units: slice,
+def _summary_task(inp: HazardInput, shown: tuple[Any, ...], run: Run, units: slice,
                   *pieces: Piece) -> gpd.GeoDataFrame:
     """The frame's rows of the areas ``units`` from every sample's pieces, in order."""
     results = _joined([p[0] for p in pieces])
-    _, areas, incidents, _ = part
+    areas, incidents = shown
     frame = figures_frame(inp, results, np.concatenate([p[1] for p in pieces]), run, "area",
                           areas, incidents, units)
     frame.attrs["peak_gb"] = max(peak_gb(), *(p[2] for p in pieces))
@@ -189,7 +189,9 @@ def residual_by_groups(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catal
         flight: list[list[Any]] = []  # each group's summary futures, oldest first
         for part in _parts(records, areas, incidents, work, run):
             ranges, chunks = split(run.samples, len(part[1]) + 1, 6 if work else 3)
-            [part_] = client.scatter([part])
+            # the group's records are let go once its input is prepared: the summaries
+            # show its areas and incidents only
+            [part_, shown_] = client.scatter([part, part[1:3]])
             inp_ = client.submit(_prepared, part_, catalog_, run_, grid_from_h, samples_,
                                  pure=False)
             blocks = [client.submit(_sample_task, inp_, samples_, run_, r.start, r.stop,
@@ -199,10 +201,10 @@ def residual_by_groups(records: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, catal
             pieces = [[client.submit(getitem, b, c, pure=False) for b in blocks]
                       for c in range(len(chunks))]
             del blocks
-            flight.append([client.submit(_summary_task, inp_, part_, run_, units, *got,
+            flight.append([client.submit(_summary_task, inp_, shown_, run_, units, *got,
                                          pure=False) for units, got in zip(chunks, pieces,
                                                                          strict=True)])
-            del pieces, inp_, part_
+            del pieces, inp_, part_, shown_
             # groups in flight: enough sample tasks for every worker, and no more, so that
             # memory per worker stays that of a few tasks whatever the ledger's size
             while len(flight) > max(2, -(-2 * workers // len(ranges))):
