@@ -378,6 +378,13 @@ def test_a_page_asked_for_by_many_requests_at_once_is_made_once() -> None:
     assert len(made) == 1 and got == [("page", 1)] * 8
     assert pages.made(("figures", "page 2"), make) == ("page", 2)  # another page: made
 
+    def broken() -> tuple[str, int]:
+        raise ValueError("no such page")
+
+    with pytest.raises(ValueError, match="no such page"):  # the caller is told why
+        pages.made(("figures", "page 3"), broken)
+    assert pages.made(("figures", "page 3"), make) == ("page", 3)  # and it is not kept
+
 
 def test_figures_read_by_many_requests_at_once_are_read_from_the_cache_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,11 +21,11 @@ import stat
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -35,6 +35,7 @@ STATE_KEY = "__state__"  # in a date's index file: the state of the ledger it is
 KEPT_STATES = 4  # states of the ledger whose figures are kept, to update later ones from
 STATES_S = 1.0  # the states found for a date are read again at least this often
 LOG = logging.getLogger("hazardledger.prepared")
+T = TypeVar("T")
 
 Result = dict[str, "gpd.GeoDataFrame | str"]  # a collection's frame, or why it has none
 
@@ -60,6 +61,31 @@ class Job:
         return "exposure" if self.day is None else self.day.strftime("%Y-%m-%d")
 
 
+class Once:
+    """Overlapping calls for the same key run once: the callers that come while it runs
+    wait for its result (or its exception) instead of doing the same work again."""
+
+    def __init__(self) -> None:
+        self._running: dict[Hashable, Future[Any]] = {}
+        self._lock = threading.Lock()
+
+    def call(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            running = self._running.get(key)
+            mine = running is None
+            if running is None:
+                running = self._running[key] = Future()
+        if mine:
+            try:
+                running.set_result(make())
+            except BaseException as exc:  # given to every caller waiting for it
+                running.set_exception(exc)
+            finally:
+                with self._lock:
+                    del self._running[key]
+        return cast(T, running.result())
+
+
 class MadePages:
     """The last pages made of prepared figures (encoded features), for the requests that
     ask for them again; keyed by the figures and the page. A page is made by one request
@@ -70,8 +96,8 @@ class MadePages:
     def __init__(self, size: int = 32):
         self.size = size
         self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._making: dict[tuple[Any, ...], threading.Lock] = {}
         self._lock = threading.Lock()
+        self._once = Once()
 
     def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
@@ -81,25 +107,18 @@ class MadePages:
 
     def made(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
         """The page ``key``, made by ``make`` if no request has made it yet."""
-        page = self.get(key)
-        if page is not None:
-            return page
-        with self._lock:
-            making = self._making.setdefault(key, threading.Lock())
-        with making:
-            page = self.get(key)
-            if page is not None:
-                return page
-            try:
+        def kept_or_made() -> Any:
+            page = self.get(key)  # made by the request this one waited for
+            if page is None:
                 page = make()
                 with self._lock:
                     self._pages[key] = page
                     while len(self._pages) > self.size:
                         self._pages.popitem(last=False)
-            finally:
-                with self._lock:
-                    self._making.pop(key, None)
-        return page
+            return page
+
+        page = self.get(key)
+        return page if page is not None else self._once.call(key, kept_or_made)
 
 
 def cache_root() -> Path | None:
@@ -142,7 +161,7 @@ class FigureCache:
         # per date: the folder's modification time, when the states were read, the states
         self._states: dict[str, tuple[int, float, frozenset[str]]] = {}
         self._states_lock = threading.Lock()
-        self._reading: dict[Job, Future[Result | None]] = {}
+        self._reads = Once()
 
     def ready(self, job: Job) -> bool:
         return (self.folder / f"{job.stem()}.json").exists()
@@ -174,22 +193,7 @@ class FigureCache:
         """The job's figures, None if not (or no longer) there. Requests asking at once
         share one read: an update that lands is asked for by every reader of the slider,
         and each read is a 100,000-area GeoParquet at national scale."""
-        with self._states_lock:
-            reading = self._reading.get(job)
-            mine = reading is None
-            if mine:
-                reading = self._reading[job] = Future()
-        assert reading is not None
-        if not mine:
-            return reading.result()
-        try:
-            reading.set_result(self._read(job))
-        except BaseException as exc:
-            reading.set_exception(exc)
-        finally:
-            with self._states_lock:
-                del self._reading[job]
-        return reading.result()
+        return self._reads.call(job, lambda: self._read(job))
 
     def _read(self, job: Job) -> Result | None:
         index = self.folder / f"{job.stem()}.json"
