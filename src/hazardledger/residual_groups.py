@@ -25,7 +25,7 @@ machine (the sample blocks may still go to the cluster: ``--engine dask``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from operator import getitem
 from typing import Any
@@ -96,8 +96,13 @@ def _sample_task(inp: HazardInput, samples: ParameterSamples, run: Run, first: i
     """The figures of samples ``first`` to ``last``, cut into the chunks of areas the
     summary tasks take (copies: a piece alone is sent on and kept)."""
     results, times = sample_figures(inp, samples, run, "area", range(first, last))
-    return [(_columns(results, units), np.ascontiguousarray(times[:, units]), peak_gb())
+    return [(results.map(_columns(units)), _columns(units)(times), peak_gb())
             for units in chunks]
+
+
+def _columns(units: slice) -> Callable[[np.ndarray], np.ndarray]:
+    """An array's columns ``units``, as an array of their own."""
+    return lambda a: np.ascontiguousarray(a[:, units])
 
 
 def peak_gb() -> float:
@@ -112,15 +117,6 @@ def peak_gb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
-def _columns(results: SampleResults, units: slice) -> SampleResults:
-    def take(a: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(a[:, units])
-
-    laid, found, cleared = (None if a is None else take(a)
-                            for a in (results.laid, results.found, results.cleared))
-    return SampleResults(take(results.expected), take(results.log_none), laid, found, cleared)
 
 
 def _joined(parts: list[SampleResults]) -> SampleResults:

@@ -22,6 +22,7 @@ depend on how samples are blocked or spread over workers.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -49,6 +50,12 @@ class SampleResults:
     laid: np.ndarray | None = None
     found: np.ndarray | None = None
     cleared: np.ndarray | None = None
+
+    def map(self, f: Callable[[np.ndarray], np.ndarray]) -> SampleResults:
+        """Each array through ``f`` (those of removals only where given)."""
+        laid, found, cleared = (None if a is None else f(a)
+                                for a in (self.laid, self.found, self.cleared))
+        return SampleResults(f(self.expected), f(self.log_none), laid, found, cleared)
 
 
 def cohort_params(samples: ParameterSamples, code: str, setting: float,

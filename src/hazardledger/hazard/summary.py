@@ -37,10 +37,7 @@ def group(values: np.ndarray, inp: HazardInput, by: str) -> np.ndarray:
 
 def grouped(results: SampleResults, inp: HazardInput, by: str) -> SampleResults:
     """Per-area results added up to the units of a level."""
-    laid, found, cleared = (None if v is None else group(v, inp, by)
-                            for v in (results.laid, results.found, results.cleared))
-    return SampleResults(group(results.expected, inp, by), group(results.log_none, inp, by),
-                         laid, found, cleared)
+    return results.map(lambda values: group(values, inp, by))
 
 
 def summarise(results: SampleResults, inp: HazardInput, by: str) -> pd.DataFrame:
