@@ -95,16 +95,20 @@ def test_an_item_certain_to_function_keeps_log_none_finite() -> None:
     assert np.isfinite(log_none[0, 0]) and -np.expm1(log_none[0, 0]) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("mean", [1e-6, 0.05, 1.0, 9.5, 30.0])
+@pytest.mark.parametrize("mean", [0.0, 1e-6, 0.05, 1.0, 2.9999999, 3.0000001, 9.5, 17.3, 30.0])
 def test_poisson_counts_by_inversion_follow_the_poisson_distribution(mean: float) -> None:
     n = 200_000
     uniforms = np.random.default_rng(int(mean * 1000) + 1).random(n)
+    uniforms[:3] = 0.0, 0.5, np.nextafter(1.0, 0.0)  # the ends of the search, both ways
     out = np.full(n, -1.0)
     poisson_counts(out, np.arange(n), np.full(n, mean), uniforms)
     assert out.min() >= 0 and np.all(out == np.round(out))
     # each count is the Poisson quantile of its uniform: the inversion is exact
-    np.testing.assert_array_equal(out, stats.poisson.ppf(uniforms, mean))
-    assert out.mean() == pytest.approx(mean, rel=max(0.02, 5 / np.sqrt(n * mean)))
+    np.testing.assert_array_equal(out[3:], stats.poisson.ppf(uniforms[3:], mean))
+    assert out[0] == 0 and out[1] == stats.poisson.median(mean)
+    assert np.floor(mean) <= out[2] <= mean + 10 * np.sqrt(mean) + 10
+    assert out.mean() == pytest.approx(mean, rel=max(0.02, 5 / np.sqrt(max(n * mean, 1))),
+                                       abs=1e-3)
 
 
 def test_a_uniform_next_to_one_ends_the_search() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,9 @@ import shapely
 
 from hazardledger.catalog import priors as prior_math
 from hazardledger.catalog.detection import detection_priors, sample_detection
+from hazardledger.hazard.engine import Workspace, count_draws
 from hazardledger.ledger import Ledger
-from hazardledger.residual import Run, residual_hazard
+from hazardledger.residual import Run, prepare, residual_hazard
 
 from .conftest import NOW, areas_frame, records_frame
 
@@ -68,6 +70,22 @@ def test_more_findings_than_the_count_raise_the_count_and_say_so(tmp_path: Path)
     assert row["laid_mean"] == 5 and row["remaining_mean"] == 0 and row["expected_mean"] == 0
     assert any("record R-1: 5 findings but a recorded count of at most 2" in note
                for note in frame.attrs["notes"])
+
+
+def test_counts_drawn_into_a_reused_buffer_equal_fresh_draws(tmp_path: Path) -> None:
+    # a reused buffer keeps the exact counts of earlier samples; a count that conditioning
+    # on findings raised in one sample must be written afresh in the next
+    led = _ledger(tmp_path, {"count": [2]}, findings=5)
+    inp, _ = prepare(led.read("records"), led.read("hazard_areas"), led.catalog,
+                     Run(AS_OF, samples=40), led.work())
+    assert inp.count_plan.restored.tolist() == [0]
+    work = Workspace(inp.n_records, 16)
+    for block in (np.arange(16), np.arange(16, 32), np.arange(32, 40)):
+        drawn = work.draw(inp, block, seed=3).copy()
+        fresh = np.stack([count_draws(inp, int(s), 3) for s in block]).astype(np.float32)
+        np.testing.assert_array_equal(drawn, fresh)
+        assert np.all(drawn == 5)
+    assert work.drawn(inp) == 16 and work.drawn(replace(inp)) == 0
 
 
 def test_a_range_is_conditioned_on_its_findings_per_sample(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ depend on how samples are blocked or spread over workers.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -89,6 +90,21 @@ class Workspace:
         self.counts = np.empty((size, n_records), dtype=np.float32)
         self.mean_s: np.ndarray | None = None
         self.sums: SumBuffers | None = None
+        self._drawn: tuple[weakref.ref[HazardInput], int] | None = None
+
+    def drawn(self, inp: HazardInput) -> int:
+        """How many rows of counts hold draws of ``inp`` (so hold its exact counts)."""
+        if self._drawn is None or self._drawn[0]() is not inp:
+            return 0
+        return self._drawn[1]
+
+    def draw(self, inp: HazardInput, block: np.ndarray, seed: int) -> np.ndarray:
+        """The counts of ``block``'s samples of ``inp``: (samples, records)."""
+        counts, drawn = self.view(block.size), self.drawn(inp)
+        for i, s in enumerate(block):
+            count_draws(inp, int(s), seed, out=counts[i], filled=i < drawn)
+        self._drawn = weakref.ref(inp), max(drawn, block.size)
+        return counts
 
     def sum_buffers(self, n_areas: int, rows: int) -> SumBuffers:
         """This workspace's buffers for the sums of ``rows`` samples over ``n_areas``."""
@@ -126,9 +142,7 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
     times_h = np.atleast_1d(np.asarray(times_h, dtype=float))
     grid = grid_for(inp, times_h) if grid is None else grid
     work = work or Workspace(inp.n_records, block.size)
-    counts = work.view(block.size)
-    for i, s in enumerate(block):
-        count_draws(inp, int(s), seed, out=counts[i])
+    counts = work.draw(inp, block, seed)
     removed = _Removed(inp, counts, block, seed)
     params = [cohort_params(samples, code, setting, block) for code, setting in inp.cohorts]
     if climate is not None:
@@ -151,8 +165,8 @@ def as_of_block(inp: HazardInput, samples: ParameterSamples, times_h: np.ndarray
     for k in range(times_h.size):
         left = removed.remaining(k, times_h[k], sums=part is None and removal_sums,
                                  rows=None if part is None else part.rows)
-        expected[k], log_none[k] = area_sums(left, area, n_areas, summed.cohort, plans[k],
-                                             tables, buffers=buffers)
+        area_sums(left, area, n_areas, summed.cohort, plans[k], tables, buffers=buffers,
+                  into=(expected[k], log_none[k]))
     return removed.results(expected, log_none)
 
 
@@ -274,8 +288,8 @@ def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives:
                 parts, plans[k], segments, params, strict=True):
             climate_window_mean(sd, power, plan, point, windowed, p["temp_coef_per_c"],
                                 climate, mean_s)
-        expected[k], log_none[k] = area_sums(removed.remaining(k, times_h[k]), inp.area,
-                                             n_areas, mean_s=mean_s, buffers=buffers)
+        area_sums(removed.remaining(k, times_h[k]), inp.area, n_areas, mean_s=mean_s,
+                  buffers=buffers, into=(expected[k], log_none[k]))
     return removed.results(expected, log_none)
 
 
