@@ -44,6 +44,11 @@ def threads() -> int:
     return int(text)
 
 
+def threaded(records: int | None) -> bool:
+    """Whether the NumPy engine runs blocks of ``records`` records on several threads."""
+    return threads() > 1 and (records is None or records >= THREADED_RECORDS)
+
+
 def sample_blocks(n_samples: int, size: int, start: int = 0) -> list[np.ndarray]:
     """The samples from ``start`` to ``n_samples`` in blocks of ``size``."""
     return [np.arange(s, min(s + size, n_samples)) for s in range(start, n_samples, size)]
@@ -87,9 +92,7 @@ def map_blocks(task: Callable[..., T], n_samples: int, chunk: int, engine: str,
         return out
 
     if engine == "numpy":
-        workers = min(threads(), len(chunks))
-        if records is not None and records < THREADED_RECORDS:
-            workers = 1
+        workers = min(threads(), len(chunks)) if threaded(records) else 1
         if workers <= 1:
             return told(task(block, *shared) for block in chunks)
         with ThreadPoolExecutor(workers, thread_name_prefix="hazard") as pool:

@@ -292,6 +292,9 @@ def area_sums(counts: np.ndarray, area: np.ndarray, n_areas: int,
     returned are ``buffers``' when given, valid until their next use, or ``into``
     (arrays (samples, areas)) when given, the sums written into them."""
     n_samples, n_records = counts.shape
+    if into is not None and any(a.shape != (n_samples, n_areas) for a in into):
+        raise ValueError(f"results of shape {into[0].shape} for {n_samples} samples and "
+                         f"{n_areas} areas")  # the compiled copy does not check
     if buffers is None or not buffers.fits(n_areas, n_samples):
         buffers = SumBuffers(n_areas, n_samples)
     expected, log_none = buffers.expected, buffers.log_none
