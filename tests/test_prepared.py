@@ -178,6 +178,73 @@ def test_a_write_updates_the_figures_of_its_areas_only(
     _same(again, after)
 
 
+def test_figures_computed_while_the_ledger_is_written_are_kept_for_the_state_they_read(
+        ranked_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    # under a stream of writes every computation spans one: figures thrown away for it
+    # meant no update ever landed; read from one snapshot, they are of the state read
+    location = ranked_ledger.location
+    expected = ranked_ledger.residual_hazard(DAY, samples=SAMPLES)
+    records = ranked_ledger.read("records")
+    ranked_ledger.store.begin_serving()  # as served: in WAL mode, where reads hold no writer
+    ranked_ledger.close()
+    before = _token(location)
+    real = Ledger.read
+    written = threading.Event()
+
+    def read_then_write(self: Ledger, layer: str) -> pd.DataFrame:
+        frame = real(self, layer)
+        if layer == "records" and not written.is_set():
+            written.set()  # another connection writes between the computation's reads
+            with Ledger(location) as other:
+                other.import_frame("records", records[records["id"] == "R-1"].assign(
+                    count=99), source="t", update=True, actor="t")
+        return frame
+
+    monkeypatch.setattr(Ledger, "read", read_then_write)
+    preparer = _preparer(location, tmp_path, wait_s=120)
+    got = preparer.frame("residual_hazard", DAY, "pessimistic", before)
+    assert written.is_set() and _token(location) != before
+    _same(got, expected.sort_values("area_id").reset_index(drop=True))
+    # kept: served at once for the state after, said to be one write behind it
+    frame, state = preparer.served("residual_hazard", DAY, "pessimistic", _token(location))
+    assert state["state"] == "earlier" and state["writes_since"] == 1
+    _same(frame, got)
+
+
+def test_a_checkpoint_prepared_ahead_gives_way_to_a_date_asked_for(
+        ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger.close()
+    started, done = threading.Event(), []
+
+    def compute(self: Preparer, led: Ledger, job: Job) -> cache.Result:
+        told = PROGRESS.get()
+        assert told is not None
+        for block in range(1, 21):
+            told(block, 20)  # where a date asked for takes the thread
+            started.set()
+            time.sleep(0.01)
+        done.append(job.shown())
+        return dict.fromkeys(prep.DATED, "figures of " + job.shown())
+
+    monkeypatch.setattr(Preparer, "_compute", compute)
+    monkeypatch.setattr(Preparer, "_update", lambda self, led, job: None)
+    preparer = _preparer(ledger.location, tmp_path, ahead=True, quiet_s=0.0, wait_s=60)
+    token = _token(ledger.location)
+    preparer.status("pessimistic", token)
+    assert started.wait(30)
+    with pytest.raises(ValueError, match="figures of 2026-06-15"):
+        preparer.frame("residual_hazard", pd.Timestamp("2026-06-15", tz="UTC"),
+                       "pessimistic", token)
+    for _ in range(600):
+        if preparer.status("pessimistic", token)["ready"] == 37:
+            break
+        time.sleep(0.1)
+    assert preparer.status("pessimistic", token)["ready"] == 37  # and those given way
+    # asked for while the first checkpoint was being prepared: done before it
+    assert done[:2] == ["2026-06-15", "2026-11-27"]
+    preparer.close()
+
+
 def test_the_web_maps_dates_are_prepared_ahead_nearest_today_first(
         ledger: Ledger, tmp_path: Path) -> None:
     ledger.close()
@@ -288,7 +355,7 @@ def test_another_process_serves_the_earlier_figures_it_finds_in_the_cache(
                                source="t", update=True, actor="t")
     latest = ranked_ledger.store.change_token()
     ranked_ledger.close()
-    monkeypatch.setattr(Preparer, "_prepare", lambda self, ledger, job: time.sleep(60))
+    monkeypatch.setattr(Preparer, "_prepare", lambda self, ledger, job, **_: time.sleep(60))
     second = _preparer(location, tmp_path, wait_s=0.1)  # a process that saw none of them
     frame, state = second.served("residual_hazard", DAY, "pessimistic", latest)
     assert state["state"] == "earlier" and state["writes_since"] == 1

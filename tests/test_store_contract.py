@@ -259,6 +259,29 @@ def test_the_change_token_moves_with_every_write(store_url: str) -> None:
         assert len(store.audit_log(after=seq - 2)) == 2
 
 
+@pytest.mark.parametrize("served", [True, False])
+def test_a_snapshot_reads_one_state_while_others_write(store_url: str, served: bool) -> None:
+    # the server computes a date's figures inside one (minutes at national scale): it must
+    # read one state, and never lock the writers out
+    if not served and postgis_fixtures.is_postgis(store_url):
+        pytest.skip("a PostGIS read never locks writers out")
+    with make_store(store_url) as reader, make_store(store_url) as writer:
+        if served:
+            reader.begin_serving()
+        before = reader.change_token()
+        with reader.snapshot() as steady:
+            assert steady == served
+            first = reader.read_layer("records")
+            writer.write("records", typed("records", records()), actor="t")  # not locked out
+            if steady:
+                assert reader.change_token() == before
+                assert len(reader.read_layer("records")) == len(first)
+        assert reader.change_token() == writer.change_token() != before
+        assert len(reader.read_layer("records")) > len(first)
+        if served:
+            reader.end_serving()
+
+
 def test_layer_bounds_are_the_datas(store_url: str) -> None:
     with make_store(store_url) as store:
         assert store.layer_bounds("records") is None  # empty

@@ -4,6 +4,7 @@ hazard (for ``?as_of=``), exposure and priorities."""
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +72,25 @@ def computed_frame(preparer: Preparer, ledger: Ledger, name: str, when: pd.Times
         frame, state = preparer.served(name, when, scenario, ledger.store.change_token())
     except ValueError as exc:  # e.g. no records, an unknown scenario, no places
         raise BadParameter(f"{name}: {exc}") from None
-    return (frame.rename(columns={"area_id": "id"}) if "area_id" in frame else frame), state
+    return _with_ids(frame), state
+
+
+_WITH_IDS: dict[int, tuple[weakref.ref[gpd.GeoDataFrame], gpd.GeoDataFrame]] = {}
+
+
+def _with_ids(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The prepared frame with its areas' ids as ``id``, made once per prepared frame:
+    a copy per request of a national frame took a third of the workers' time under the
+    slider's load (benchmarks/slider_load_bench.py). Requests only read it."""
+    if "area_id" not in frame:
+        return frame
+    held = _WITH_IDS.get(id(frame))
+    if held is not None and held[0]() is frame:
+        return held[1]
+    renamed = frame.rename(columns={"area_id": "id"})
+    key = id(frame)
+    _WITH_IDS[key] = (weakref.ref(frame, lambda _: _WITH_IDS.pop(key, None)), renamed)
+    return renamed
 
 
 def state_at(text: str | None) -> pd.Timestamp | None:

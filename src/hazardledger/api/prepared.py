@@ -41,9 +41,9 @@ from ..ledger import Ledger
 from ..residual_update import state_position, touched, updated, writes_between
 from ..store.base import StoreError
 from ..store.gpkg_open import SERVER_WAIT_MS
+from .checkpoints import BeingPrepared, Superseded, checkpoints
 from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result, value_of
 
-BACK_DAYS, AHEAD_DAYS = 730, 365  # the web map's slider
 DATED = ("residual_hazard", "priorities")
 UNDATED = ("exposure",)
 MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from the cache)
@@ -57,22 +57,6 @@ BACKGROUND_NICE = 10
 WAIT_S = 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
 RETRY_AFTER_S = 2
-
-
-class BeingPrepared(Exception):
-    """The figures asked for are not ready yet; ``progress`` says how far they are."""
-
-    def __init__(self, progress: dict[str, Any]):
-        super().__init__(progress["description"])
-        self.progress = progress
-
-
-def checkpoints(today: pd.Timestamp) -> list[pd.Timestamp]:
-    """Today and the first of every month on the slider, oldest first."""
-    today = today.normalize()
-    months = pd.date_range(today - pd.Timedelta(days=BACK_DAYS),
-                           today + pd.Timedelta(days=AHEAD_DAYS), freq="MS")
-    return sorted({today, *months})
 
 
 def _check_scenario(scenario: str) -> None:
@@ -96,6 +80,7 @@ class Preparer:
         self._queued: set[Job] = set()
         self._order = itertools.count()
         self._current: tuple[Job, int, int, int] | None = None  # job, pass, blocks done, all
+        self._current_asked = False
         self._failed: dict[Job, str] = {}
         # scenario -> the last states of the ledger seen, latest last: the figures of the
         # latest one prepared are the base a later state's figures are updated from
@@ -342,16 +327,20 @@ class Preparer:
                         self._cond.wait(wait)
                     if self._stopping:
                         return
-                    _, _, job = heapq.heappop(self._queue)
+                    priority, _, job = heapq.heappop(self._queue)
                     self._queued.discard(job)
                     if job in self._memory:
                         continue
                     self._current = (job, 1, 0, 0)
+                    self._current_asked = priority[0] == 0
                 try:
                     # opened per date: between dates the server holds no other connection
                     # (a GeoPackage leaves WAL mode when the server stops only without one)
                     with Ledger(self.location, wait_ms=SERVER_WAIT_MS) as ledger:
-                        self._prepare(ledger, job)
+                        self._prepare(ledger, job, asked=priority[0] == 0)
+                except Superseded:  # a date asked for came: this one is taken up again later
+                    with self._cond:
+                        self._push(job, priority)
                 except Exception as exc:  # kept for the request that waits, which reports it
                     LOG.warning("figures for %s not prepared: %s", job.shown(), exc)
                     with self._cond:
@@ -379,30 +368,40 @@ class Preparer:
             if self._current is not None:
                 job, passes, last, _ = self._current
                 self._current = (job, passes + (done < last), done, blocks)
+            if not self._current_asked and any(e[0][0] == 0 for e in self._queue):
+                # a checkpoint prepared ahead gives way to a date asked for (at national
+                # scale it held the thread for a minute while the map's updates waited)
+                raise Superseded
 
-    def _prepare(self, ledger: Ledger, job: Job) -> None:
-        if self._result(job) is not None:
-            return
-        with contextlib.nullcontext(True) if self.cache is None else self.cache.lock(
-                job) as mine:
-            if not mine:  # another process is computing it: its result is read on request
-                return
+    def _prepare(self, ledger: Ledger, job: Job, asked: bool = True) -> None:
+        # Every read sees one state, the one the figures are kept for, whatever is written
+        # meanwhile (thrown away when written meanwhile, no update landed under writes).
+        with ledger.store.snapshot() as steady:
+            present = ledger.store.change_token()
+            if present != job.token:
+                if not asked:
+                    return  # a checkpoint of a state gone: those of the present one follow
+                # asked about a state since written over: the present one's figures, which
+                # later requests are served from
+                job = Job(present, job.scenario, job.day)
             if self._result(job) is not None:
                 return
-            if ledger.store.change_token() != job.token:
-                return  # the ledger changed since: these figures would already be stale
-            result = self._update(ledger, job)
-            if result is None:
-                result = self._compute(ledger, job)
-                self.computed += 1
-            else:
-                self.updated += 1
-            if ledger.store.change_token() != job.token:
-                return  # changed while computing: the figures may mix two states
-            if self.cache is not None:
-                with self._cond:
-                    used = {t for s in self._seen.values() for t in s}
-                self.cache.write(job, result, used)
+            with contextlib.nullcontext(True) if self.cache is None else self.cache.lock(
+                    job) as mine:
+                if not mine or self._result(job) is not None:
+                    return  # made, or being made by another process: read on request
+                result = self._update(ledger, job)
+                if result is None:
+                    result = self._compute(ledger, job)
+                    self.computed += 1
+                else:
+                    self.updated += 1
+                if not steady and ledger.store.change_token() != present:
+                    return  # changed while read, with no snapshot: the figures may mix two
+                if self.cache is not None:
+                    with self._cond:
+                        used = {t for s in self._seen.values() for t in s}
+                    self.cache.write(job, result, used)
         self._keep(job, result)
 
     def _update(self, ledger: Ledger, job: Job) -> Result | None:

@@ -103,6 +103,9 @@ class GeoPackageStore(Store):
     def end_serving(self) -> str | None:
         return gpkg_journal.leave_wal(self._conn, self.path, self._wait_ms)
 
+    def _reads_hold_writers(self) -> bool:
+        return not gpkg_journal.in_wal(self._conn)
+
     def _schema_version(self) -> int:
         try:
             app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]

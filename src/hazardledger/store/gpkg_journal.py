@@ -16,6 +16,12 @@ from pathlib import Path
 LEAVE_WAIT_MS = 5000  # how long leaving WAL mode waits for another process's write
 
 
+def in_wal(conn: sqlite3.Connection) -> bool:
+    """Whether the file is in WAL mode, where a long read holds no writer back (in the
+    rollback journal, a computation's minute of reads would refuse every write)."""
+    return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+
+
 def enter_wal(conn: sqlite3.Connection) -> None:
     """Switch the file to write-ahead logging (persistent until :func:`leave_wal`)."""
     conn.execute("PRAGMA journal_mode=WAL")

@@ -6,8 +6,9 @@ accepting the edits into the trail (once validated) or reverting them.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,6 +194,20 @@ class AuditedStore(ABC):
     @abstractmethod
     def _snapshot(self) -> AbstractContextManager[None]:
         """A read of several tables that sees one committed state."""
+
+    def _reads_hold_writers(self) -> bool:
+        """Whether a long read locks writers out (a GeoPackage in its rollback journal)."""
+        return False
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[bool]:
+        """Reads inside see one committed state of the ledger, the one ``change_token()``
+        gives inside, whatever is written meanwhile, so that figures computed inside are of
+        it; True. False where that would lock writers out for as long: the reads then see
+        each write as it commits."""
+        steady = not self._reads_hold_writers()
+        with self._snapshot() if steady else contextlib.nullcontext():
+            yield steady
 
     @abstractmethod
     def _stored_values(self, schema: LayerSchema, ids: Sequence[str] | None = None
