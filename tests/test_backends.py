@@ -85,6 +85,42 @@ def test_threads_give_bit_identical_figures(demo_input, threads: str,  # type: i
         np.testing.assert_array_equal(single, many)
 
 
+class GivenUp(Exception):
+    pass
+
+
+def test_a_computation_given_up_between_blocks_runs_no_more_of_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server's checkpoint giving way raises from the progress report: the blocks not
+    started are dropped, not all computed before the exception gets through."""
+    import threading
+    import time
+
+    from hazardledger.hazard import backends
+
+    monkeypatch.setattr(backends, "THREADED_RECORDS", 0)
+    monkeypatch.setenv("HAZARDLEDGER_THREADS", "2")
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def block_task(block: np.ndarray) -> int:
+        with lock:
+            started.append(int(block[0]))
+        time.sleep(0.05)
+        return int(block[0])
+
+    def give_up(done: int, blocks: int) -> None:
+        raise GivenUp
+
+    token = backends.PROGRESS.set(give_up)
+    try:
+        with pytest.raises(GivenUp):
+            backends.map_blocks(block_task, 40, 1, "numpy", records=1)
+    finally:
+        backends.PROGRESS.reset(token)
+    assert 1 <= len(started) <= 4, started
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "two", "257", "1e3"])
 def test_a_thread_count_out_of_bounds_is_refused(value: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:

@@ -211,6 +211,21 @@ def test_figures_computed_while_the_ledger_is_written_are_kept_for_the_state_the
     _same(frame, got)
 
 
+def test_a_date_asked_about_a_state_since_written_over_is_the_present_ones(
+        ranked_ledger: Ledger, tmp_path: Path) -> None:  # noqa: F811
+    location = ranked_ledger.location
+    asked_about = ranked_ledger.store.change_token()
+    records = ranked_ledger.read("records")
+    ranked_ledger.import_frame("records", records[records["id"] == "R-1"].assign(count=99),
+                               source="t", update=True, actor="t")
+    expected = ranked_ledger.residual_hazard(DAY, samples=SAMPLES)
+    ranked_ledger.close()
+    preparer = _preparer(location, tmp_path, wait_s=120)
+    got, state = preparer.served("residual_hazard", DAY, "pessimistic", asked_about)
+    assert state["state"] == "current" and preparer.computed == 1
+    _same(got, expected.sort_values("area_id").reset_index(drop=True))
+
+
 def test_a_checkpoint_prepared_ahead_gives_way_to_a_date_asked_for(
         ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ledger.close()

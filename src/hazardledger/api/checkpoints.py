@@ -7,7 +7,10 @@ from typing import Any
 
 import pandas as pd
 
+from .figure_cache import Job
+
 BACK_DAYS, AHEAD_DAYS = 730, 365  # the web map's slider
+RETRY_AFTER_S = 2
 
 
 class BeingPrepared(Exception):
@@ -28,3 +31,25 @@ def checkpoints(today: pd.Timestamp) -> list[pd.Timestamp]:
     months = pd.date_range(today - pd.Timedelta(days=BACK_DAYS),
                            today + pd.Timedelta(days=AHEAD_DAYS), freq="MS")
     return sorted({today, *months})
+
+
+def progress(job: Job, current: dict[str, Any] | None, waiting: list[Job], busy: int = 0
+             ) -> dict[str, Any]:
+    """What a request waiting for ``job`` is told: the date being prepared (``current``),
+    how many wait before its own (``waiting``, in order), or with ``busy`` that so many
+    dates asked for are being prepared already and it should ask again."""
+    what = job.shown() if job.day is not None else "exposure"
+    ahead = next((i for i, other in enumerate(waiting) if other == job), len(waiting))
+    if busy:
+        text = (f"{busy} dates off the map's checkpoints are being prepared; ask again for "
+                f"{what} once they are ready")
+    elif current is not None and current["date"] == job.shown():
+        share = current["blocks_done"] / max(current["blocks"], 1)
+        text = (f"the figures for {what} (scenario {job.scenario}) are being prepared: "
+                f"pass {current['pass']}, {share:.0%} done")
+    else:
+        text = (f"the figures for {what} (scenario {job.scenario}) are being prepared: "
+                f"{ahead} date(s) before it")
+    return {"code": "BeingPrepared", "description": text, "date": what,
+            "scenario": job.scenario, "waiting_before": ahead, "preparing": current,
+            "retry_after_s": RETRY_AFTER_S}

@@ -41,7 +41,7 @@ from ..ledger import Ledger
 from ..residual_update import state_position, touched, updated, writes_between
 from ..store.base import StoreError
 from ..store.gpkg_open import SERVER_WAIT_MS
-from .checkpoints import BeingPrepared, Superseded, checkpoints
+from .checkpoints import BeingPrepared, Superseded, checkpoints, progress
 from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result, value_of
 
 DATED = ("residual_hazard", "priorities")
@@ -56,7 +56,7 @@ UPDATE_QUIET_S, UPDATE_MAX_S = 2.0, 60.0
 BACKGROUND_NICE = 10
 WAIT_S = 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
-RETRY_AFTER_S = 2
+ELSEWHERE_S = 5.0  # a date another process is making is not asked of this one for so long
 
 
 def _check_scenario(scenario: str) -> None:
@@ -81,6 +81,8 @@ class Preparer:
         self._order = itertools.count()
         self._current: tuple[Job, int, int, int] | None = None  # job, pass, blocks done, all
         self._current_asked = False
+        self._instead: dict[Job, Job] = {}  # asked about -> prepared as (the present state)
+        self._elsewhere: dict[Job, float] = {}  # -> when found being made by another process
         self._failed: dict[Job, str] = {}
         # scenario -> the last states of the ledger seen, latest last: the figures of the
         # latest one prepared are the base a later state's figures are updated from
@@ -136,9 +138,10 @@ class Preparer:
                 if left <= 0:
                     raise BeingPrepared(progress)
                 self._cond.wait(min(left, POLL_S))
-            result = self._result(job)
+            made = self._instead.get(job, job)  # asked about a state since written over
+            result = self._result(made)
             if result is not None:
-                return value_of(result, name), {"state": "current", "key": job.stem()}
+                return value_of(result, name), {"state": "current", "key": made.stem()}
         other, result = earlier
         return value_of(result, name), {
             "state": "earlier", "writes_since": writes_between(other, token),
@@ -202,8 +205,11 @@ class Preparer:
             seen.append(token)
             del seen[:-KEPT_STATES]
             self._since[token] = time.monotonic()
-            for gone in set(self._since) - {t for s in self._seen.values() for t in s}:
+            kept = {t for s in self._seen.values() for t in s}
+            for gone in set(self._since) - kept:
                 del self._since[gone]
+            self._instead = {a: b for a, b in self._instead.items() if a.token in kept}
+            self._elsewhere = {j: t for j, t in self._elsewhere.items() if j.token in kept}
             latest = {s[-1] for s in self._seen.values()}
             self._queue = [e for e in self._queue if e[2].token in latest]
             heapq.heapify(self._queue)
@@ -232,8 +238,11 @@ class Preparer:
 
     def _ask(self, job: Job) -> None:
         running = self._current is not None and self._current[0] == job
-        if job in self._memory or running:
-            return
+        self._current_asked |= running  # a checkpoint asked for gives way to nothing
+        made = self._instead.get(job, job)
+        elsewhere = time.monotonic() - self._elsewhere.get(made, -ELSEWHERE_S) < ELSEWHERE_S
+        if job in self._memory or made in self._memory or running or elsewhere:
+            return  # made, being made here or by another process (read from the cache)
         if job in self._queued:  # asked now: ahead of the checkpoints still waiting
             self._queue = [e for e in self._queue if e[2] != job]
             heapq.heapify(self._queue)
@@ -255,23 +264,8 @@ class Preparer:
         return {"date": job.shown(), "pass": passes, "blocks_done": done, "blocks": blocks}
 
     def _progress(self, job: Job, busy: bool = False) -> dict[str, Any]:
-        what = job.shown() if job.day is not None else "exposure"
-        current = self._current_progress()
-        waiting = sorted(self._queue)
-        ahead = next((i for i, e in enumerate(waiting) if e[2] == job), len(waiting))
-        if busy:
-            text = (f"{MAX_ASKED} dates off the map's checkpoints are being prepared; ask "
-                    f"again for {what} once they are ready")
-        elif current is not None and current["date"] == job.shown():
-            share = current["blocks_done"] / max(current["blocks"], 1)
-            text = (f"the figures for {what} (scenario {job.scenario}) are being prepared: "
-                    f"pass {current['pass']}, {share:.0%} done")
-        else:
-            text = (f"the figures for {what} (scenario {job.scenario}) are being prepared: "
-                    f"{ahead} date(s) before it")
-        return {"code": "BeingPrepared", "description": text, "date": what,
-                "scenario": job.scenario, "waiting_before": ahead, "preparing": current,
-                "retry_after_s": RETRY_AFTER_S}
+        waiting = [e[2] for e in sorted(self._queue)]
+        return progress(job, self._current_progress(), waiting, MAX_ASKED if busy else 0)
 
     # -- results --------------------------------------------------------------------------
 
@@ -305,9 +299,8 @@ class Preparer:
 
     def _ready(self, job: Job) -> bool:
         with self._cond:
-            if job in self._memory:
-                return True
-        return self.cache is not None and self.cache.ready(job)
+            held = job in self._memory
+        return held or (self.cache is not None and self.cache.ready(job))
 
     # -- the background thread ------------------------------------------------------------
 
@@ -368,7 +361,8 @@ class Preparer:
             if self._current is not None:
                 job, passes, last, _ = self._current
                 self._current = (job, passes + (done < last), done, blocks)
-            if not self._current_asked and any(e[0][0] == 0 for e in self._queue):
+            if (done < blocks and not self._current_asked
+                    and any(e[0][0] == 0 for e in self._queue)):
                 # a checkpoint prepared ahead gives way to a date asked for (at national
                 # scale it held the thread for a minute while the map's updates waited)
                 raise Superseded
@@ -381,15 +375,20 @@ class Preparer:
             if present != job.token:
                 if not asked:
                     return  # a checkpoint of a state gone: those of the present one follow
-                # asked about a state since written over: the present one's figures, which
-                # later requests are served from
-                job = Job(present, job.scenario, job.day)
+                # asked about a state since written over: the present one's, for its requests
+                asked_about, job = job, Job(present, job.scenario, job.day)
+                with self._cond:
+                    self._instead[asked_about] = job
             if self._result(job) is not None:
                 return
             with contextlib.nullcontext(True) if self.cache is None else self.cache.lock(
                     job) as mine:
-                if not mine or self._result(job) is not None:
-                    return  # made, or being made by another process: read on request
+                if not mine:  # being made by another process: read from the cache
+                    with self._cond:
+                        self._elsewhere[job] = time.monotonic()
+                    return
+                if self._result(job) is not None:
+                    return
                 result = self._update(ledger, job)
                 if result is None:
                     result = self._compute(ledger, job)

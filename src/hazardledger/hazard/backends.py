@@ -27,7 +27,8 @@ THREADED_RECORDS = 20_000  # measured: the demo's 512 records ran 1.6x slower on
 T = TypeVar("T")
 
 # Told (blocks done, blocks in all) as blocks finish, in the thread that called map_blocks:
-# a server preparing figures in the background shows how far it has got.
+# a server preparing figures in the background shows how far it has got, and may give the
+# computation up by raising (the blocks not yet started are then dropped).
 PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar("PROGRESS", default=None)
 
 
@@ -96,7 +97,15 @@ def map_blocks(task: Callable[..., T], n_samples: int, chunk: int, engine: str,
         if workers <= 1:
             return told(task(block, *shared) for block in chunks)
         with ThreadPoolExecutor(workers, thread_name_prefix="hazard") as pool:
-            return told(pool.map(lambda block: task(block, *shared), chunks))
+            futures = [pool.submit(task, block, *shared) for block in chunks]
+            try:
+                return told(f.result() for f in futures)
+            except BaseException:
+                # the blocks not started are dropped: a computation given up (a server's
+                # checkpoint giving way, say) ends with the blocks running, not all of them
+                for future in futures:
+                    future.cancel()
+                raise
     with dask_client() as client:
         # Inputs go to the workers once, not once per task.
         scattered = [client.scatter(obj, broadcast=True) for obj in shared]

@@ -102,6 +102,7 @@ class Workspace:
     def draw(self, inp: HazardInput, block: np.ndarray, seed: int) -> np.ndarray:
         """The counts of ``block``'s samples of ``inp``: (samples, records)."""
         counts, drawn = self.view(block.size), self.drawn(inp)
+        self._drawn = None  # until every row is drawn (a draw may fail part-way)
         for i, s in enumerate(block):
             count_draws(inp, int(s), seed, out=counts[i], filled=i < drawn)
         self._drawn = weakref.ref(inp), max(drawn, block.size)
@@ -282,8 +283,9 @@ def _climate_block(inp: HazardInput, params: list[dict[str, np.ndarray]], lives:
     with _PLANS_LOCK:
         if key not in _CLIMATE_PLANS:
             _CLIMATE_PLANS.clear()
-            _CLIMATE_PLANS[key] = [climate_plans(inp, float(t)) for t in times_h]
-        plans = _CLIMATE_PLANS[key]
+            # held with the input: its id cannot be reused by another while its plans are kept
+            _CLIMATE_PLANS[key] = (inp, [climate_plans(inp, float(t)) for t in times_h])
+        plans = _CLIMATE_PLANS[key][1]
     for k in range(times_h.size):
         for (sd, power), plan, (point, windowed), p in zip(
                 parts, plans[k], segments, params, strict=True):
@@ -325,7 +327,8 @@ def plans_for(inp: HazardInput, times: np.ndarray, grid: np.ndarray) -> list[Rec
 _PLANS: dict[tuple[int, tuple[float, ...], int],
              tuple[HazardInput, np.ndarray, list[RecordCells]]] = {}
 _PLANS_LOCK = threading.Lock()
-_CLIMATE_PLANS: dict[tuple[int, tuple[float, ...]], list[list[ClimatePlan]]] = {}
+_CLIMATE_PLANS: dict[tuple[int, tuple[float, ...]],
+                     tuple[HazardInput, list[list[ClimatePlan]]]] = {}
 _THREAD = threading.local()
 
 
