@@ -21,6 +21,7 @@ from hazardledger.api.auth import add_user
 from hazardledger.api.prepared import BeingPrepared, Job, Preparer, checkpoints
 from hazardledger.hazard.backends import PROGRESS
 from hazardledger.ledger import Ledger
+from hazardledger.store import reading
 
 from .conftest import NOW
 from .test_direct_edits import ogr_sql
@@ -257,6 +258,42 @@ def test_a_checkpoint_prepared_ahead_gives_way_to_a_date_asked_for(
     assert preparer.status("pessimistic", token)["ready"] == 37  # and those given way
     # asked for while the first checkpoint was being prepared: done before it
     assert done[:2] == ["2026-06-15", "2026-11-27"]
+    preparer.close()
+
+
+def test_a_checkpoint_being_read_gives_way_to_a_later_state(
+        ranked_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    # a national ledger's records take half a minute to read: a checkpoint of a state
+    # written over gives way between batches of rows, not after computing for nothing
+    started, done = threading.Event(), []
+
+    def compute(self: Preparer, led: Ledger, job: Job) -> cache.Result:
+        between_batches = reading.BETWEEN_BATCHES.get()
+        assert between_batches is not None
+        for _ in range(20):
+            between_batches()
+            started.set()
+            time.sleep(0.01)
+        done.append(job.token)
+        return dict.fromkeys(prep.DATED, "figures")
+
+    monkeypatch.setattr(Preparer, "_compute", compute)
+    monkeypatch.setattr(Preparer, "_update", lambda self, led, job: None)
+    preparer = _preparer(ranked_ledger.location, tmp_path, ahead=True, quiet_s=0.0)
+    first = ranked_ledger.store.change_token()
+    preparer.status("pessimistic", first)
+    assert started.wait(30)
+    records = ranked_ledger.read("records")
+    ranked_ledger.import_frame("records", records[records["id"] == "R-1"].assign(count=99),
+                               source="t", update=True, actor="t")
+    later = ranked_ledger.store.change_token()
+    preparer.status("pessimistic", later)
+    for _ in range(600):
+        if preparer.status("pessimistic", later)["ready"] == 37:
+            break
+        time.sleep(0.1)
+    assert preparer.status("pessimistic", later)["ready"] == 37
+    assert first not in done and done.count(later) == 37
     preparer.close()
 
 

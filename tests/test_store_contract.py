@@ -282,6 +282,30 @@ def test_a_snapshot_reads_one_state_while_others_write(store_url: str, served: b
             reader.end_serving()
 
 
+def test_a_long_read_is_told_between_batches_and_may_be_given_up(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hazardledger.store import reading
+
+    monkeypatch.setattr(reading, "READ_BATCH", 2)
+    with make_store(store_url) as store:
+        store.write("records", typed("records", records()), actor="t")
+        whole = store.read_layer("records")
+        told: list[int] = []
+        token = reading.BETWEEN_BATCHES.set(lambda: told.append(1))
+        try:
+            pd.testing.assert_frame_equal(store.read_layer("records"), whole)
+            assert len(told) == -(-len(whole) // 2) and len(whole) > 2
+
+            def give_up() -> None:
+                raise TimeoutError("given up")
+
+            reading.BETWEEN_BATCHES.set(give_up)
+            with pytest.raises(TimeoutError):
+                store.read_layer("records")
+        finally:
+            reading.BETWEEN_BATCHES.reset(token)
+
+
 def test_layer_bounds_are_the_datas(store_url: str) -> None:
     with make_store(store_url) as store:
         assert store.layer_bounds("records") is None  # empty

@@ -1,5 +1,11 @@
-"""The web map's slider dates (checkpoints), and what the preparing of their figures tells
-those who wait for them (see :mod:`.prepared`)."""
+"""The web map's slider dates, and what those who wait for their figures are told.
+
+The server prepares the residual hazard and the priorities (:mod:`.prepared`) at
+**checkpoints**: today, and the first day of every month from two years back to one year
+ahead. A checkpoint's figures are exactly those ``Ledger.residual_hazard`` gives for that
+date, with the same samples and seed: the map moves from checkpoint to checkpoint and never
+interpolates between them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..domain.item_types import SCENARIOS
 from .figure_cache import Job
 
 BACK_DAYS, AHEAD_DAYS = 730, 365  # the web map's slider
@@ -23,6 +30,12 @@ class BeingPrepared(Exception):
 
 class Superseded(Exception):
     """A checkpoint being prepared ahead gives way to a date asked for."""
+
+
+def check_scenario(scenario: str) -> None:
+    """ValueError unless ``scenario`` is one of the catalog's scenarios."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"not a scenario (scenarios: {', '.join(SCENARIOS)})")
 
 
 def checkpoints(today: pd.Timestamp) -> list[pd.Timestamp]:

@@ -1,15 +1,10 @@
 """The computed collections prepared ahead, in the background, and served at once.
 
-At national scale one date's residual hazard takes tens of seconds (a million records in
-100,000 hazard areas), far longer than a web map's date slider or a proxy will wait. So the
-server prepares the figures ahead. For each state of the ledger (its change token, which
-moves with every write, ours or another program's) the residual hazard and the priorities
-are computed at **checkpoints** (today, and the first day of every month from two years
-back to one year ahead: the web map's slider), one date after another in one background
-thread, nearest to today first. A checkpoint's figures are exactly those
-``Ledger.residual_hazard`` gives for that date, with the same samples and seed: the map
-moves from checkpoint to checkpoint and never interpolates between them. Any other date is
-prepared the same way when it is asked for, ahead of the checkpoints.
+At national scale one date's residual hazard takes tens of seconds, far longer than a web
+map's date slider or a proxy will wait. So for each state of the ledger (its change token,
+which moves with every write, ours or another program's) the server prepares the figures
+at the slider's checkpoints (:mod:`.checkpoints`), one date after another in a background
+thread, nearest to today first, and any other date when it is asked for, ahead of them.
 
 A request waits at most ``wait_s`` for its date. If the figures are not ready by then it
 gets :class:`BeingPrepared`, saying what is being computed and how far it has got, which
@@ -18,7 +13,6 @@ the API answers with 503 and Retry-After: never a hung request.
 Several server processes share the work through a private cache (:mod:`.figure_cache`);
 without one each process prepares its own and keeps the last :data:`MEMORY_DATES` dates.
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -35,17 +29,16 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from ..domain.item_types import SCENARIOS
 from ..hazard.backends import PROGRESS
 from ..ledger import Ledger
 from ..residual_update import state_position, touched, updated, writes_between
 from ..store.base import StoreError
 from ..store.gpkg_open import SERVER_WAIT_MS
-from .checkpoints import BeingPrepared, Superseded, checkpoints, progress
+from ..store.reading import BETWEEN_BATCHES
+from .checkpoints import BeingPrepared, Superseded, check_scenario, checkpoints, progress
 from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result, value_of
 
-DATED = ("residual_hazard", "priorities")
-UNDATED = ("exposure",)
+DATED, UNDATED = ("residual_hazard", "priorities"), ("exposure",)
 MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from the cache)
 MAX_ASKED = 8  # dates off the checkpoints waiting at once; more are asked to come back
 QUIET_S = 20.0  # a state's checkpoints are prepared once it has stood this long
@@ -57,11 +50,6 @@ BACKGROUND_NICE = 10
 WAIT_S = 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
 ELSEWHERE_S = 5.0  # a date another process is making is not asked of this one for so long
-
-
-def _check_scenario(scenario: str) -> None:
-    if scenario not in SCENARIOS:
-        raise ValueError(f"not a scenario (scenarios: {', '.join(SCENARIOS)})")
 
 
 class Preparer:
@@ -110,7 +98,7 @@ class Preparer:
         (``{"state": "earlier", "writes_since": n, "being_updated": ...}``), while this
         state's are prepared; otherwise ``{"state": "current"}``. ``key`` names the figures
         given (for a cache of what is made of them)."""
-        _check_scenario(scenario)
+        check_scenario(scenario)
         job = Job(token, scenario, None if name in UNDATED else when)
         deadline = time.monotonic() + self.wait_s
         self._see(token, scenario)
@@ -176,7 +164,7 @@ class Preparer:
 
     def status(self, scenario: str, token: str) -> dict[str, Any]:
         """The checkpoints of the ledger's state ``token`` and which are ready."""
-        _check_scenario(scenario)
+        check_scenario(scenario)
         self._see(token, scenario)
         days = checkpoints(self.today())
         ready = [self._ready(Job(token, scenario, day)) for day in days]
@@ -306,6 +294,7 @@ class Preparer:
 
     def _run(self) -> None:
         PROGRESS.set(self._told)
+        BETWEEN_BATCHES.set(self._give_way)
         # Requests come first: this thread, and the engine's threads it starts (they inherit
         # it), run at a lower priority, so a busy server still answers (Linux: per thread).
         with contextlib.suppress(OSError, AttributeError):
@@ -331,9 +320,10 @@ class Preparer:
                     # (a GeoPackage leaves WAL mode when the server stops only without one)
                     with Ledger(self.location, wait_ms=SERVER_WAIT_MS) as ledger:
                         self._prepare(ledger, job, asked=priority[0] == 0)
-                except Superseded:  # a date asked for came: this one is taken up again later
+                except Superseded:  # taken up again later, if its state is still the latest
                     with self._cond:
-                        self._push(job, priority)
+                        if self._seen.get(job.scenario, [])[-1:] == [job.token]:
+                            self._push(job, priority)
                 except Exception as exc:  # kept for the request that waits, which reports it
                     LOG.warning("figures for %s not prepared: %s", job.shown(), exc)
                     with self._cond:
@@ -344,6 +334,7 @@ class Preparer:
                         self._cond.notify_all()
         finally:
             PROGRESS.set(None)
+            BETWEEN_BATCHES.set(None)
 
     def _due_in(self) -> float | None:
         """Seconds until the next job may start (None: no job). Dates asked for start at
@@ -361,10 +352,20 @@ class Preparer:
             if self._current is not None:
                 job, passes, last, _ = self._current
                 self._current = (job, passes + (done < last), done, blocks)
-            if (done < blocks and not self._current_asked
-                    and any(e[0][0] == 0 for e in self._queue)):
-                # a checkpoint prepared ahead gives way to a date asked for (at national
-                # scale it held the thread for a minute while the map's updates waited)
+        if done < blocks:
+            self._give_way()
+
+    def _give_way(self) -> None:
+        """A checkpoint prepared ahead gives way (raises Superseded) to a date asked for or
+        to a later state of the ledger: at national scale it held the thread for a minute,
+        reading and computing, while the map's updates waited. Told between sample blocks
+        and between batches of rows read."""
+        with self._cond:
+            if self._current is None or self._current_asked:
+                return
+            token, scenario = self._current[0].token, self._current[0].scenario
+            if (any(e[0][0] == 0 for e in self._queue)
+                    or self._seen.get(scenario, [token])[-1] != token):
                 raise Superseded
 
     def _prepare(self, ledger: Ledger, job: Job, asked: bool = True) -> None:

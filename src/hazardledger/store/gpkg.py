@@ -36,12 +36,8 @@ from . import (
 from .base import FeaturePage, FeatureQuery, Store, StoreError, check_field, check_result_name
 from .gpkg_geometry import decode, decode_lenient, encode
 from .gpkg_rtree import missing_rtree_triggers, restore_rtree
-from .gpkg_schema import (
-    APPLICATION_ID,
-    GEOM,
-    SCHEMA_VERSION,
-    migrate,
-)
+from .gpkg_schema import APPLICATION_ID, GEOM, SCHEMA_VERSION, migrate
+from .reading import fetched
 from .values import StoredRows, frame_from_rows
 
 _CHUNK = 500  # ids per IN (...) query, under SQLite's parameter limit
@@ -188,7 +184,7 @@ class GeoPackageStore(Store):
         if self._added_later(schema.name):
             rows = []
         elif ids is None:
-            rows = self._conn.execute(base + " ORDER BY fid").fetchall()
+            rows = fetched(self._conn.execute(base + " ORDER BY fid"))
         else:
             rows = []
             for chunk in _chunks(sorted(set(ids))):
@@ -376,7 +372,7 @@ class GeoPackageStore(Store):
         select = ", ".join(f'"{n}"' for n in [*names, *([GEOM] if schema.spatial else [])])
         base = f'SELECT {select} FROM "{schema.name}"'
         if ids is None:
-            rows = self._conn.execute(base + " ORDER BY fid").fetchall()
+            rows = fetched(self._conn.execute(base + " ORDER BY fid"))
         else:
             rows = []
             for chunk in _chunks(list(ids)):

@@ -52,6 +52,7 @@ from .postgis_schema import (
     update_from_stage,
     utc_text,
 )
+from .reading import fetched
 from .results import result_frame, storable
 from .values import StoredRows, frame_from_rows
 
@@ -196,8 +197,8 @@ class PostGISStore(Store):
         select = [utc_text(spec.name, stored_kind(spec)) for spec in schema.fields]
         if schema.spatial:
             select.append(f'ST_AsBinary("{GEOM}")')
-        return self._conn.execute(f'SELECT {", ".join(select)} FROM "{schema.name}"{clause}',
-                                  params).fetchall()
+        return fetched(self._conn.execute(
+            f'SELECT {", ".join(select)} FROM "{schema.name}"{clause}', params))
 
     def _read(self, schema: LayerSchema, clause: str, params: Sequence[object] = ()
               ) -> gpd.GeoDataFrame | pd.DataFrame:
