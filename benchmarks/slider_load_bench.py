@@ -47,7 +47,7 @@ for d in string.gmatch(os.getenv("HL_DATES"), "[^,]+") do table.insert(dates, d)
 wrk.headers["Authorization"] = "Bearer " .. token
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
-function init(args) current = 0; earlier = 0; preparing = 0; other = 0 end
+function init(args) current = 0; earlier = 0; preparing = 0; other = 0; behind = 0; most = 0 end
 request = function()
   local day = dates[math.random(1, #dates)]
   return wrk.format("GET", "/collections/residual_hazard/items?limit=10000&as_of=" .. day)
@@ -57,18 +57,24 @@ response = function(status, headers, body)
   if status == 503 then preparing = preparing + 1
   elseif status ~= 200 then other = other + 1
   elseif string.sub(state, 1, 7) == "current" then current = current + 1
-  else earlier = earlier + 1 end
+  else
+    earlier = earlier + 1
+    local n = tonumber(string.match(state, "writes%-since=(%d+)") or "0")
+    behind = behind + n
+    if n > most then most = n end
+  end
 end
 done = function(summary, latency, requests)
-  local c, e, p, o = 0, 0, 0, 0
+  local c, e, p, o, b, m = 0, 0, 0, 0, 0, 0
   for _, t in ipairs(threads) do
     c = c + t:get("current"); e = e + t:get("earlier")
     p = p + t:get("preparing"); o = o + t:get("other")
+    b = b + t:get("behind"); m = math.max(m, t:get("most"))
   end
-  io.write(string.format("WRK %d %.3f %.2f %.2f %.2f %d %d %d %d %d\\n", summary.requests,
+  io.write(string.format("WRK %d %.3f %.2f %.2f %.2f %d %d %d %d %d %d %d\\n", summary.requests,
     summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
     latency:percentile(99) / 1000, c, e, p, o, summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.timeout))
+    summary.errors.write + summary.errors.timeout, b, m))
 end
 """
 
@@ -149,11 +155,13 @@ def run(name: str, db: str, args: argparse.Namespace, work: Path) -> dict[str, f
         process.terminate()
         process.wait()
     line = next(x for x in out.stdout.splitlines() if x.startswith("WRK "))
-    n, secs, p50, p95, p99, current, earlier, preparing, other, errors = line.split()[1:]
+    (n, secs, p50, p95, p99, current, earlier, preparing, other, errors, behind,
+     most) = line.split()[1:]
     rate = int(n) / float(secs)
     print(f"  slider: {rate:.1f} answers/s, p50 {float(p50):.0f} ms, p95 {float(p95):.0f} ms, "
           f"p99 {float(p99):.0f} ms; {current} with the present state's figures, {earlier} "
-          f"with an earlier state's (said so), {preparing} 'being prepared', {other} other, "
+          f"with an earlier state's (said so; {int(behind) / max(int(earlier), 1):.1f} writes "
+          f"behind on average, at most {most}), {preparing} 'being prepared', {other} other, "
           f"{errors} socket errors", flush=True)
     ms = np.array(write_s) * 1000
     codes = np.array(statuses)
