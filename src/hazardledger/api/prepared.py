@@ -43,9 +43,9 @@ MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from
 MAX_ASKED = 8  # dates off the checkpoints waiting at once; more are asked to come back
 QUIET_S = 20.0  # a state's checkpoints are prepared once it has stood this long
 # With earlier figures to serve, a date is updated once its state stood UPDATE_QUIET_S, or
-# UPDATE_MAX_S after its last update while writes keep coming (one per write, seconds each
-# at national scale, left the readers no core: benchmarks/slider_load_bench.py)
-UPDATE_QUIET_S, UPDATE_MAX_S = 2.0, 60.0
+# while writes keep coming UPDATE_GAP x its last update's time after it (2 s to a minute): one
+# per write left the readers no core, one a minute left the demo 111 writes behind on average
+UPDATE_QUIET_S, UPDATE_MAX_S, UPDATE_GAP = 2.0, 60.0, 3.0
 BACKGROUND_NICE = 10
 WAIT_S = 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
@@ -72,11 +72,11 @@ class Preparer:
         self._instead: dict[Job, Job] = {}  # asked about -> prepared as (the present state)
         self._elsewhere: dict[Job, float] = {}  # -> when found being made by another process
         self._failed: dict[Job, str] = {}
-        # scenario -> the last states of the ledger seen, latest last: the figures of the
-        # latest one prepared are the base a later state's figures are updated from
+        # scenario -> the last states seen, latest last (the base of the next update)
         self._seen: dict[str, list[str]] = {}
         self._since: dict[str, float] = {}  # state -> when this process first saw it
         self._asked_at: dict[tuple[str, Any], float] = {}  # (scenario, day) -> last update
+        self._took: dict[tuple[str, Any], float] = {}  # (scenario, day) -> its seconds
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.computed = self.updated = 0  # dates computed in full; updated from earlier ones
@@ -218,8 +218,9 @@ class Preparer:
         """Whether to update the job's date now, an earlier state's figures being served."""
         now = time.monotonic()
         key = (job.scenario, job.day)
+        gap = min(UPDATE_MAX_S, max(UPDATE_QUIET_S, UPDATE_GAP * self._took.get(key, 0.0)))
         if (now - self._since.get(job.token, now) < UPDATE_QUIET_S
-                and now - self._asked_at.setdefault(key, now) < UPDATE_MAX_S):
+                and now - self._asked_at.setdefault(key, now) < gap):
             return False
         self._asked_at[key] = now
         return True
@@ -356,10 +357,8 @@ class Preparer:
             self._give_way()
 
     def _give_way(self) -> None:
-        """A checkpoint prepared ahead gives way (raises Superseded) to a date asked for or
-        to a later state of the ledger: at national scale it held the thread for a minute,
-        reading and computing, while the map's updates waited. Told between sample blocks
-        and between batches of rows read."""
+        """A checkpoint prepared ahead gives way (raises Superseded) to a date asked for or a
+        later state, between sample blocks and batches of rows (it held the thread a minute)."""
         with self._cond:
             if self._current is None or self._current_asked:
                 return
@@ -390,12 +389,14 @@ class Preparer:
                     return
                 if self._result(job) is not None:
                     return
+                started = time.monotonic()
                 result = self._update(ledger, job)
                 if result is None:
                     result = self._compute(ledger, job)
                     self.computed += 1
                 else:
                     self.updated += 1
+                    self._took[(job.scenario, job.day)] = time.monotonic() - started
                 if not steady and ledger.store.change_token() != present:
                     return  # changed while read, with no snapshot: the figures may mix two
                 if self.cache is not None:
