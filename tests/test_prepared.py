@@ -457,6 +457,25 @@ def test_while_writes_keep_coming_a_date_is_updated_as_often_as_its_updates_allo
         assert preparer._update_due(job) == due, (took, since_last)
 
 
+def test_a_date_asked_for_stays_asked_when_later_states_are_seen(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    # under writes every few tenths of a second, an update asked for was dropped with its
+    # state before the busy background thread took it up: the figures fell 94 writes behind
+    monkeypatch.setattr(Preparer, "_run", lambda self: None)  # the thread busy elsewhere
+    preparer = Preparer(ledger.location, SAMPLES)
+    first, later = Job("5:a|0", "pessimistic", DAY), Job("6:b|0", "pessimistic", DAY)
+    other = Job("6:b|0", "pessimistic", pd.Timestamp("2026-07-01", tz="UTC"))
+    with preparer._cond:
+        preparer._see(first.token, "pessimistic")
+        preparer._ask(first)
+        preparer._see(later.token, "pessimistic")  # a write
+        assert [e[2] for e in preparer._queue] == [first]
+        preparer._ask(other)
+        preparer._ask(later)  # in place of the earlier state's ask for the same date
+        assert sorted(e[2].day for e in preparer._queue) == [DAY, other.day]
+        assert later in preparer._queued and first not in preparer._queued
+
+
 def test_under_a_stream_of_writes_the_earlier_figures_are_read_from_the_cache_once(
         ranked_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     # at national scale each read is a 100,000-area GeoParquet: read again for every new

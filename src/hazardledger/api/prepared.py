@@ -83,8 +83,7 @@ class Preparer:
 
     # -- what requests call -------------------------------------------------------------
 
-    def frame(self, name: str, when: pd.Timestamp, scenario: str, token: str
-              ) -> gpd.GeoDataFrame:
+    def frame(self, name: str, when: pd.Timestamp, scenario: str, token: str) -> gpd.GeoDataFrame:
         """The collection ``name`` at ``when`` for the ledger's state ``token``; raises
         :class:`BeingPrepared` if it is not ready within ``wait_s``, ValueError if the
         ledger cannot give it (the message says why)."""
@@ -199,7 +198,8 @@ class Preparer:
             self._instead = {a: b for a, b in self._instead.items() if a.token in kept}
             self._elsewhere = {j: t for j, t in self._elsewhere.items() if j.token in kept}
             latest = {s[-1] for s in self._seen.values()}
-            self._queue = [e for e in self._queue if e[2].token in latest]
+            # dates asked for stay (prepared for the present state); old checkpoints go
+            self._queue = [e for e in self._queue if e[0][0] == 0 or e[2].token in latest]
             heapq.heapify(self._queue)
             self._queued = {e[2] for e in self._queue}
             if self.ahead:
@@ -232,11 +232,13 @@ class Preparer:
         elsewhere = time.monotonic() - self._elsewhere.get(made, -ELSEWHERE_S) < ELSEWHERE_S
         if job in self._memory or made in self._memory or running or elsewhere:
             return  # made, being made here or by another process (read from the cache)
-        if job in self._queued:  # asked now: ahead of the checkpoints still waiting
-            self._queue = [e for e in self._queue if e[2] != job]
-            heapq.heapify(self._queue)
-            self._queued.discard(job)
-        elif sum(1 for e in self._queue if e[0][0] == 0) >= MAX_ASKED:
+        # asked now: ahead of the checkpoints, in place of an earlier state's ask for the date
+        date = (job.scenario, job.day)
+        self._queue = [e for e in self._queue if e[2] != job
+                       and (e[0][0] != 0 or (e[2].scenario, e[2].day) != date)]
+        heapq.heapify(self._queue)
+        self._queued = {e[2] for e in self._queue}
+        if sum(1 for e in self._queue if e[0][0] == 0) >= MAX_ASKED:
             raise BeingPrepared(self._progress(job, busy=True))
         self._push(job, (0, 0))
 
@@ -317,8 +319,7 @@ class Preparer:
                     self._current = (job, 1, 0, 0)
                     self._current_asked = priority[0] == 0
                 try:
-                    # opened per date: between dates the server holds no other connection
-                    # (a GeoPackage leaves WAL mode when the server stops only without one)
+                    # one per date: a GeoPackage leaves WAL mode at stop only without any
                     with Ledger(self.location, wait_ms=SERVER_WAIT_MS) as ledger:
                         self._prepare(ledger, job, asked=priority[0] == 0)
                 except Superseded:  # taken up again later, if its state is still the latest
@@ -338,9 +339,8 @@ class Preparer:
             BETWEEN_BATCHES.set(None)
 
     def _due_in(self) -> float | None:
-        """Seconds until the next job may start (None: no job). Dates asked for start at
-        once; the checkpoints of a state wait until it is QUIET_S old, so that while writes
-        keep coming the server does not compute every date of states already gone."""
+        """Seconds until the next job may start (None: none). Dates asked for start at once;
+        a state's checkpoints wait until it is QUIET_S old (not those of states gone)."""
         if not self._queue:
             return None
         priority, _, job = self._queue[0]
