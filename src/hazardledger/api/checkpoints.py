@@ -29,7 +29,7 @@ class BeingPrepared(Exception):
 
 
 class Superseded(Exception):
-    """A checkpoint being prepared ahead gives way to a date asked for."""
+    """A checkpoint being prepared ahead gives way to a date asked for or a later state."""
 
 
 def check_scenario(scenario: str) -> None:

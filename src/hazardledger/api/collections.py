@@ -84,11 +84,11 @@ def _with_ids(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     slider's load (benchmarks/slider_load_bench.py). Requests only read it."""
     if "area_id" not in frame:
         return frame
-    held = _WITH_IDS.get(id(frame))
+    key = id(frame)
+    held = _WITH_IDS.get(key)
     if held is not None and held[0]() is frame:
         return held[1]
     renamed = frame.rename(columns={"area_id": "id"})
-    key = id(frame)
     _WITH_IDS[key] = (weakref.ref(frame, lambda _: _WITH_IDS.pop(key, None)), renamed)
     return renamed
 

@@ -345,7 +345,7 @@ def made_ahead(inp: HazardInput, samples: ParameterSamples, times: np.ndarray, s
     """What every block shares, made before the blocks start, two things at once: the
     compiled kernels loaded (by computing one sample of a few records) beside the count plan
     and the grid positions. Made by the first block, they kept the other threads waiting:
-    the first block ended 1.3 s into the national as-of figures, 0.75 s with them made
+    the first block ended 1.3 s into the national as-of figures, 1.0 s with them made
     ahead."""
     few = Part.of(inp, np.arange(min(inp.n_records, 64)))
     with ThreadPoolExecutor(1, thread_name_prefix="hazard-load") as pool:
