@@ -87,22 +87,29 @@ def _child(kind: str, samples: int, records: int) -> dict[str, float]:
         start = time.perf_counter()
         as_of(inp, small, t, seed=0)
         figures["as_of_per_sample"] = (time.perf_counter() - start) / 64
-    elif kind == "fresh":
+    elif kind in ("fresh", "fresh_huge"):
         # the per-area results, (samples, areas) twice, in memory the system hands out for
-        # the first time, written by the engine's threads as its blocks write them
+        # the first time, written by the engine's threads as its blocks write them: in small
+        # pages as the engine asks for them, or in NumPy's default (huge pages)
         from concurrent.futures import ThreadPoolExecutor
 
-        results = [np.empty((samples, inp.area_ids.size)) for _ in range(2)]
+        from hazardledger.hazard.memory import written_once
+
+        shape = (samples, inp.area_ids.size)
+        results = [np.empty(shape) if kind == "fresh_huge" else written_once(shape)
+                   for _ in range(2)]
         start = time.perf_counter()
         with ThreadPoolExecutor(threads()) as pool:
             list(pool.map(lambda rows: [r[rows].fill(1.0) for r in results],
                           [slice(s, s + 16) for s in range(0, samples, 16)]))
         figures["bytes"] = sum(r.nbytes for r in results)
     elif kind == "bandwidth":
+        # into memory already written once: the copy alone, without the system handing out
+        # the target's pages (measured apart, below)
         big = np.ones(2**28)  # 2 GiB
-        np.copyto(np.empty_like(big), big)
+        target = np.zeros_like(big)
+        np.copyto(target, big)
         start = time.perf_counter()
-        target = np.empty_like(big)
         np.copyto(target, big)
         figures["bytes"] = 2 * big.nbytes  # read and write
     figures["seconds"] = time.perf_counter() - start
@@ -139,6 +146,8 @@ def main() -> None:
     fresh = _run("fresh", args.samples, args.records)  # just after the copy's 4 GB went
     time.sleep(20)  # this virtual machine's host takes back memory left idle for seconds
     idle = _run("fresh", args.samples, args.records)
+    time.sleep(20)
+    idle_huge = _run("fresh_huge", args.samples, args.records)
     naive_scaled = naive["seconds"] * naive["scale"]
     copy_rate = bandwidth["bytes"] / bandwidth["seconds"]
     engine_rate = args.records * args.samples * BYTES_PER_RECORD_SAMPLE / as_of["seconds"]
@@ -159,6 +168,7 @@ def main() -> None:
           f"{engine_rate / 1e9:.2f} GB/s = {engine_rate / copy_rate:.2f} of it")
     per_pair = split["as_of_per_sample"] / args.records * 1e9
     counts_share = split["counts_per_sample"] / split["as_of_per_sample"]
+    compute_bound = split["as_of_per_sample"] * args.samples / cores
     floor = args.records * args.samples * BYTES_PER_RECORD_SAMPLE / copy_rate
     print(f"  roofline: on one thread, {per_pair:.1f} ns per record and sample, of which "
           f"{counts_share:.0%} drawing counts (random numbers: not memory-bound) and the rest "
@@ -166,11 +176,14 @@ def main() -> None:
           f"{BYTES_PER_RECORD_SAMPLE:.0f} bytes per record and sample at the copy bandwidth "
           f"would take {floor:.1f} s, the engine took {as_of['seconds']:.1f} s "
           f"({floor / as_of['seconds']:.2f} of the memory bound): computing, not memory, "
-          f"bounds it. The results' {fresh['bytes'] / 1e9:.1f} GB are memory the system hands "
-          f"out afresh: writing it once on {cores} threads took {fresh['seconds']:.1f} s just "
-          f"after another process freed as much, {idle['seconds']:.1f} s after the machine "
-          f"had been idle for 20 s (its host takes idle memory back); the as-of time includes "
-          f"up to the latter")
+          f"bounds it; the one-thread rate shared perfectly by {cores} threads would take "
+          f"{compute_bound:.1f} s ({compute_bound / as_of['seconds']:.2f} of it reached). "
+          f"The results' {fresh['bytes'] / 1e9:.1f} GB are memory the system hands "
+          f"out afresh: writing it once on {cores} threads, in the small pages the engine asks "
+          f"for, took {fresh['seconds']:.1f} s just after another process freed as much and "
+          f"{idle['seconds']:.1f} s after the machine had been idle for 20 s (its host takes "
+          f"idle memory back); the as-of time includes it. In NumPy's default huge pages, "
+          f"after 20 s idle: {idle_huge['seconds']:.1f} s")
     print(f"  national expected functioning (mean): as-of {as_of['national_mean']:,.0f}, "
           f"curve last day {curve['national_mean_last_day']:,.0f}")
 

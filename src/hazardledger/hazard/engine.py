@@ -34,6 +34,7 @@ from .climate import Climate, ClimatePlan, climate_plans, climate_window_mean
 from .counts import count_draws
 from .inputs import HazardInput
 from .kernels import RecordCells, StackedTables, SumBuffers, area_sums
+from .memory import written_once
 from .parameters import ParameterSamples
 from .removals import cleared, cleared_by
 from .tables import age_grid, survival_table
@@ -368,7 +369,7 @@ def as_of(inp: HazardInput, samples: ParameterSamples, as_of_h: float, seed: int
     which = range(samples.n_samples) if sample_range is None else sample_range
     times = np.array([as_of_h])
     shape = (len(which), inp.area_ids.size)
-    into = (np.empty(shape), np.empty(shape)) if engine == "numpy" else None
+    into = (written_once(shape), written_once(shape)) if engine == "numpy" else None
     grid = grid_for(inp, times)
     if engine == "numpy" and inp.n_records and threaded(inp.n_records):
         made_ahead(inp, samples, times, seed, temperature_c, grid, climate)
