@@ -115,6 +115,31 @@ def test_computed_collections(served: tuple[TestClient, dict]) -> None:
                       headers=h).status_code == 400
 
 
+def test_pages_of_figures_are_gzip_for_clients_that_accept_it(
+        served: tuple[TestClient, dict]) -> None:
+    client, headers = served
+    url = "/collections/residual_hazard/items?as_of=2026-11-01&limit=2"
+    packed = client.get(url, headers={**headers["viewer"], "Accept-Encoding": "gzip"})
+    plain = client.get(url, headers={**headers["viewer"], "Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    for response in (packed, plain):
+        assert response.headers["vary"] == "Accept-Encoding"
+        assert response.headers["content-type"] == "application/geo+json"
+        assert response.headers["x-figures-state"] == "current"
+    assert int(packed.headers["content-length"]) < len(packed.content)  # decoded by httpx
+    documents = [r.json() for r in (packed, plain)]
+    for document in documents:
+        document.pop("timeStamp")
+    assert documents[0] == documents[1]
+    assert documents[0]["numberReturned"] == 2 and documents[0]["figures"]["state"] == "current"
+    assert [link["rel"] for link in documents[0]["links"]] == ["self", "next"]
+    # layers of the ledger itself (personal fields among them) are never compressed here
+    layer = client.get("/collections/victims/items", headers={**headers["admin"],
+                                                             "Accept-Encoding": "gzip"})
+    assert layer.status_code == 200 and "content-encoding" not in layer.headers
+
+
 def test_victims_personal_fields_for_admins_only(served: tuple[TestClient, dict]) -> None:
     client, headers = served
     for role, shown in (("viewer", "[admin only]"), ("editor", "[admin only]"),

@@ -116,3 +116,21 @@ def test_debian_gdal_36_reads_with_basic_authentication(server: tuple[str, str])
                            capture_output=True, text=True,
                            env={**env, "GDAL_HTTP_USERPWD": f"someone-else:{token}"})
     assert wrong.returncode != 0  # the name must be the token's user's
+
+
+@pytest.mark.parametrize("gzip", ["YES", "NO"])
+def test_debian_gdal_36_reads_figures_gzip_or_not(server: tuple[str, str], gzip: str) -> None:
+    """Pages of figures are sent gzip-compressed to clients that ask for it: GDAL asks
+    unless CPL_CURL_GZIP is NO. Debian's GDAL 3.6 reads the same areas either way."""
+    import shutil
+
+    url, token = server
+    ogrinfo = shutil.which("ogrinfo")
+    assert ogrinfo, "Debian's gdal-bin is missing: run 'make system'"
+    env = {"PATH": "/usr/bin:/bin", "GDAL_HTTP_AUTH": "BASIC",
+           "GDAL_HTTP_USERPWD": f"qgis:{token}", "CPL_CURL_GZIP": gzip}
+    read = subprocess.run([ogrinfo, "-ro", "-q", f"OAPIF:{url}", "residual_hazard"],
+                          capture_output=True, text=True, env=env)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.count("OGRFeature(residual_hazard)") == 4
+    assert "expected_q50 (Real)" in read.stdout and "HA-1" in read.stdout

@@ -105,6 +105,9 @@ def test_web_map_in_chromium(server: tuple[str, str]) -> None:
             page = browser.new_page(viewport={"width": 1200, "height": 800}, bypass_csp=True)
             failed: list[str] = []
             page.on("requestfailed", lambda r: failed.append(r.url))
+            encodings: list[str | None] = []  # of the pages of figures the map drew
+            page.on("response", lambda r: encodings.append(r.headers.get("content-encoding"))
+                    if "/collections/residual_hazard/items" in r.url else None)
             page.goto(url)
             assert page.locator("#login").is_visible()  # no token yet: asked for one
             page.fill("#token", token)
@@ -142,6 +145,8 @@ def test_web_map_in_chromium(server: tuple[str, str]) -> None:
             page.wait_for_selector("#curve polyline")  # the area's curve, drawn after its records
             page.screenshot(path=str(ARTIFACTS / "web_map.png"))
             assert not [u for u in failed if not u.startswith(url)], failed
+            # Chromium asked for gzip and read the page compressed once and sent in parts
+            assert len(encodings) >= 2 and set(encodings) == {"gzip"}, encodings
         finally:
             browser.close()
 

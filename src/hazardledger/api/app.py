@@ -12,12 +12,9 @@ import contextlib
 import queue
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-import orjson
 import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -50,11 +47,11 @@ from .collections import (
 from .figure_cache import MadePages, cache_root
 from .geojson import dumps, features, page_features
 from .openapi import document as openapi_document
+from .pages import GEOJSON, EncodedPage, figures_page, figures_state, page_document
 from .prepared import WAIT_S, BeingPrepared, Preparer
 from .protections import DEFAULT_MAX_BODY, Protections, validation_failed
 from .throttle import LOG, FailedLogins, TokenUse
 
-GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -290,15 +287,12 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
             whole, figures = computed_frame(preparer, led, cid, as_of(as_of_), scenario)
             # a page of prepared figures is made once: the slider asks for the same pages
             key = (figures.pop("key"), cid, box, size, start, withheld(cid, user))
-            def make() -> tuple[orjson.Fragment, int, int]:
+            def make() -> EncodedPage:
                 frame, matched = page_in_memory(whole, box, size, start)
                 found = features(frame, withheld=withheld(cid, user))
-                return orjson.Fragment(dumps(found)), len(found), matched
+                return EncodedPage(dumps(found), len(found), matched)
 
-            made = pages.made(key, make)
-            document = page_document(request, made[0], made[2], start, size, made[1])
-            document["figures"] = figures  # which state of the ledger they are of
-            return _figures_json(document, figures)
+            return figures_page(request, pages.made(key, make), start, size, figures)
         else:
             window = params.datetime_window(datetime_, cid)
             equals = params.equals(request.query_params.multi_items(), cid)
@@ -381,11 +375,7 @@ def _figures_json(document: dict[str, Any], figures: dict[str, Any]) -> Response
     """A computed collection's GeoJSON, saying in a header too which state of the ledger
     its figures are of (a client that reads only features still gets told)."""
     response = _json(document, media_type=GEOJSON)
-    state = figures["state"]
-    if state != "current":
-        since = figures["writes_since"]
-        state += f"; writes-since={'unknown' if since is None else since}; being-updated"
-    response.headers["X-Figures-State"] = state
+    response.headers["X-Figures-State"] = figures_state(figures)
     return response
 
 
@@ -422,27 +412,3 @@ def area_curve_document(led: Ledger, area_id: str, scenario: str) -> dict[str, A
         out[column] = frame[column].round(4).tolist()
     out["warning"] = WARNING
     return out
-
-
-def page_document(request: Request, found: list[dict[str, Any]] | orjson.Fragment,
-                  matched: int, offset: int, limit: int, returned: int | None = None
-                  ) -> dict[str, Any]:
-    """A FeatureCollection page with self/next/prev links that keep the other parameters
-    (``found`` may be the features already encoded, ``returned`` of them)."""
-    returned = len(found) if isinstance(found, list) else returned
-    assert returned is not None
-    def href(new_offset: int) -> str:
-        query = dict(request.query_params)
-        query.update(offset=str(new_offset), limit=str(limit))
-        return f"{str(request.url).split('?')[0]}?{urlencode(query)}"
-
-    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
-    if offset + returned < matched:
-        links.append({"href": href(offset + limit), "rel": "next", "type": GEOJSON})
-    if offset > 0:
-        links.append({"href": href(max(offset - limit, 0)), "rel": "prev", "type": GEOJSON})
-    return {"type": "FeatureCollection", "features": found, "numberMatched": matched,
-            "numberReturned": returned,
-            "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
-
-
