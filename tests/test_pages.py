@@ -58,3 +58,14 @@ def test_a_page_document_has_members_after_its_features() -> None:
     ("gzip;q=nan", False), ("gzip;q=2", False), ("gzip;q=-1", False), (",,;;,", False)])
 def test_accept_encoding(header: str | None, accepted: bool) -> None:
     assert accepts_gzip(header) is accepted
+
+
+def test_a_page_made_before_says_whose_figures_it_holds() -> None:
+    from hazardledger.api.pages import figures_of
+
+    page = EncodedPage(b"[]", 0, 0, of="12:abc|")
+    assert figures_of(page, "12:abc|") == {"state": "current"}
+    told = figures_of(page, "15:def|")
+    assert told["state"] == "earlier" and told["writes_since"] == 3 and told["being_updated"]
+    # another program's edits came between: how many writes is not known
+    assert figures_of(page, "15:def|edited")["writes_since"] is None

@@ -568,3 +568,89 @@ def test_figures_read_by_many_requests_at_once_are_read_from_the_cache_once(
     assert reads == [job] and got == [{"residual_hazard": "figures of 7:abc|"}] * 8
     figures.read(job)  # asked again later: read again (the preparer keeps what it read)
     assert len(reads) == 2
+
+
+def test_readers_get_the_last_page_while_the_new_figures_page_is_made() -> None:
+    # when a date's new figures land, the readers keep the page they had (told whose
+    # figures it holds) instead of all waiting for the new one
+    pages = cache.MadePages()
+    slot = ("residual_hazard", "2026-06-01", "page 1")
+    release, making = threading.Event(), threading.Event()
+
+    def first() -> str:
+        return "page of state 1"
+
+    def second() -> str:
+        making.set()
+        assert release.wait(30)
+        return "page of state 2"
+
+    assert pages.made_or_last(("state 1", *slot), slot, first) == ("page of state 1", True)
+    # another page of the same figures has no last page: made while its caller waits
+    other = ("residual_hazard", "2026-06-01", "page 2")
+    assert pages.made_or_last(("state 2", *other), other, first) == ("page of state 1", True)
+    for _ in range(3):  # asked again while it is made: made once, in the background
+        assert pages.made_or_last(("state 2", *slot), slot, second) == ("page of state 1",
+                                                                         False)
+    assert making.wait(30)
+    release.set()
+    while pages.get(("state 2", *slot)) is None:  # readiness, not a time limit
+        time.sleep(0.01)
+    assert pages.made_or_last(("state 2", *slot), slot, second) == ("page of state 2", True)
+
+    def broken() -> str:
+        raise ValueError("no such page")
+
+    # made in the background and failed: logged, the last page still served, tried again
+    assert pages.made_or_last(("state 3", *slot), slot, broken) == ("page of state 2", False)
+    assert pages.made_or_last(("state 3", *slot), slot, first)[1] in (False, True)
+
+
+def test_figures_are_prepared_one_date_at_a_time_on_a_machine(
+        ranked_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # two workers of one server: at national scale two dates at once ran 24 GB out of memory
+    location = ranked_ledger.location
+    ranked_ledger.close()
+    spans: list[tuple[float, float]] = []
+    original = Ledger.residual_hazard
+
+    def timed(self: Ledger, *args: object, **kw: object) -> object:
+        began = time.monotonic()
+        time.sleep(0.3)  # long enough for the other worker's date to start meanwhile
+        try:
+            return original(self, *args, **kw)  # type: ignore[arg-type]
+        finally:
+            spans.append((began, time.monotonic()))
+
+    monkeypatch.setattr(Ledger, "residual_hazard", timed)
+    workers = [_preparer(location, tmp_path / "cache", wait_s=120) for _ in range(2)]
+    token = _token(location)
+    asked = [threading.Thread(target=w.frame, args=("residual_hazard", day, "pessimistic",
+                                                    token))
+             for w, day in zip(workers, (DAY, DAY + pd.Timedelta(days=31)), strict=True)]
+    for t in asked:
+        t.start()
+    for t in asked:
+        t.join()
+    assert len(spans) == 2
+    first, second = sorted(spans)
+    assert first[1] <= second[0], spans  # one after the other, never together
+
+
+def test_one_computation_at_a_time_across_ledgers_sharing_a_cache(tmp_path: Path) -> None:
+    first = cache.FigureCache(tmp_path, "one.gpkg")
+    second = cache.FigureCache(tmp_path, "two.gpkg")
+    order: list[str] = []
+
+    def other() -> None:
+        with second.computing():
+            order.append("second")
+
+    with first.computing():
+        waiting = threading.Thread(target=other)
+        waiting.start()
+        waiting.join(0.3)  # it cannot get in while the first holds it
+        order.append("first")
+    waiting.join()
+    assert order == ["first", "second"]

@@ -47,7 +47,14 @@ from .collections import (
 from .figure_cache import MadePages, cache_root
 from .geojson import dumps, features, page_features
 from .openapi import document as openapi_document
-from .pages import GEOJSON, EncodedPage, figures_page, figures_state, page_document
+from .pages import (
+    GEOJSON,
+    EncodedPage,
+    figures_of,
+    figures_page,
+    figures_state,
+    page_document,
+)
 from .prepared import WAIT_S, BeingPrepared, Preparer
 from .protections import DEFAULT_MAX_BODY, Protections, validation_failed
 from .throttle import LOG, FailedLogins, TokenUse
@@ -286,13 +293,17 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
             params.only(request.query_params.multi_items(), params.COMPUTED, cid)
             whole, figures = computed_frame(preparer, led, cid, as_of(as_of_), scenario)
             # a page of prepared figures is made once: the slider asks for the same pages
-            key = (figures.pop("key"), cid, box, size, start, withheld(cid, user))
+            of, hidden = figures.pop("of"), withheld(cid, user)
+            slot = (cid, as_of(as_of_), scenario, box, size, start, hidden)
             def make() -> EncodedPage:
                 frame, matched = page_in_memory(whole, box, size, start)
-                found = features(frame, withheld=withheld(cid, user))
-                return EncodedPage(dumps(found), len(found), matched)
+                return EncodedPage(dumps(features(frame, withheld=hidden)), len(frame),
+                                   matched, of)
 
-            return figures_page(request, pages.made(key, make), start, size, figures)
+            page, made = pages.made_or_last((figures.pop("key"), *slot), slot, make)
+            if not made:  # the page of figures before, while this one is made
+                figures = figures_of(page, led.store.change_token())
+            return figures_page(request, page, start, size, figures)
         else:
             window = params.datetime_window(datetime_, cid)
             equals = params.equals(request.query_params.multi_items(), cid)
@@ -336,7 +347,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY,
                              "type": "application/json"}]
         if figures is None:
             return _json(feature, media_type=GEOJSON)
-        figures.pop("key")
+        figures.pop("key"), figures.pop("of")
         feature["figures"] = figures
         return _figures_json(feature, figures)
 

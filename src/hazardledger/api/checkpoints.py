@@ -20,6 +20,13 @@ BACK_DAYS, AHEAD_DAYS = 730, 365  # the web map's slider
 RETRY_AFTER_S = 2
 
 
+def earlier_state(writes_since: int | None, being_updated: bool) -> dict[str, Any]:
+    """What is said of figures of an earlier state of the ledger than the present one."""
+    return {"state": "earlier", "writes_since": writes_since, "being_updated": being_updated,
+            "description": "figures of the ledger before its latest writes, while those of "
+                           "its present state are prepared"}
+
+
 class BeingPrepared(Exception):
     """The figures asked for are not ready yet; ``progress`` says how far they are."""
 

@@ -97,6 +97,8 @@ class MadePages:
     def __init__(self, size: int = 32):
         self.size = size
         self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._last: OrderedDict[Hashable, tuple[Any, ...]] = OrderedDict()  # slot: key
+        self._making: set[tuple[Any, ...]] = set()
         self._lock = threading.Lock()
         self._once = Once()
 
@@ -106,8 +108,10 @@ class MadePages:
                 self._pages.move_to_end(key)
             return self._pages.get(key)
 
-    def made(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
-        """The page ``key``, made by ``make`` if no request has made it yet."""
+    def made(self, key: tuple[Any, ...], make: Callable[[], Any],
+             slot: Hashable = None) -> Any:
+        """The page ``key``, made by ``make`` if no request has made it yet; the latest
+        made of its ``slot`` (the same page of other figures, see :meth:`made_or_last`)."""
         def kept_or_made() -> Any:
             page = self.get(key)  # made by the request this one waited for
             if page is None:
@@ -116,10 +120,47 @@ class MadePages:
                     self._pages[key] = page
                     while len(self._pages) > self.size:
                         self._pages.popitem(last=False)
+                    if slot is not None:
+                        self._last[slot] = key
+                        self._last.move_to_end(slot)
+                        while len(self._last) > self.size:
+                            self._last.popitem(last=False)
             return page
 
         page = self.get(key)
         return page if page is not None else self._once.call(key, kept_or_made)
+
+    def made_or_last(self, key: tuple[Any, ...], slot: Hashable, make: Callable[[], Any]
+                     ) -> tuple[Any, bool]:
+        """The page ``key`` and True if it is made. Otherwise, when a page of the same
+        ``slot`` was made from other figures and is still kept, that page and False, while
+        ``key`` is made in the background: when a date's new figures land, the readers
+        then go on getting the page they had instead of all waiting for the new one (the
+        caller says whose figures they are). With no such page, it is made now."""
+        page = self.get(key)
+        if page is not None:
+            return page, True
+        with self._lock:
+            last_key = self._last.get(slot)
+            last = None if last_key is None else self._pages.get(last_key)
+            start = last is not None and key not in self._making
+            if start:
+                self._making.add(key)
+        if last is None:
+            return self.made(key, make, slot), True
+
+        def behind() -> None:
+            try:
+                self.made(key, make, slot)
+            except Exception:  # a request that asks for it again is told why
+                LOG.exception("a page of prepared figures could not be made")
+            finally:
+                with self._lock:
+                    self._making.discard(key)
+
+        if start:
+            threading.Thread(target=behind, name="page", daemon=True).start()
+        return last, False
 
 
 def cache_root() -> Path | None:
@@ -257,6 +298,27 @@ class FigureCache:
             yield True
         finally:
             handle.close()  # releases the lock
+
+
+    @contextlib.contextmanager
+    def computing(self) -> Iterator[None]:
+        """Held while this process prepares figures: one at a time on this machine, by any
+        process that serves any ledger with this cache (waits for the others). At national
+        scale one date's residual hazard peaks near 12 GB (arrays of 1,000 samples by
+        100,000 areas); two at once, one in each of two workers, ran the 24 GB benchmark
+        machine out of memory. The engine already uses every core for one."""
+        with open(self.folder.parent / "computing.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+
+
+_COMPUTING = threading.Lock()  # without a cache: one at a time in this process
+
+
+def computing(cache: FigureCache | None) -> contextlib.AbstractContextManager[object]:
+    """Held while figures are prepared: :meth:`FigureCache.computing`, or without a cache
+    one computation at a time in this process."""
+    return _COMPUTING if cache is None else cache.computing()
 
 
 def value_of(result: Result, name: str) -> gpd.GeoDataFrame:

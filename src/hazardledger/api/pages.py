@@ -28,6 +28,9 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
+from ..residual_update import writes_between
+from .checkpoints import earlier_state
+
 GEOJSON = "application/geo+json"
 HEAD = b'{"type":"FeatureCollection","features":'
 LEVEL = 6  # 0.1 s and 14 MB to 1.2 MB for a national page; level 1 gave 1.5 MB in 0.04 s
@@ -37,11 +40,12 @@ GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
 class EncodedPage:
     """A page's document up to the end of its features, encoded once: ``returned``
-    features of the ``matched`` that met the request's filters."""
+    features of the ``matched`` that met the request's filters, of the figures of the
+    ledger's state ``of`` (its change token)."""
 
-    def __init__(self, features: bytes, returned: int, matched: int):
+    def __init__(self, features: bytes, returned: int, matched: int, of: str = ""):
         self.head = HEAD + features
-        self.returned, self.matched = returned, matched
+        self.returned, self.matched, self.of = returned, matched, of
         self._crc = zlib.crc32(self.head)
         self._deflated: bytes | None = None
         self._lock = threading.Lock()
@@ -89,6 +93,15 @@ def accepts_gzip(header: str | None) -> bool:
             weights[name.lower()] = weight
     chosen = weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0)))
     return 0.0 < chosen <= 1.0  # NaN and weights out of range accept nothing
+
+
+def figures_of(page: EncodedPage, present: str) -> dict[str, Any]:
+    """What is said of the figures of a page made before: of the present state of the
+    ledger (change token ``present``) or of an earlier one, being updated."""
+    since = writes_between(page.of, present)
+    if page.of == present or (since is not None and since <= 0):
+        return {"state": "current"}
+    return earlier_state(since, True)
 
 
 def figures_state(figures: dict[str, Any]) -> str:

@@ -35,8 +35,9 @@ from ..residual_update import state_position, touched, updated, writes_between
 from ..store.base import StoreError
 from ..store.gpkg_open import SERVER_WAIT_MS
 from ..store.reading import BETWEEN_BATCHES
+from . import checkpoints as checkpoints_
 from .checkpoints import BeingPrepared, Superseded, check_scenario, checkpoints, progress
-from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result, value_of
+from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result, computing, value_of
 
 DATED, UNDATED = ("residual_hazard", "priorities"), ("exposure",)
 MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from the cache)
@@ -96,14 +97,14 @@ class Preparer:
         earlier state's are (writes keep coming), those are given, said to be earlier
         (``{"state": "earlier", "writes_since": n, "being_updated": ...}``), while this
         state's are prepared; otherwise ``{"state": "current"}``. ``key`` names the figures
-        given (for a cache of what is made of them)."""
+        given and ``of`` the state they are of (for a cache of what is made of them)."""
         check_scenario(scenario)
         job = Job(token, scenario, None if name in UNDATED else when)
         deadline = time.monotonic() + self.wait_s
         self._see(token, scenario)
         result = self._result(job)
         if result is not None:
-            return value_of(result, name), {"state": "current", "key": job.stem()}
+            return value_of(result, name), {"state": "current", "key": job.stem(), "of": token}
         # after writes, the latest earlier state's figures at once, said so: a request waits
         # only when there are none
         earlier = self._earlier(job) if earlier_ok else None
@@ -128,14 +129,12 @@ class Preparer:
             made = self._instead.get(job, job)  # asked about a state since written over
             result = self._result(made)
             if result is not None:
-                return value_of(result, name), {"state": "current", "key": made.stem()}
+                return value_of(result, name), {"state": "current", "key": made.stem(),
+                                                "of": made.token}
         other, result = earlier
         return value_of(result, name), {
-            "state": "earlier", "writes_since": writes_between(other, token),
-            "being_updated": progress["preparing"],
-            "description": "figures of the ledger before its latest writes, while those of "
-                           "its present state are prepared",
-            "key": Job(other, job.scenario, job.day).stem()}
+            **checkpoints_.earlier_state(writes_between(other, token), progress["preparing"]),
+            "key": Job(other, job.scenario, job.day).stem(), "of": other}
 
     def _earlier(self, job: Job) -> tuple[str, Result] | None:
         """The latest earlier state of the ledger whose figures for the job's date this
@@ -320,7 +319,8 @@ class Preparer:
                     self._current_asked = priority[0] == 0
                 try:
                     # one per date: a GeoPackage leaves WAL mode at stop only without any
-                    with Ledger(self.location, wait_ms=SERVER_WAIT_MS) as ledger:
+                    with computing(self.cache), Ledger(self.location,
+                                                       wait_ms=SERVER_WAIT_MS) as ledger:
                         self._prepare(ledger, job, asked=priority[0] == 0)
                 except Superseded:  # taken up again later, if its state is still the latest
                     with self._cond:
