@@ -123,3 +123,24 @@ def test_likely_inert_by_settles_units_at_the_horizon_first_and_gives_the_same_d
     settled = ~np.isfinite(got := inert_times(inp, samples, t, 0, "area")).any(axis=0)
     assert 0 < settled[_unit_of_record(inp, "area")].mean() < 1
     assert np.isfinite(got).any()
+
+
+def test_joined_keeps_the_types_of_columns_empty_on_one_side() -> None:
+    import warnings
+
+    from hazardledger.residual_update import joined
+
+    when = pd.Timestamp("2026-01-02", tz="UTC")
+    kept = pd.DataFrame({"area_id": ["HA-1"], "last_incident_at": [when], "note": ["x"],
+                         "incidents": [1], "open": [True]})
+    part = pd.DataFrame({"area_id": ["HA-2"], "last_incident_at": [None], "note": [np.nan],
+                         "incidents": [0], "open": [False]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas' deprecation of the old choice of types
+        both = joined(kept, part)
+        again = joined(part.assign(incidents=2), kept)  # the empty side first
+    assert both["last_incident_at"].dtype == kept["last_incident_at"].dtype
+    assert both["last_incident_at"].isna().tolist() == [False, True]
+    assert again["last_incident_at"].dtype == kept["last_incident_at"].dtype
+    assert both["incidents"].tolist() == [1, 0] and both["open"].tolist() == [True, False]
+    assert joined(kept.iloc[:0], part).equals(part) and joined(kept, part.iloc[:0]).equals(kept)

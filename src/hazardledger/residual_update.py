@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -138,8 +139,26 @@ def updated(ledger: Ledger, earlier: gpd.GeoDataFrame, change: Touched,
         Work(store.read_layer("findings", records["id"], "record_id"),
              ledger.read("activities")), grid_from_h)
     kept = earlier[~earlier["area_id"].astype(str).isin(set(ids))]
-    frame = pd.concat([kept, part], ignore_index=True)
+    frame = joined(kept, part)
     out = gpd.GeoDataFrame(frame, geometry="geometry", crs=earlier.crs)
     out = out.sort_values("area_id", kind="stable").reset_index(drop=True)
     out.attrs["grid_from_h"] = grid_from_h
     return out
+
+
+def joined(kept: pd.DataFrame, part: pd.DataFrame) -> pd.DataFrame:
+    """The rows of both frames, a column empty in one of them (no incident in the touched
+    areas: ``last_incident_at``) taking the other's type, as it has in the whole ledger's
+    frame. pandas is deprecating leaving such columns out when it chooses the type."""
+    if kept.empty or part.empty:
+        return (part if kept.empty else kept).reset_index(drop=True)
+    casts: tuple[dict[str, Any], dict[str, Any]] = ({}, {})  # kept's, part's
+    for name in kept.columns.intersection(part.columns):
+        for cast, empty, full in ((casts[1], part, kept), (casts[0], kept, part)):
+            kind = full[name].dtype
+            # NaN cast to bool would be True, to an integer an error: those are left alone
+            if (kind != empty[name].dtype and empty[name].isna().all()
+                    and (kind.kind in "fMO" or isinstance(kind, pd.DatetimeTZDtype))):
+                cast[name] = kind
+                break
+    return pd.concat([kept.astype(casts[0]), part.astype(casts[1])], ignore_index=True)
