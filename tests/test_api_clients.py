@@ -128,9 +128,14 @@ def test_debian_gdal_36_reads_figures_gzip_or_not(server: tuple[str, str], gzip:
     ogrinfo = shutil.which("ogrinfo")
     assert ogrinfo, "Debian's gdal-bin is missing: run 'make system'"
     env = {"PATH": "/usr/bin:/bin", "GDAL_HTTP_AUTH": "BASIC",
-           "GDAL_HTTP_USERPWD": f"qgis:{token}", "CPL_CURL_GZIP": gzip}
+           "GDAL_HTTP_USERPWD": f"qgis:{token}", "CPL_CURL_GZIP": gzip,
+           "CPL_CURL_VERBOSE": "YES"}  # the headers on stderr
     read = subprocess.run([ogrinfo, "-ro", "-q", f"OAPIF:{url}", "residual_hazard"],
                           capture_output=True, text=True, env=env)
     assert read.returncode == 0, read.stderr
+    pages = [line for line in read.stderr.splitlines() if "x-figures-state" in line.lower()]
+    assert pages, read.stderr  # the pages of figures were read
+    compressed = "content-encoding: gzip" in read.stderr.lower()
+    assert compressed == (gzip == "YES")
     assert read.stdout.count("OGRFeature(residual_hazard)") == 4
     assert "expected_q50 (Real)" in read.stdout and "HA-1" in read.stdout

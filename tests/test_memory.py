@@ -31,3 +31,24 @@ def test_written_once_is_an_empty_array_of_its_shape(shape: tuple[int, int],
     del array
     view[...] = 2
     assert view.size == 0 or float(view.max()) == 2.0
+
+
+def _vm_flags(address: int) -> list[str]:
+    """The kernel's flags of the mapping holding ``address`` (Linux /proc/self/smaps)."""
+    inside = False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            first = line.split()[0]
+            if "-" in first and not first.endswith(":"):
+                low, high = (int(x, 16) for x in first.split("-"))
+                inside = low <= address < high
+            elif inside and first == "VmFlags:":
+                return line.split()[1:]
+    raise AssertionError("no mapping holds the address")
+
+
+@pytest.mark.skipif(not hasattr(mmap, "MADV_NOHUGEPAGE"), reason="Linux only")
+def test_written_once_asks_for_small_pages() -> None:
+    array = written_once((64, 100_001))
+    assert "nh" in _vm_flags(array.ctypes.data)  # no huge pages: the kernel was told
+    assert "nh" not in _vm_flags(np.empty((64, 100_001)).ctypes.data)

@@ -576,11 +576,13 @@ def test_readers_get_the_last_page_while_the_new_figures_page_is_made() -> None:
     pages = cache.MadePages()
     slot = ("residual_hazard", "2026-06-01", "page 1")
     release, making = threading.Event(), threading.Event()
+    calls: list[str] = []
 
     def first() -> str:
         return "page of state 1"
 
     def second() -> str:
+        calls.append("second")
         making.set()
         assert release.wait(30)
         return "page of state 2"
@@ -597,13 +599,22 @@ def test_readers_get_the_last_page_while_the_new_figures_page_is_made() -> None:
     while pages.get(("state 2", *slot)) is None:  # readiness, not a time limit
         time.sleep(0.01)
     assert pages.made_or_last(("state 2", *slot), slot, second) == ("page of state 2", True)
+    assert calls == ["second"]
+
+    failed = threading.Event()
 
     def broken() -> str:
+        failed.set()
         raise ValueError("no such page")
 
-    # made in the background and failed: logged, the last page still served, tried again
+    # made in the background and failed: the last page is served meanwhile, and the next
+    # request makes it itself, so that it is told why
     assert pages.made_or_last(("state 3", *slot), slot, broken) == ("page of state 2", False)
-    assert pages.made_or_last(("state 3", *slot), slot, first)[1] in (False, True)
+    assert failed.wait(30)
+    while ("state 3", *slot) in pages._making:  # readiness, not a time limit
+        time.sleep(0.01)
+    with pytest.raises(ValueError, match="no such page"):
+        pages.made_or_last(("state 3", *slot), slot, broken)
 
 
 def test_figures_are_prepared_one_date_at_a_time_on_a_machine(
@@ -654,3 +665,34 @@ def test_one_computation_at_a_time_across_ledgers_sharing_a_cache(tmp_path: Path
         order.append("first")
     waiting.join()
     assert order == ["first", "second"]
+
+
+def test_a_checkpoint_gives_way_to_a_date_asked_of_another_process(tmp_path: Path) -> None:
+    # two workers: a date asked of one waits for the machine's computation, and the other's
+    # checkpoint prepared ahead gives way to it between sample blocks
+    holder = cache.FigureCache(tmp_path, "ledger.gpkg")
+    other = cache.FigureCache(tmp_path, "ledger.gpkg")
+    waiting = threading.Event()
+    got: list[bool] = []
+
+    def asked() -> None:
+        waiting.set()
+        with other.computing(asked=True):
+            got.append(holder.asked_elsewhere())
+
+    with holder.computing():
+        assert not holder.asked_elsewhere()
+        thread = threading.Thread(target=asked)
+        thread.start()
+        assert waiting.wait(30)
+        while not holder.asked_elsewhere():  # readiness, not a time limit
+            time.sleep(0.01)
+        preparer = Preparer("ledger.gpkg", SAMPLES, cache=tmp_path)
+        preparer.cache = holder
+        preparer._current = (Job("1:a|", "pessimistic", DAY), 1, 0, 4)
+        with pytest.raises(prep.Superseded):
+            preparer._give_way()  # a checkpoint prepared ahead
+        preparer._current_asked = True
+        preparer._give_way()  # a date asked for here gives way to nothing
+    thread.join()
+    assert got == [False]  # the flag goes once the asked date has the machine

@@ -144,3 +144,11 @@ def test_joined_keeps_the_types_of_columns_empty_on_one_side() -> None:
     assert again["last_incident_at"].dtype == kept["last_incident_at"].dtype
     assert both["incidents"].tolist() == [1, 0] and both["open"].tolist() == [True, False]
     assert joined(kept.iloc[:0], part).equals(part) and joined(kept, part.iloc[:0]).equals(kept)
+    # the touched areas have no incident: their frame has no incident columns at all
+    bare = part.drop(columns=["last_incident_at", "incidents"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        whole = joined(kept, bare)
+    assert list(whole.columns) == list(kept.columns)
+    assert whole["last_incident_at"].dtype == kept["last_incident_at"].dtype
+    assert whole["incidents"].isna().tolist() == [False, True]  # updated() counts them 0

@@ -140,6 +140,8 @@ def updated(ledger: Ledger, earlier: gpd.GeoDataFrame, change: Touched,
              ledger.read("activities")), grid_from_h)
     kept = earlier[~earlier["area_id"].astype(str).isin(set(ids))]
     frame = joined(kept, part)
+    if "incidents" in frame:  # the whole ledger's frame counts 0 where an area has none
+        frame["incidents"] = frame["incidents"].fillna(0).astype(int)
     out = gpd.GeoDataFrame(frame, geometry="geometry", crs=earlier.crs)
     out = out.sort_values("area_id", kind="stable").reset_index(drop=True)
     out.attrs["grid_from_h"] = grid_from_h
@@ -147,17 +149,22 @@ def updated(ledger: Ledger, earlier: gpd.GeoDataFrame, change: Touched,
 
 
 def joined(kept: pd.DataFrame, part: pd.DataFrame) -> pd.DataFrame:
-    """The rows of both frames, a column empty in one of them (no incident in the touched
-    areas: ``last_incident_at``) taking the other's type, as it has in the whole ledger's
-    frame. pandas is deprecating leaving such columns out when it chooses the type."""
+    """The rows of both frames, with the columns of either; a column missing or empty in
+    one of them (no incident in the touched areas: ``last_incident_at``) takes the other's
+    type, as it has in the whole ledger's frame. pandas is deprecating leaving such columns
+    out when it chooses the type."""
     if kept.empty or part.empty:
         return (part if kept.empty else kept).reset_index(drop=True)
+    columns = kept.columns.union(part.columns, sort=False)
+    kept, part = kept.reindex(columns=columns), part.reindex(columns=columns)
     casts: tuple[dict[str, Any], dict[str, Any]] = ({}, {})  # kept's, part's
-    for name in kept.columns.intersection(part.columns):
+    for name in columns:
         for cast, empty, full in ((casts[1], part, kept), (casts[0], kept, part)):
             kind = full[name].dtype
-            # NaN cast to bool would be True, to an integer an error: those are left alone
-            if (kind != empty[name].dtype and empty[name].isna().all()
+            # only placeholders of missing values (NaN cast to bool would be True, to an
+            # integer an error, a time without zone to one with a zone an error)
+            if (kind != empty[name].dtype and empty[name].dtype.kind in "fO"
+                    and empty[name].isna().all()
                     and (kind.kind in "fMO" or isinstance(kind, pd.DatetimeTZDtype))):
                 cast[name] = kind
                 break

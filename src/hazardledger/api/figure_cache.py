@@ -35,6 +35,8 @@ STATE_KEY = "__state__"  # in a date's index file: the state of the ledger it is
 KEPT_STATES = 4  # states of the ledger whose figures are kept, to update later ones from
 STATES_S = 1.0  # the states found for a date are read again at least this often
 LOG = logging.getLogger("hazardledger.prepared")
+ASKED_FLAG = "asked.flag"  # in the cache root: a date asked for waits to be computed
+LOCK_POLL_S = 0.05
 T = TypeVar("T")
 
 Result = dict[str, "gpd.GeoDataFrame | str"]  # a collection's frame, or why it has none
@@ -99,6 +101,7 @@ class MadePages:
         self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._last: OrderedDict[Hashable, tuple[Any, ...]] = OrderedDict()  # slot: key
         self._making: set[tuple[Any, ...]] = set()
+        self._failed: set[tuple[Any, ...]] = set()  # made behind, and failed
         self._lock = threading.Lock()
         self._once = Once()
 
@@ -143,6 +146,11 @@ class MadePages:
         with self._lock:
             last_key = self._last.get(slot)
             last = None if last_key is None else self._pages.get(last_key)
+            if key in self._failed:  # made now, so that the caller is told why it fails
+                self._failed.discard(key)
+                last = None
+            if last is not None and last_key is not None:
+                self._pages.move_to_end(last_key)  # served: kept as long as it is
             start = last is not None and key not in self._making
             if start:
                 self._making.add(key)
@@ -152,8 +160,10 @@ class MadePages:
         def behind() -> None:
             try:
                 self.made(key, make, slot)
-            except Exception:  # a request that asks for it again is told why
+            except Exception:  # the next request for it makes it, and is told why
                 LOG.exception("a page of prepared figures could not be made")
+                with self._lock:
+                    self._failed.add(key)
             finally:
                 with self._lock:
                     self._making.discard(key)
@@ -301,24 +311,48 @@ class FigureCache:
 
 
     @contextlib.contextmanager
-    def computing(self) -> Iterator[None]:
+    def computing(self, asked: bool = False) -> Iterator[None]:
         """Held while this process prepares figures: one at a time on this machine, by any
         process that serves any ledger with this cache (waits for the others). At national
         scale one date's residual hazard peaks near 12 GB (arrays of 1,000 samples by
         100,000 areas); two at once, one in each of two workers, ran the 24 GB benchmark
-        machine out of memory. The engine already uses every core for one."""
+        machine out of memory. The engine already uses every core for one. A date ``asked``
+        for that waits says so (:meth:`asked_elsewhere`): another process's checkpoint
+        prepared ahead then gives way to it, as it does to its own process's asks."""
+        flag = self.folder.parent / ASKED_FLAG
         with open(self.folder.parent / "computing.lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
-            yield
+            try:
+                while True:
+                    try:  # polled, not blocking: a waiting ask is seen and a stop not held
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if asked:
+                            flag.touch()
+                        time.sleep(LOCK_POLL_S)
+            finally:
+                if asked:
+                    flag.unlink(missing_ok=True)
+            yield  # released when the file is closed
+
+    def asked_elsewhere(self) -> bool:
+        """Whether a process waits to prepare a date asked for (see :meth:`computing`)."""
+        return (self.folder.parent / ASKED_FLAG).exists()
 
 
 _COMPUTING = threading.Lock()  # without a cache: one at a time in this process
 
 
-def computing(cache: FigureCache | None) -> contextlib.AbstractContextManager[object]:
+def computing(cache: FigureCache | None, asked: bool = False
+              ) -> contextlib.AbstractContextManager[object]:
     """Held while figures are prepared: :meth:`FigureCache.computing`, or without a cache
     one computation at a time in this process."""
-    return _COMPUTING if cache is None else cache.computing()
+    return _COMPUTING if cache is None else cache.computing(asked)
+
+
+def asked_elsewhere(cache: FigureCache | None) -> bool:
+    """Whether another process waits to prepare a date asked for (never without a cache)."""
+    return cache is not None and cache.asked_elsewhere()
 
 
 def value_of(result: Result, name: str) -> gpd.GeoDataFrame:

@@ -36,8 +36,9 @@ from ..store.base import StoreError
 from ..store.gpkg_open import SERVER_WAIT_MS
 from ..store.reading import BETWEEN_BATCHES
 from . import checkpoints as checkpoints_
+from . import figure_cache as machine
 from .checkpoints import BeingPrepared, Superseded, check_scenario, checkpoints, progress
-from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result, computing, value_of
+from .figure_cache import KEPT_STATES, LOG, FigureCache, Job, Result, value_of
 
 DATED, UNDATED = ("residual_hazard", "priorities"), ("exposure",)
 MEMORY_DATES = 8  # prepared dates a process keeps in memory (more are read from the cache)
@@ -47,8 +48,7 @@ QUIET_S = 20.0  # a state's checkpoints are prepared once it has stood this long
 # while writes keep coming UPDATE_GAP x its last update's time after it (2 s to a minute): one
 # per write left the readers no core, one a minute left the demo 111 writes behind on average
 UPDATE_QUIET_S, UPDATE_MAX_S, UPDATE_GAP = 2.0, 60.0, 3.0
-BACKGROUND_NICE = 10
-WAIT_S = 2.0
+BACKGROUND_NICE, WAIT_S = 10, 2.0
 POLL_S = 0.25  # how often a waiting request looks for another process's result
 ELSEWHERE_S = 5.0  # a date another process is making is not asked of this one for so long
 
@@ -95,9 +95,9 @@ class Preparer:
         """:meth:`frame`, and what state of the ledger its figures are of. With
         ``earlier_ok``, when this state's figures are not ready within ``wait_s`` but an
         earlier state's are (writes keep coming), those are given, said to be earlier
-        (``{"state": "earlier", "writes_since": n, "being_updated": ...}``), while this
-        state's are prepared; otherwise ``{"state": "current"}``. ``key`` names the figures
-        given and ``of`` the state they are of (for a cache of what is made of them)."""
+        (``{"state": "earlier", "writes_since": n, "being_updated": ...}``) while this
+        state's are prepared; else ``{"state": "current"}``. ``key`` names the figures given,
+        ``of`` the state they are of (for a cache of what is made of them)."""
         check_scenario(scenario)
         job = Job(token, scenario, None if name in UNDATED else when)
         deadline = time.monotonic() + self.wait_s
@@ -319,8 +319,8 @@ class Preparer:
                     self._current_asked = priority[0] == 0
                 try:
                     # one per date: a GeoPackage leaves WAL mode at stop only without any
-                    with computing(self.cache), Ledger(self.location,
-                                                       wait_ms=SERVER_WAIT_MS) as ledger:
+                    with machine.computing(self.cache, priority[0] == 0), Ledger(
+                            self.location, wait_ms=SERVER_WAIT_MS) as ledger:
                         self._prepare(ledger, job, asked=priority[0] == 0)
                 except Superseded:  # taken up again later, if its state is still the latest
                     with self._cond:
@@ -363,8 +363,8 @@ class Preparer:
             if self._current is None or self._current_asked:
                 return
             token, scenario = self._current[0].token, self._current[0].scenario
-            if (any(e[0][0] == 0 for e in self._queue)
-                    or self._seen.get(scenario, [token])[-1] != token):
+            if (any(e[0][0] == 0 for e in self._queue) or self._seen.get(
+                    scenario, [token])[-1] != token or machine.asked_elsewhere(self.cache)):
                 raise Superseded
 
     def _prepare(self, ledger: Ledger, job: Job, asked: bool = True) -> None:

@@ -12,6 +12,7 @@ arrays written once and read a few times come from here.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 
 import numpy as np
@@ -30,5 +31,6 @@ def written_once(shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray
     # private and anonymous: memory of this process alone, as NumPy's own (a shared
     # anonymous map would be backed by shared memory, counted and reclaimed apart)
     pages = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    pages.madvise(mmap.MADV_NOHUGEPAGE)
+    with contextlib.suppress(OSError):  # a kernel without huge pages refuses the advice
+        pages.madvise(mmap.MADV_NOHUGEPAGE)
     return np.frombuffer(pages, dtype=kind).reshape(shape)
