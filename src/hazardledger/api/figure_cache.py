@@ -309,7 +309,6 @@ class FigureCache:
         finally:
             handle.close()  # releases the lock
 
-
     @contextlib.contextmanager
     def computing(self, asked: bool = False) -> Iterator[None]:
         """Held while this process prepares figures: one at a time on this machine, by any

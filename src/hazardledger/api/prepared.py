@@ -315,8 +315,7 @@ class Preparer:
                     self._queued.discard(job)
                     if job in self._memory:
                         continue
-                    self._current = (job, 1, 0, 0)
-                    self._current_asked = priority[0] == 0
+                    self._current, self._current_asked = (job, 1, 0, 0), priority[0] == 0
                 try:
                     # one per date: a GeoPackage leaves WAL mode at stop only without any
                     with machine.computing(self.cache, priority[0] == 0), Ledger(
@@ -359,12 +358,13 @@ class Preparer:
     def _give_way(self) -> None:
         """A checkpoint prepared ahead gives way (raises Superseded) to a date asked for or a
         later state, between sample blocks and batches of rows (it held the thread a minute)."""
+        elsewhere = machine.asked_elsewhere(self.cache)  # a file's stat: not under the lock
         with self._cond:
             if self._current is None or self._current_asked:
                 return
             token, scenario = self._current[0].token, self._current[0].scenario
-            if (any(e[0][0] == 0 for e in self._queue) or self._seen.get(
-                    scenario, [token])[-1] != token or machine.asked_elsewhere(self.cache)):
+            if (any(e[0][0] == 0 for e in self._queue)
+                    or self._seen.get(scenario, [token])[-1] != token or elsewhere):
                 raise Superseded
 
     def _prepare(self, ledger: Ledger, job: Job, asked: bool = True) -> None:
